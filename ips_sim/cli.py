@@ -1,0 +1,122 @@
+"""The ``ips-sim`` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .scenario import ScenarioError, load_scenario, load_scenarios
+
+
+class UserError(click.ClickException):
+    """Bad input: one line per problem on stderr, exit status 2, no traceback."""
+
+    exit_code = 2
+
+    def __init__(self, messages: list[str]):
+        super().__init__("\n".join(messages))
+        self.messages = messages
+
+    def show(self, file=None):
+        for line in self.messages:
+            click.echo(line, err=True)
+
+
+def _load(path: str):
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        raise UserError(exc.messages) from None
+
+
+class Progress:
+    """Replications done, rate and ETA on stderr; silent when not a terminal or when quiet."""
+
+    def __init__(self, total: int, label: str, quiet: bool = False):
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, desc=label, unit="rep", file=sys.stderr, leave=False)
+
+    def __call__(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+EXAMPLES = """
+\b
+Examples:
+  ips-sim run scenarios/two_specialists_38_members.yaml
+  ips-sim run scenarios/three_specialists.yaml --replications 200 --workers 2
+  ips-sim validate scenarios/*.yaml
+"""
+
+
+@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ips-sim")
+def main():
+    """Simulate the capacity of an IPS supported-employment program.
+
+    A scenario file (YAML) describes the team, referrals and service; every
+    field left out takes its sourced default from calibration/parameters.csv.
+    """
+
+
+@main.command(epilog=EXAMPLES)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--replications", "-n", type=click.IntRange(1, 1_000_000), default=None,
+              help="Number of replications [default: the scenario's simulation.replications].")
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="Base random seed [default: the scenario's simulation.seed].")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: outputs/<scenario name>/].")
+@click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
+              help="Processes to run replications in; results are identical for any number.")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on the terminal.")
+def run(scenario, replications, seed, out, workers, no_plots, quiet):
+    """Run SCENARIO and write tables, plots and a manifest to the output folder."""
+    from .experiment import run_replications
+    from .report import atomic_folder, manifest, summary_table, write_run
+
+    sc = _load(scenario)
+    n = replications or sc.simulation.replications
+    seed = sc.simulation.seed if seed is None else seed
+    out_dir = Path(out) if out else Path("outputs") / sc.name
+    started = time.perf_counter()
+    progress = Progress(n, sc.name, quiet)
+    try:
+        metrics, records = run_replications(sc, n, seed, workers, progress=progress)
+    finally:
+        progress.close()
+    wall = time.perf_counter() - started
+    with atomic_folder(out_dir) as tmp:
+        write_run(tmp, sc, metrics, records, manifest(sc, seed, n, wall, workers=workers), plots=not no_plots)
+    if not quiet:
+        table = summary_table(metrics)
+        click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {out_dir}/")
+        for row in table.itertuples():
+            click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path())
+def validate(scenarios):
+    """Check scenario files; report every error in every file."""
+    ok, errors = load_scenarios(scenarios)
+    if errors:
+        raise UserError(errors)
+    for sc in ok:
+        click.echo(f"{sc.name}: ok")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

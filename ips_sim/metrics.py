@@ -1,0 +1,185 @@
+"""Outcome metrics of a replication, and their summary over replications.
+
+Every metric is computed on the observation window after warm-up. Members
+still waiting, enrolled or working at the horizon are censored: they count
+in the time-averaged metrics up to the horizon, employment within 18 months
+counts only members enrolled at least 18 months before the horizon, and job
+tenure is a Kaplan-Meier median with ongoing jobs censored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .records import FrozenRecords
+from .scenario import DAYS_PER_MONTH, Scenario
+
+FOLLOW_UP_DAYS = 18 * DAYS_PER_MONTH  # the RCTs' usual follow-up (Bond 2026 slides: mean 18.6 months)
+RAPID_CONTACT_DAYS = 30  # IPS: first face-to-face employer contact within 30 days (What is IPS)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    description: str
+
+
+METRICS = (
+    Metric("referrals", "people", "referrals received after warm-up"),
+    Metric("enrolled", "people", "people enrolled after warm-up"),
+    Metric("mean_wait_days", "days", "mean days from referral to enrollment, people enrolled (referred after warm-up)"),
+    Metric("prob_wait", "share", "share of referrals (after warm-up, outcome known) who could not enroll at once"),
+    Metric("share_gave_up_waiting", "share", "share of referrals (after warm-up, outcome known) who left the waitlist"),
+    Metric("waitlist_end", "people", "people on the waitlist at the last month end"),
+    Metric("waitlist_mean", "people", "mean waitlist at month ends"),
+    Metric("ever_employed_rate", "share",
+           "share of enrolled members with a competitive job within 18 months of enrollment (members with 18 months of follow-up)"),
+    Metric("days_to_first_job_median", "days", "median days from enrollment to first job, members employed within 18 months"),
+    Metric("days_to_first_employer_contact_median", "days",
+           "median days from enrollment to first face-to-face employer contact (contacts within the window)"),
+    Metric("first_contact_within_30_days_rate", "share",
+           "share of enrolled members (30 days of follow-up) with a first employer contact within 30 days"),
+    Metric("placements", "jobs", "jobs started after warm-up"),
+    Metric("jobs_per_worker_mean", "jobs", "mean jobs held by members with at least one job (enrolled after warm-up)"),
+    Metric("job_tenure_days_median", "days", "Kaplan-Meier median job duration, jobs started after warm-up"),
+    Metric("employed_share_mean", "share", "mean share of the active caseload working, at month ends"),
+    Metric("employed_members_mean", "people", "mean members working, at month ends"),
+    Metric("employer_contacts_per_specialist_week", "contacts", "face-to-face employer contacts per specialist-week"),
+    Metric("caseload_per_specialist_mean", "members", "mean caseload per specialist, at month ends"),
+    Metric("specialist_utilisation", "share", "hours used over hours available for direct work"),
+    Metric("job_search_service_share", "share", "job-search hours received over hours demanded"),
+    Metric("follow_along_service_share", "share", "follow-along hours received over hours demanded"),
+)
+METRIC_NAMES = tuple(m.name for m in METRICS)
+
+# Column positions in FrozenRecords.week (see records.WEEK_COLUMNS).
+(W_DAY, W_SPEC, W_AVAIL, W_GOT_INTAKE, W_GOT_FOLLOW, W_GOT_SEARCH, W_GOT_DEVELOP,
+ W_DEM_INTAKE, W_DEM_FOLLOW, W_DEM_SEARCH, W_DEM_DEVELOP, W_CONTACTS, W_CASELOAD) = range(13)
+
+
+def km_median(durations: np.ndarray, observed: np.ndarray) -> float:
+    """Kaplan-Meier median of right-censored durations (NaN if S(t) never reaches 0.5).
+
+    >>> km_median(np.array([1.0, 2.0, 3.0, 4.0]), np.array([True, True, True, True]))
+    2.0
+    """
+    if len(durations) == 0:
+        return math.nan
+    order = np.lexsort((~observed, durations))  # at ties, events before censorings
+    d = durations[order]
+    e = observed[order]
+    n = len(d)
+    at_risk = n - np.arange(n)
+    factors = np.where(e, 1.0 - 1.0 / at_risk, 1.0)
+    surv = np.cumprod(factors)
+    hit = np.nonzero(surv <= 0.5)[0]
+    return float(d[hit[0]]) if len(hit) else math.nan
+
+
+def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
+    """All metrics of one replication (NaN where undefined, e.g. no jobs)."""
+    warm = scenario.warmup_days
+    horizon = rec.horizon
+    m = rec.member
+    ref = m["referral_day"]
+    enr = m["enrollment_day"]
+    first_job = m["first_job_day"]
+    exit_reason = m["exit_reason"]
+    out: dict[str, float] = {}
+
+    referred = ref >= warm
+    enrolled = np.isfinite(enr) & (enr >= warm)
+    out["referrals"] = float(referred.sum())
+    out["enrolled"] = float(enrolled.sum())
+    waited = referred & np.isfinite(enr)
+    out["mean_wait_days"] = _mean(enr[waited] - ref[waited])
+    gave_up = exit_reason == 2
+    known = referred & (np.isfinite(enr) | gave_up)
+    out["prob_wait"] = _mean(((enr > ref) | gave_up)[known])
+    out["share_gave_up_waiting"] = _mean(gave_up[known])
+
+    mo = rec.month
+    in_window = mo[:, 0] > warm
+    mw = mo[in_window]
+    out["waitlist_end"] = float(mo[-1, 1]) if len(mo) else math.nan
+    out["waitlist_mean"] = _mean(mw[:, 1])
+    caseload = mw[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["employed_share_mean"] = _mean(np.where(caseload > 0, mw[:, 3] / caseload, np.nan))
+    out["employed_members_mean"] = _mean(mw[:, 3])
+    out["caseload_per_specialist_mean"] = _mean(caseload) / scenario.team.specialists
+
+    followed = enrolled & (enr + FOLLOW_UP_DAYS <= horizon)
+    to_job = first_job - enr
+    employed_18 = followed & (to_job <= FOLLOW_UP_DAYS)
+    out["ever_employed_rate"] = _mean(employed_18[followed])
+    out["days_to_first_job_median"] = _median(to_job[employed_18])
+    contact = m["first_employer_contact_day"]
+    to_contact = contact - enr
+    out["days_to_first_employer_contact_median"] = _median(to_contact[enrolled & np.isfinite(contact)])
+    followed_30 = enrolled & (enr + RAPID_CONTACT_DAYS <= horizon)
+    out["first_contact_within_30_days_rate"] = _mean((to_contact <= RAPID_CONTACT_DAYS)[followed_30])
+
+    j = rec.job
+    started = j["start_day"] >= warm
+    out["placements"] = float(started.sum())
+    workers = enrolled & (m["jobs"] > 0)
+    out["jobs_per_worker_mean"] = _mean(m["jobs"][workers].astype(float))
+    ended = np.isfinite(j["end_day"])
+    stop = np.where(ended, j["end_day"], j["observed_until_day"])
+    out["job_tenure_days_median"] = km_median((stop - j["start_day"])[started], ended[started])
+
+    w = rec.week
+    ww = w[w[:, W_DAY] >= warm]
+    step = scenario.simulation.planning_step_days
+    out["employer_contacts_per_specialist_week"] = _mean(ww[:, W_CONTACTS]) * 7.0 / step
+    used = ww[:, W_GOT_INTAKE:W_GOT_DEVELOP + 1].sum(axis=1)
+    avail = ww[:, W_AVAIL].sum()
+    out["specialist_utilisation"] = float(used.sum() / avail) if avail > 0 else math.nan
+    out["job_search_service_share"] = _ratio(ww[:, W_GOT_SEARCH].sum(), ww[:, W_DEM_SEARCH].sum())
+    out["follow_along_service_share"] = _ratio(ww[:, W_GOT_FOLLOW].sum(), ww[:, W_DEM_FOLLOW].sum())
+    return out
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b > 0 else math.nan
+
+
+def _mean(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if len(x) else math.nan
+
+
+def _median(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else math.nan
+
+
+def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95) -> list[dict]:
+    """Mean, sd and t-based confidence interval of each metric over replications."""
+    rows = []
+    units = {mt.name: mt.unit for mt in METRICS}
+    names = [n for n in METRIC_NAMES if n in per_replication[0]] + [
+        n for n in per_replication[0] if n not in METRIC_NAMES
+    ]
+    for name in names:
+        x = np.array([r[name] for r in per_replication], dtype=float)
+        x = x[np.isfinite(x)]
+        n = len(x)
+        mean = float(x.mean()) if n else math.nan
+        sd = float(x.std(ddof=1)) if n > 1 else math.nan
+        if n > 1:
+            half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+            lo, hi = mean - half, mean + half
+        else:
+            lo = hi = math.nan
+        rows.append({"metric": name, "unit": units.get(name, ""), "mean": mean, "std": sd,
+                     "ci_low": lo, "ci_high": hi, "replications": n})
+    return rows

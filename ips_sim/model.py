@@ -1,0 +1,411 @@
+"""The SimPy model of one IPS program: referrals to job endings, one replication.
+
+Processes (plain generators): ``referrals`` brings people in, ``planning``
+shares each specialist's hours out every planning step and sets the hazards
+that follow from the service each member actually receives, ``snapshots``
+records the month-end state. Member events (first employer contact, job start,
+job end, drop-out, step-down, giving up on the waitlist) are timeouts whose
+times come from cumulative-hazard clocks (see :mod:`ips_sim.hazard`), so
+staffing changes outcomes only through hours received.
+
+Time is in days. Nothing here builds tables: events append to lists, and
+:mod:`ips_sim.records` turns them into arrays at the end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import simpy
+
+from .records import Member, ReplicationRecords
+from .scenario import DAYS_PER_MONTH, END_REASONS, Scenario
+from .staffing import (
+    FOLLOW_ALONG, INTAKE, JOB_DEVELOPMENT, JOB_SEARCH,
+    Specialist, allocate, caseload_cap, direct_hours_per_week, priority_indices,
+)
+from .streams import Streams
+
+# Phases of a member.
+WAITING, SEARCH, EMPLOYED, GONE = range(4)
+
+# Kinds of member event; each names the token that must still match for it to happen.
+DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP = range(8)
+
+
+class Program:
+    """One replication of an IPS program under a scenario."""
+
+    def __init__(self, scenario: Scenario, replication: int, seed: int | None = None):
+        self.sc = scenario
+        self.env = simpy.Environment()
+        seed = scenario.simulation.seed if seed is None else seed
+        streams = Streams(seed, replication)
+        # One stream per random process (see streams.py); names never change meaning.
+        self.draw_arrival = streams.exponential("referral_arrivals")
+        self.draw_patience = streams.exponential("waitlist_patience")
+        self.draw_drop_out = streams.exponential("disengagement")
+        self.draw_contact = streams.exponential("first_employer_contact")
+        self.draw_find = streams.exponential("job_finding")
+        self.draw_frailty = streams.gamma_mean_one("member_employability", scenario.job_search.heterogeneity_cv)
+        self.draw_job_end = streams.exponential("job_ending")
+        self.draw_match = streams.uniform("job_preference_match")
+        self.draw_hours = streams.normal("job_hours")
+        self.draw_wage = streams.normal("job_wage")
+        self.draw_reason = streams.uniform("job_end_reason")
+
+        cap = caseload_cap(scenario)
+        self.specialists = [Specialist(i, cap) for i in range(scenario.team.specialists)]
+        self.waitlist: deque[Member] = deque()
+        self.n_waiting = 0
+        self.rec = ReplicationRecords(replication)
+        self._token = 0
+
+        # Parameters read once, in the units the event loop uses (days).
+        sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
+        self.step = scenario.simulation.planning_step_days
+        self.week_factor = self.step / 7.0
+        self.hours_per_step = direct_hours_per_week(scenario) * self.week_factor
+        self.policy = scenario.time_use.allocation_policy
+        self.order = priority_indices(scenario)
+        self.early_days = en.early_months * DAYS_PER_MONTH
+        self.first_month_days = sv.first_month_days
+        self.step_down_days = (
+            scenario.follow_along.step_down_after_months * DAYS_PER_MONTH
+            if scenario.follow_along.step_down_enabled else None
+        )
+        self.patience_mean = scenario.referrals.patience_mean_days
+        self.match_ratio = jb.match_tenure_ratio
+        reasons = [(r, jb.end_reason_shares.get(r, 0.0)) for r in END_REASONS]
+        cum, self.reason_cdf = 0.0, []
+        for r, p in reasons:
+            cum += p
+            self.reason_cdf.append((cum, r))
+        self.rate_schedule = self._rate_schedule()
+
+        env = self.env
+        env.process(self.referrals())
+        env.process(self.planning())
+        env.process(self.snapshots())
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> ReplicationRecords:
+        horizon = self.sc.horizon_days
+        self.env.run(until=horizon)
+        self.rec.close(horizon, self.specialists)
+        return self.rec
+
+    def _next_token(self) -> int:
+        self._token += 1
+        return self._token
+
+    def _schedule(self, due: float, kind: int, member: Member, token: int) -> None:
+        delay = due - self.env.now
+        ev = self.env.timeout(delay if delay > 0.0 else 0.0, (kind, member, token))
+        ev.callbacks.append(self._dispatch)
+
+    # ------------------------------------------------------------------ processes
+
+    def _rate_schedule(self) -> list[tuple[float, float]]:
+        """Referral rate as (start day, rate per day) pieces, from the scenario."""
+        ref = self.sc.referrals
+        pieces = [(0.0, ref.rate_per_month / DAYS_PER_MONTH)]
+        for p in ref.schedule:
+            day = p.from_month * DAYS_PER_MONTH
+            pieces = [q for q in pieces if q[0] < day] + [(day, p.rate_per_month / DAYS_PER_MONTH)]
+        return pieces
+
+    def referrals(self):
+        """Poisson referrals with a piecewise-constant rate (exact, by cumulative hazard)."""
+        env = self.env
+        pieces = self.rate_schedule
+        while True:
+            need = self.draw_arrival()
+            t = env.now
+            k = 0
+            while k + 1 < len(pieces) and pieces[k + 1][0] <= t:
+                k += 1
+            while True:
+                rate = pieces[k][1]
+                end = pieces[k + 1][0] if k + 1 < len(pieces) else math.inf
+                if rate > 0.0 and t + need / rate <= end:
+                    t += need / rate
+                    break
+                if end == math.inf:
+                    return  # rate is zero for ever: no more referrals
+                need -= rate * (end - t)
+                t = end
+                k += 1
+            yield env.timeout(t - env.now)
+            self._refer(env.now)
+
+    def planning(self):
+        """Every planning step, each specialist shares out their hours."""
+        env = self.env
+        while True:
+            t = env.now
+            t_end = t + self.step
+            for s in self.specialists:
+                self._plan(s, t, t_end)
+            yield env.timeout(self.step)
+
+    def snapshots(self):
+        """Month-end counts, kept independently of the member records (checked against them in tests)."""
+        env = self.env
+        rows = self.rec.months
+        specialists = self.specialists
+        while True:
+            yield env.timeout(DAYS_PER_MONTH)
+            caseload = employed = 0
+            for s in specialists:
+                caseload += s.n_caseload
+                employed += s.n_employed
+            rows.append((env.now, self.n_waiting, caseload, employed))
+
+    # ------------------------------------------------------------------ planning step
+
+    def _plan(self, s: Specialist, t: float, t_end: float) -> None:
+        sc = self.sc
+        sv, js, en, jb = sc.service, sc.job_search, sc.engagement, sc.jobs
+        wf = self.week_factor
+        n_search, n_employed, n_new = s.n_search, s.n_employed, s.n_new_workers
+        demand = (
+            s.intake_backlog,
+            (n_new * sv.follow_along_hours_per_member_week_first_month
+             + (n_employed - n_new) * sv.follow_along_hours_per_member_week) * wf,
+            n_search * sv.job_search_hours_per_member_week * wf,
+            sv.job_development_hours_per_week * sc.team.fte_per_specialist * wf,
+        )
+        got = allocate(self.hours_per_step, demand, self.policy, self.order)
+        s.intake_backlog -= got[INTAKE]
+
+        # Share of demanded hours actually received: the dose that drives the hazards.
+        search_share = got[JOB_SEARCH] / demand[JOB_SEARCH] if demand[JOB_SEARCH] > 0 else 1.0
+        follow_share = got[FOLLOW_ALONG] / demand[FOLLOW_ALONG] if demand[FOLLOW_ALONG] > 0 else 1.0
+        contacts = got[JOB_DEVELOPMENT] / sv.job_development_hours_per_contact
+        if n_search > 0:
+            per_seeker_week = contacts / wf / n_search
+            dev_effect = min(1.0, per_seeker_week / js.contacts_per_searcher_week_full_effect)
+        else:
+            dev_effect = 1.0
+
+        m = DAYS_PER_MONTH
+        find_rate = (js.job_rate_own_per_month
+                     + js.job_rate_search_per_month * search_share ** js.dose_exponent
+                     + js.job_rate_development_per_month * dev_effect) / m
+        thin_search = 1.0 + en.shortfall_effect * (1.0 - search_share)
+        thin_follow = 1.0 + en.shortfall_effect * (1.0 - follow_share)
+        s.find.set_rate(t, find_rate, t_end)
+        s.contact.set_rate(t, search_share / js.first_contact_mean_days, t_end)
+        s.dis_early.set_rate(t, en.disengage_rate_early_per_month * thin_search / m, t_end)
+        s.dis_late.set_rate(t, en.disengage_rate_per_month * thin_search / m, t_end)
+        s.dis_employed.set_rate(t, en.disengage_rate_employed_per_month * thin_follow / m, t_end)
+        s.job_end.set_rate(
+            t, jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect * (1.0 - follow_share)) / m, t_end
+        )
+
+        for clock, kind in (
+            (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
+            (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
+        ):
+            for due, member, token in clock.pop_due():
+                if member.token_of(kind) == token:
+                    self._schedule(due, kind, member, token)
+
+        self.rec.weeks.append((
+            t, s.index, self.hours_per_step, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
+            demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts, s.n_caseload,
+        ))
+
+    # ------------------------------------------------------------------ member events
+
+    def _dispatch(self, event) -> None:
+        kind, member, token = event._value
+        if member.token_of(kind) != token:
+            return  # the member moved on since this was scheduled
+        t = self.env.now
+        if kind == JOB_FOUND:
+            self._start_job(member, t)
+        elif kind == JOB_ENDED:
+            self._end_job(member, t)
+        elif kind == DROP_OUT:
+            self._exit(member, t, "disengaged")
+        elif kind == FIRST_CONTACT:
+            member.first_contact_day = t
+            member.tok_contact = 0
+        elif kind == EARLY_PERIOD_OVER:
+            s = member.specialist
+            residual = member.th_drop - member.clock_drop.level_at(t)
+            self._join_drop_out(member, s.dis_late, t, residual)
+        elif kind == FIRST_MONTH_OVER:
+            member.new_worker = False
+            member.specialist.n_new_workers -= 1
+        elif kind == STEP_DOWN:
+            self._exit(member, t, "stepped_down")
+        elif kind == GIVE_UP:
+            member.phase = GONE
+            member.exit_day = t
+            member.exit_reason = "gave_up_waiting"
+            self.n_waiting -= 1
+
+    def _refer(self, t: float) -> None:
+        m = Member(len(self.rec.members), t)
+        self.rec.members.append(m)
+        # Draw every member's first thresholds at referral, in referral order, so the
+        # k-th referral has the same drop-out, job-finding and patience draws in every
+        # scenario run with the same seed (common random numbers).
+        m.e_drop = self.draw_drop_out()
+        m.e_find = self.draw_find()
+        m.e_contact = self.draw_contact()
+        m.frailty = self.draw_frailty()
+        patience = self.draw_patience()
+        s = self._specialist_with_room()
+        if s is not None and not self.waitlist:
+            self._enroll(m, s, t)
+            return
+        m.phase = WAITING
+        self.waitlist.append(m)
+        self.n_waiting += 1
+        if self.patience_mean is not None:
+            m.tok_main = self._next_token()
+            self._schedule(t + patience * self.patience_mean, GIVE_UP, m, m.tok_main)
+
+    def _specialist_with_room(self) -> Specialist | None:
+        best, best_load = None, 2.0
+        for s in self.specialists:
+            if s.n_caseload < s.cap:
+                load = s.n_caseload / s.cap
+                if load < best_load:
+                    best, best_load = s, load
+        return best
+
+    def _admit_from_waitlist(self, t: float) -> None:
+        while self.waitlist:
+            s = self._specialist_with_room()
+            if s is None:
+                return
+            m = self.waitlist.popleft()
+            if m.phase != WAITING:
+                continue  # gave up earlier
+            self.n_waiting -= 1
+            self._enroll(m, s, t)
+
+    def _enroll(self, m: Member, s: Specialist, t: float) -> None:
+        m.enrollment_day = t
+        m.specialist = s
+        s.n_caseload += 1
+        s.intake_backlog += self.sc.service.intake_hours
+        self._start_search(m, t, m.e_drop)
+
+    def _join_drop_out(self, m: Member, clock, t: float, residual: float) -> None:
+        m.clock_drop = clock
+        m.tok_drop = tok = self._next_token()
+        m.th_drop, due = clock.add(t, residual, m, tok)
+        if due is not None:
+            self._schedule(due, DROP_OUT, m, tok)
+
+    def _start_search(self, m: Member, t: float, drop_residual: float) -> None:
+        s = m.specialist
+        m.phase = SEARCH
+        s.n_search += 1
+        early_end = m.enrollment_day + self.early_days
+        if t < early_end:
+            self._join_drop_out(m, s.dis_early, t, drop_residual)
+            self._schedule(early_end, EARLY_PERIOD_OVER, m, m.tok_drop)
+        else:
+            self._join_drop_out(m, s.dis_late, t, drop_residual)
+        # Job finding: a fresh exponential per search spell (the first drawn at referral),
+        # scaled by the member's employability.
+        e = m.e_find if m.n_jobs == 0 else self.draw_find()
+        m.tok_main = tok = self._next_token()
+        _, due = s.find.add(t, e / m.frailty, m, tok)
+        if due is not None:
+            self._schedule(due, JOB_FOUND, m, tok)
+        if m.first_contact_day is None:
+            m.tok_contact = tok = self._next_token()
+            _, due = s.contact.add(t, m.e_contact, m, tok)
+            if due is not None:
+                self._schedule(due, FIRST_CONTACT, m, tok)
+
+    def _start_job(self, m: Member, t: float) -> None:
+        s = m.specialist
+        jb = self.sc.jobs
+        s.n_search -= 1
+        s.n_employed += 1
+        s.n_new_workers += 1
+        m.new_worker = True
+        m.phase = EMPLOYED
+        m.n_jobs += 1
+        if m.first_job_day is None:
+            m.first_job_day = t
+        if m.first_contact_day is None:
+            m.first_contact_day = t  # a job implies an employer was met
+        m.tok_contact = 0
+        match = self.draw_match() < jb.preference_match_probability
+        hours = _truncated_normal(self.draw_hours, jb.hours_per_week_mean, jb.hours_per_week_sd,
+                                  jb.hours_per_week_min, jb.hours_per_week_max)
+        wage = _truncated_normal(self.draw_wage, jb.hourly_wage_mean, jb.hourly_wage_sd,
+                                 jb.hourly_wage_min, math.inf)
+        m.job = self.rec.start_job(m.id, m.n_jobs, t, hours, wage, match)
+        residual = m.th_drop - m.clock_drop.level_at(t)
+        self._join_drop_out(m, s.dis_employed, t, residual)
+        # Jobs meeting the member's preferences end at 1/match_ratio the hazard.
+        e = self.draw_job_end() * (self.match_ratio if match else 1.0)
+        m.tok_main = tok = self._next_token()
+        _, due = s.job_end.add(t, e, m, tok)
+        if due is not None:
+            self._schedule(due, JOB_ENDED, m, tok)
+        self._schedule(t + self.first_month_days, FIRST_MONTH_OVER, m, tok)
+        if self.step_down_days is not None:
+            self._schedule(t + self.step_down_days, STEP_DOWN, m, tok)
+
+    def _leave_job(self, m: Member, t: float, reason: str) -> None:
+        s = m.specialist
+        s.n_employed -= 1
+        if m.new_worker:
+            s.n_new_workers -= 1
+            m.new_worker = False
+        self.rec.end_job(m.job, t, reason)
+        m.days_employed += t - m.job[2]
+        m.job = None
+
+    def _end_job(self, m: Member, t: float) -> None:
+        u = self.draw_reason()
+        reason = self.reason_cdf[-1][1]
+        for cum, r in self.reason_cdf:
+            if u < cum:
+                reason = r
+                break
+        self._leave_job(m, t, reason)
+        residual = m.th_drop - m.clock_drop.level_at(t)
+        self._start_search(m, t, residual)
+
+    def _exit(self, m: Member, t: float, reason: str) -> None:
+        s = m.specialist
+        if m.phase == EMPLOYED:
+            # The member leaves services, not (as far as we know) the job: censored here.
+            self._leave_job(m, t, None)
+        else:
+            s.n_search -= 1
+        s.n_caseload -= 1
+        m.phase = GONE
+        m.exit_day = t
+        m.exit_reason = reason
+        m.tok_main = m.tok_drop = m.tok_contact = 0
+        self._admit_from_waitlist(t)
+
+
+def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:
+    """Normal(mean, sd) restricted to [low, high] by rejection (falls back to clipping)."""
+    for _ in range(100):
+        x = mean + sd * draw()
+        if low <= x <= high:
+            return x
+    return min(max(mean, low), high)
+
+
+def run_replication(scenario: Scenario, replication: int, seed: int | None = None) -> ReplicationRecords:
+    """Simulate one replication and return its records."""
+    return Program(scenario, replication, seed).run()

@@ -1,0 +1,77 @@
+"""PNG plots of a run: waitlist and caseload, employment, specialists' hours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from .scenario import Scenario  # noqa: E402
+
+ACTIVITY_COLUMNS = (
+    ("hours_intake", "intake"),
+    ("hours_follow_along", "follow-along"),
+    ("hours_job_search", "job search"),
+    ("hours_job_development", "job development"),
+)
+
+
+def mean_and_ci(monthly: pd.DataFrame, column: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Per month: mean over replications and the t-based confidence band."""
+    g = monthly.groupby("month")[column]
+    mean, sd, n = g.mean(), g.std(ddof=1), g.count()
+    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * sd.fillna(0) / np.sqrt(n)
+    return pd.DataFrame({"mean": mean, "low": mean - half, "high": mean + half})
+
+
+def _band(ax, band: pd.DataFrame, label: str, color: str) -> None:
+    years = band.index.to_numpy() / 12.0
+    ax.plot(years, band["mean"], color=color, label=label, lw=1.5)
+    ax.fill_between(years, band["low"], band["high"], color=color, alpha=0.25, lw=0)
+
+
+def _finish(fig, ax, scenario: Scenario, title: str, ylabel: str, path: Path) -> None:
+    warm = scenario.simulation.warmup_years
+    if warm > 0:
+        ax.axvspan(0, warm, color="0.9", zorder=0, label="warm-up")
+    ax.set_xlabel("years since the program opened")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{scenario.name}: {title}", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_run(monthly: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
+    n = monthly["replication"].nunique()
+    caption = f"mean of {n} replications, 95% CI band"
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    _band(ax, mean_and_ci(monthly, "caseload"), "caseload (enrolled members)", "tab:blue")
+    _band(ax, mean_and_ci(monthly, "waitlist"), "waitlist", "tab:red")
+    cap = scenario.team.specialists * scenario.team.caseload_cap
+    ax.axhline(cap, color="tab:blue", ls=":", lw=1, label=f"caseload cap ({cap})")
+    _finish(fig, ax, scenario, f"caseload and waitlist ({caption})", "members at month end",
+            folder / "caseload_waitlist.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    _band(ax, mean_and_ci(monthly, "employed"), "members working", "tab:green")
+    _band(ax, mean_and_ci(monthly, "placements"), "jobs started in the month", "tab:orange")
+    _finish(fig, ax, scenario, f"employment ({caption})", "members / jobs", folder / "employment.png")
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    means = monthly.groupby("month")[[c for c, _ in ACTIVITY_COLUMNS] + ["hours_available"]].mean()
+    years = means.index.to_numpy() / 12.0
+    ax.stackplot(years, *[means[c].to_numpy() for c, _ in ACTIVITY_COLUMNS],
+                 labels=[label for _, label in ACTIVITY_COLUMNS], alpha=0.85)
+    ax.plot(years, means["hours_available"], color="black", lw=1, label="hours available")
+    _finish(fig, ax, scenario, f"team hours by activity (mean of {n} replications)", "hours per month",
+            folder / "hours_by_activity.png")

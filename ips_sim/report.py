@@ -1,0 +1,207 @@
+"""Result tables, plots and the output folder of a run.
+
+Tables are built once from the replications' arrays. The folder is written
+complete or not at all: everything goes to a temporary sibling folder that
+is renamed into place at the end, so an error or Ctrl-C never leaves a half
+written result where a finished one is expected.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .metrics import METRICS, summarise
+from .records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, FrozenRecords
+from .scenario import DAYS_PER_MONTH, Scenario
+
+FLOAT_FORMAT = "%.6g"
+DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "click", "matplotlib")
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def summary_table(per_replication: list[dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(summarise(per_replication),
+                        columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
+
+
+def replication_table(per_replication: list[dict[str, float]], first: int = 0) -> pd.DataFrame:
+    df = pd.DataFrame(per_replication)
+    df.insert(0, "replication", np.arange(first, first + len(df)))
+    return df
+
+
+def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
+    frames = []
+    for r in records:
+        m = r.member
+        reason = np.array([""] + list(EXIT_REASONS), dtype=object)[m["exit_reason"].astype(int) + 1]
+        frames.append(pd.DataFrame({
+            "replication": r.replication,
+            "member_id": m["member_id"],
+            "referral_day": m["referral_day"],
+            "enrollment_day": m["enrollment_day"],
+            "first_employer_contact_day": m["first_employer_contact_day"],
+            "first_job_day": m["first_job_day"],
+            "exit_day": m["exit_day"],
+            "exit_reason": reason,
+            "jobs": m["jobs"],
+            "days_employed": m["days_employed"],
+            "specialist": m["specialist"],
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
+    # end_reason codes: -2 the member left services while working (job censored there),
+    # -1 still going at the horizon, 0.. a reason from JOB_END_REASONS.
+    names = np.array(["left_services_while_working", ""] + list(JOB_END_REASONS), dtype=object)
+    frames = []
+    for r in records:
+        j = r.job
+        frames.append(pd.DataFrame({
+            "replication": r.replication,
+            "member_id": j["member_id"],
+            "job_id": np.arange(len(j["member_id"])),
+            "start_day": j["start_day"],
+            "end_day": j["end_day"],
+            "hours_per_week": j["hours_per_week"],
+            "hourly_wage": j["hourly_wage"],
+            "preference_match": j["preference_match"],
+            "end_reason": names[j["end_reason"].astype(int) + 2],
+            "observed_until_day": j["observed_until_day"],
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
+    """Per replication and month: flows counted from the records, stocks from month-end snapshots."""
+    frames = []
+    for r in records:
+        n_months = len(r.month)
+        edges = np.arange(n_months + 1) * DAYS_PER_MONTH
+
+        def per_month(days):
+            days = days[np.isfinite(days)]
+            return np.histogram(days, bins=edges)[0]
+
+        w = r.week
+        month_of_week = np.minimum((w[:, 0] // DAYS_PER_MONTH).astype(int), max(n_months - 1, 0))
+        hours = {}
+        for name in ("hours_available", "hours_intake", "hours_follow_along", "hours_job_search",
+                     "hours_job_development", "employer_contacts"):
+            col = WEEK_COLUMNS.index(name)
+            hours[name] = np.bincount(month_of_week, weights=w[:, col], minlength=n_months)[:n_months]
+        frames.append(pd.DataFrame({
+            "replication": r.replication,
+            "month": np.arange(1, n_months + 1),
+            "day": r.month[:, 0],
+            "referrals": per_month(r.member["referral_day"]),
+            "enrollments": per_month(r.member["enrollment_day"]),
+            "waitlist": r.month[:, 1].astype(int),
+            "caseload": r.month[:, 2].astype(int),
+            "employed": r.month[:, 3].astype(int),
+            "placements": per_month(r.job["start_day"]),
+            "job_endings": per_month(r.job["end_day"]),
+            "exits": per_month(r.member["exit_day"]),
+            **hours,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def versions() -> dict[str, str]:
+    out = {"ips-sim": __version__, "python": platform.python_version()}
+    for dist in DEPENDENCIES:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def manifest(scenario: Scenario, seed: int, replications: int, wall_seconds: float, **extra) -> dict:
+    return {
+        "scenario": scenario.model_dump(mode="json"),
+        "seed": seed,
+        "replications": replications,
+        "versions": versions(),
+        "wall_time_seconds": round(wall_seconds, 3),
+        "command": " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]),
+        **extra,
+    }
+
+
+# --------------------------------------------------------------------------- output folder
+
+
+@contextmanager
+def atomic_folder(out: Path):
+    """Yield a temporary folder that replaces ``out`` only if the block finishes."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    df.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def write_run(folder: Path, scenario: Scenario, per_replication, records, manifest_doc: dict,
+              plots: bool = True) -> None:
+    """Write summary, per-replication, monthly, members and jobs tables, manifest and plots."""
+    write_csv(summary_table(per_replication), folder / "summary.csv")
+    write_csv(replication_table(per_replication), folder / "replications.csv")
+    if records and records[0] is not None:
+        monthly = monthly_table(records)
+        write_csv(monthly, folder / "monthly.csv")
+        write_csv(members_table(records), folder / "members.csv")
+        write_csv(jobs_table(records), folder / "jobs.csv")
+        if plots:
+            from .plots import plot_run
+            plot_run(monthly, scenario, folder)
+    with open(folder / "manifest.json", "w", encoding="utf-8") as f:
+        json.dump(manifest_doc, f, indent=2, sort_keys=True, default=_json_default)
+        f.write("\n")
+
+
+def _json_default(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    raise TypeError(type(x))
+
+
+def metric_units() -> dict[str, str]:
+    return {m.name: m.unit for m in METRICS}
