@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .records import FrozenRecords
+from .records import EXIT_REASONS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 
 FOLLOW_UP_DAYS = 18 * DAYS_PER_MONTH  # the RCTs' usual follow-up (Bond 2026 slides: mean 18.6 months)
@@ -98,7 +98,7 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out["enrolled"] = float(enrolled.sum())
     waited = referred & np.isfinite(enr)
     out["mean_wait_days"] = _mean(enr[waited] - ref[waited])
-    gave_up = exit_reason == 2
+    gave_up = exit_reason == EXIT_REASONS.index("gave_up_waiting")
     known = referred & (np.isfinite(enr) | gave_up)
     out["prob_wait"] = _mean(((enr > ref) | gave_up)[known])
     out["share_gave_up_waiting"] = _mean(gave_up[known])

@@ -31,7 +31,8 @@ from .streams import Streams
 WAITING, SEARCH, EMPLOYED, GONE = range(4)
 
 # Kinds of member event; each names the token that must still match for it to happen.
-DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP = range(8)
+(DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP,
+ PREPARATION_OVER, DISCHARGE) = range(10)
 
 
 class Program:
@@ -71,6 +72,10 @@ class Program:
         self.order = priority_indices(scenario)
         self.early_days = en.early_months * DAYS_PER_MONTH
         self.first_month_days = sv.first_month_days
+        self.preparation_days = js.preparation_months * DAYS_PER_MONTH
+        self.discharge_days = (
+            None if en.discharge_without_job_months is None else en.discharge_without_job_months * DAYS_PER_MONTH
+        )
         self.step_down_days = (
             scenario.follow_along.step_down_after_months * DAYS_PER_MONTH
             if scenario.follow_along.step_down_enabled else None
@@ -244,6 +249,11 @@ class Program:
             member.specialist.n_new_workers -= 1
         elif kind == STEP_DOWN:
             self._exit(member, t, "stepped_down")
+        elif kind == PREPARATION_OVER:
+            self._start_job_hunt(member, t)
+        elif kind == DISCHARGE:
+            if member.phase == SEARCH and member.n_jobs == 0:
+                self._exit(member, t, "discharged_no_job")
         elif kind == GIVE_UP:
             member.phase = GONE
             member.exit_day = t
@@ -298,6 +308,8 @@ class Program:
         s.n_caseload += 1
         s.intake_backlog += self.sc.service.intake_hours
         self._start_search(m, t, m.e_drop)
+        if self.discharge_days is not None:
+            self._schedule(t + self.discharge_days, DISCHARGE, m, m.id)
 
     def _join_drop_out(self, m: Member, clock, t: float, residual: float) -> None:
         m.clock_drop = clock
@@ -316,6 +328,17 @@ class Program:
             self._schedule(early_end, EARLY_PERIOD_OVER, m, m.tok_drop)
         else:
             self._join_drop_out(m, s.dis_late, t, drop_residual)
+        preparation_end = m.enrollment_day + self.preparation_days
+        if m.n_jobs == 0 and t < preparation_end:
+            # Stepwise services: no job search until preparation is over.
+            m.tok_main = tok = self._next_token()
+            self._schedule(preparation_end, PREPARATION_OVER, m, tok)
+        else:
+            self._start_job_hunt(m, t)
+
+    def _start_job_hunt(self, m: Member, t: float) -> None:
+        """Put a job seeker on the job-finding and first-contact clocks."""
+        s = m.specialist
         # Job finding: a fresh exponential per search spell (the first drawn at referral),
         # scaled by the member's employability.
         e = m.e_find if m.n_jobs == 0 else self.draw_find()

@@ -15,10 +15,12 @@ import numpy as np
 NAN = float("nan")
 
 # Which token a member event must match (see model.py): 0 drop-out, 1 main, 2 contact.
-# Order: DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP
-_TOKEN_SLOT = (0, 2, 1, 1, 0, 1, 1, 1)
+# 3: the member's id (events checked by phase instead). Order as the kinds in model.py:
+# DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP,
+# PREPARATION_OVER, DISCHARGE
+_TOKEN_SLOT = (0, 2, 1, 1, 0, 1, 1, 1, 1, 3)
 
-EXIT_REASONS = ("disengaged", "stepped_down", "gave_up_waiting")
+EXIT_REASONS = ("disengaged", "stepped_down", "gave_up_waiting", "discharged_no_job")
 JOB_END_REASONS = ("quit", "fired", "temporary_job_ended", "laid_off")
 
 
@@ -54,7 +56,9 @@ class Member:
         slot = _TOKEN_SLOT[kind]
         if slot == 0:
             return self.tok_drop
-        return self.tok_main if slot == 1 else self.tok_contact
+        if slot == 1:
+            return self.tok_main
+        return self.tok_contact if slot == 2 else self.id
 
 
 WEEK_COLUMNS = (

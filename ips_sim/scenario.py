@@ -119,6 +119,7 @@ class Service(_Section):
 
 class Engagement(_Section):
     early_months: float = Field(ge=0, le=120)
+    discharge_without_job_months: float | None = Field(gt=0, le=240)
     disengage_rate_early_per_month: float = Field(ge=0, le=10)
     disengage_rate_per_month: float = Field(ge=0, le=10)
     disengage_rate_employed_per_month: float = Field(ge=0, le=10)
@@ -126,6 +127,7 @@ class Engagement(_Section):
 
 
 class JobSearch(_Section):
+    preparation_months: float = Field(ge=0, le=120)
     first_contact_mean_days: float = Field(gt=0, le=3650)
     job_rate_own_per_month: float = Field(ge=0, le=10)
     job_rate_search_per_month: float = Field(ge=0, le=10)
@@ -176,6 +178,7 @@ class Scenario(_Section):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
+    arm: Literal["ips", "usual_services"] = "ips"
     simulation: Simulation
     referrals: Referrals
     team: Team
@@ -234,18 +237,30 @@ def get_dotted(data: Any, path: str) -> Any:
     return data
 
 
-def default_values(directory: Path | None = None) -> dict:
-    """Nested dict of default values: the literature table, then fitted parameters."""
+def _overlay_file(data: dict, path: Path) -> None:
+    """Apply ``parameters: {dotted.path: value}`` from a YAML file, if it exists."""
+    if path.exists():
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+        for key, value in (doc.get("parameters") or {}).items():
+            set_dotted(data, key, value)
+
+
+def default_values(directory: Path | None = None, arm: str = "ips") -> dict:
+    """Nested dict of default values for an arm.
+
+    Layers, later ones winning: the literature table ``parameters.csv``; the
+    fitted behavioural parameters ``fitted.yaml``; for the usual-services arm,
+    ``usual_services.yaml`` and then its fitted values ``fitted_usual_services.yaml``.
+    """
     directory = directory or calibration_dir()
     data: dict = {}
     for row in defaults_table(directory):
         set_dotted(data, row["parameter"], _parse_value(row["value"]))
-    fitted = directory / "fitted.yaml"
-    if fitted.exists():
-        with open(fitted, encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
-        for path, value in (doc.get("parameters") or {}).items():
-            set_dotted(data, path, value)
+    _overlay_file(data, directory / "fitted.yaml")
+    if arm == "usual_services":
+        _overlay_file(data, directory / "usual_services.yaml")
+        _overlay_file(data, directory / "fitted_usual_services.yaml")
     return data
 
 
@@ -302,7 +317,8 @@ def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = 
         raw = {}
     if not isinstance(raw, dict):
         raise ScenarioError([f"{source}: (top level): {raw!r}: a scenario must be a mapping of fields"])
-    data = _merge(default_values(), raw)
+    arm = raw.get("arm", "ips")
+    data = _merge(default_values(arm=arm if arm in ("ips", "usual_services") else "ips"), raw)
     if name and "name" not in raw:
         data["name"] = name
     data.setdefault("name", "scenario")
