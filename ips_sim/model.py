@@ -125,6 +125,8 @@ class Program:
     def referrals(self):
         """Poisson referrals with a piecewise-constant rate (exact, by cumulative hazard)."""
         env = self.env
+        for _ in range(self.sc.referrals.cohort_size):
+            self._refer(0.0)  # a trial-style cohort referred on day 0
         pieces = self.rate_schedule
         while True:
             need = self.draw_arrival()

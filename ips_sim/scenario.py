@@ -66,6 +66,7 @@ class RatePeriod(_Section):
 
 
 class Referrals(_Section):
+    cohort_size: int = Field(ge=0, le=1_000_000)
     rate_per_month: float = Field(ge=0)
     schedule: list[RatePeriod]
     patience_mean_days: float | None = Field(gt=0)
