@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .costs import cost_metrics
 from .records import EXIT_REASONS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 
@@ -54,6 +55,12 @@ METRICS = (
     Metric("specialist_utilisation", "share", "hours used over hours available for direct work"),
     Metric("job_search_service_share", "share", "job-search hours received over hours demanded"),
     Metric("follow_along_service_share", "share", "follow-along hours received over hours demanded"),
+    Metric("program_cost_per_year", "currency", "specialist cost per year (costs.currency)"),
+    Metric("members_served", "people", "members on the caseload at any time after warm-up"),
+    Metric("cost_per_member_served", "currency", "program cost after warm-up / members served"),
+    Metric("cost_per_placement", "currency", "program cost after warm-up / jobs started"),
+    Metric("employed_member_months", "months", "months worked by members while in the program, after warm-up"),
+    Metric("cost_per_employed_month", "currency", "program cost after warm-up / employed member-months"),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
 
@@ -143,6 +150,7 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out["specialist_utilisation"] = float(used.sum() / avail) if avail > 0 else math.nan
     out["job_search_service_share"] = _ratio(ww[:, W_GOT_SEARCH].sum(), ww[:, W_DEM_SEARCH].sum())
     out["follow_along_service_share"] = _ratio(ww[:, W_GOT_FOLLOW].sum(), ww[:, W_DEM_FOLLOW].sum())
+    out.update(cost_metrics(rec, scenario, out["placements"]))
     return out
 
 

@@ -174,6 +174,12 @@ class FollowAlong(_Section):
     step_down_after_months: float = Field(ge=0.5, le=240)
 
 
+class Costs(_Section):
+    specialist_cost_per_fte_year: float = Field(ge=0)
+    price_index: float = Field(gt=0)
+    currency: str = Field(min_length=1)
+
+
 class Scenario(_Section):
     """A fully resolved scenario: every field present and valid."""
 
@@ -189,6 +195,7 @@ class Scenario(_Section):
     job_search: JobSearch
     jobs: Jobs
     follow_along: FollowAlong
+    costs: Costs
 
     # Derived quantities used by the model, kept here so the model reads them once.
     @property

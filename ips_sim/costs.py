@@ -1,0 +1,55 @@
+"""Program costs for funders: per member served, per placement, per employed month.
+
+Cost is staff time: each specialist post costs ``specialist_cost_per_fte_year``
+(fully loaded) for the observation window after warm-up. Outcomes come from
+the same window, so the ratios answer "what did a year of this program buy".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .records import FrozenRecords
+from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario
+
+
+def employed_days_in_window(rec: FrozenRecords, start: float, end: float) -> float:
+    """Days worked by members while in the program, clipped to [start, end]."""
+    j = rec.job
+    stop = np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
+    lo = np.maximum(j["start_day"], start)
+    hi = np.minimum(stop, end)
+    return float(np.clip(hi - lo, 0.0, None).sum())
+
+
+def members_served(rec: FrozenRecords, start: float, end: float) -> int:
+    """Members on the caseload at any time in [start, end]."""
+    m = rec.member
+    enr = m["enrollment_day"]
+    ex = m["exit_day"]
+    on = np.isfinite(enr) & (enr < end) & (~np.isfinite(ex) | (ex > start))
+    return int(on.sum())
+
+
+def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> dict[str, float]:
+    c = scenario.costs
+    start, end = scenario.warmup_days, rec.horizon
+    years = (end - start) / DAYS_PER_YEAR
+    fte_years = scenario.team.specialists * scenario.team.fte_per_specialist * years
+    total = fte_years * c.specialist_cost_per_fte_year * c.price_index
+    served = members_served(rec, start, end)
+    employed_months = employed_days_in_window(rec, start, end) / DAYS_PER_MONTH
+
+    def per(x: float) -> float:
+        return total / x if x > 0 else math.nan
+
+    return {
+        "program_cost_per_year": total / years if years > 0 else math.nan,
+        "members_served": float(served),
+        "cost_per_member_served": per(served),
+        "cost_per_placement": per(placements),
+        "employed_member_months": employed_months,
+        "cost_per_employed_month": per(employed_months),
+    }
