@@ -118,5 +118,15 @@ def validate(scenarios):
         click.echo(f"{sc.name}: ok")
 
 
+@main.command()
+def fields():
+    """Print the scenario field reference (Markdown): default, unit, allowed values, source."""
+    from .scenario import reference_markdown
+
+    click.echo(reference_markdown(), nl=False)
+
+
+# Commands defined in other modules are registered below.
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -417,3 +417,12 @@ def field_reference() -> list[FieldInfo]:
                 note=row.get("note", ""),
             ))
     return out
+
+
+def reference_markdown() -> str:
+    """The scenario field reference as a Markdown table (the README embeds it)."""
+    lines = ["| field | default | unit | allowed | source | note |", "|---|---|---|---|---|---|"]
+    for f in field_reference():
+        cells = [f"`{f.path}`", f"`{f.default}`", f.unit, f.allowed, f.source, f.note]
+        lines.append("| " + " | ".join(c.replace("|", "/").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
