@@ -18,7 +18,8 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -381,6 +382,23 @@ class FieldInfo:
     note: str
 
 
+def _type_text(ann) -> str:
+    origin, args = get_origin(ann), get_args(ann)
+    if origin is Literal:
+        return "one of " + ", ".join(str(a) for a in args)
+    if origin in (Union, UnionType) and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        return _type_text(inner[0]) + " or null"
+    if origin is list:
+        return "list of " + _type_text(args[0]) if args else "list"
+    if origin is dict:
+        return "mapping of " + _type_text(args[0]) + " to number"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "{" + ", ".join(ann.model_fields) + "}"
+    return {"float": "number", "int": "integer", "bool": "true/false", "str": "text"}.get(
+        getattr(ann, "__name__", ""), str(ann))
+
+
 def _allowed(model: type[BaseModel], name: str) -> str:
     field = model.model_fields[name]
     parts = []
@@ -389,10 +407,8 @@ def _allowed(model: type[BaseModel], name: str) -> str:
             v = getattr(m, attr, None)
             if v is not None:
                 parts.append(f"{sym} {v}")
-    ann = field.annotation
-    text = " and ".join(parts)
-    type_name = getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
-    return f"{type_name}{' ' + text if text else ''}"
+    text = _type_text(field.annotation)
+    return f"{text} {' and '.join(parts)}".strip()
 
 
 def field_reference() -> list[FieldInfo]:
