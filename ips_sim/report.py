@@ -99,13 +99,19 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
             days = days[np.isfinite(days)]
             return np.histogram(days, bins=edges)[0]
 
+        # A planning step can straddle a month end: split its hours by days in each month.
         w = r.week
-        month_of_week = np.minimum((w[:, 0] // DAYS_PER_MONTH).astype(int), max(n_months - 1, 0))
+        start = w[:, 0]
+        step = np.diff(np.unique(start))[0] if len(np.unique(start)) > 1 else DAYS_PER_MONTH
+        first = (start // DAYS_PER_MONTH).astype(int)
+        share_first = np.clip(((first + 1) * DAYS_PER_MONTH - start) / step, 0.0, 1.0)
         hours = {}
         for name in ("hours_available", "hours_intake", "hours_follow_along", "hours_job_search",
                      "hours_job_development", "employer_contacts"):
-            col = WEEK_COLUMNS.index(name)
-            hours[name] = np.bincount(month_of_week, weights=w[:, col], minlength=n_months)[:n_months]
+            x = w[:, WEEK_COLUMNS.index(name)]
+            total = np.bincount(first, weights=x * share_first, minlength=n_months + 1)
+            total += np.bincount(first + 1, weights=x * (1.0 - share_first), minlength=n_months + 2)[: len(total)]
+            hours[name] = total[:n_months]
         frames.append(pd.DataFrame({
             "replication": r.replication,
             "month": np.arange(1, n_months + 1),

@@ -312,7 +312,7 @@ def _format_errors(source: str, exc: ValidationError) -> list[str]:
         value = err.get("input")
         if err["type"] == "missing":
             shown = "(missing)"
-        elif isinstance(value, dict):
+        elif isinstance(value, dict) and len(repr(value)) > 80:
             shown = "{...}"
         else:
             shown = repr(value)
