@@ -82,7 +82,10 @@ def main():
               help="Processes to run replications in; results are identical for any number.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on the terminal.")
-def run(scenario, replications, seed, out, workers, no_plots, quiet):
+@click.option("--parameter-uncertainty", is_flag=True,
+              help="Replication i uses parameter draw i of calibration/draws.csv (cycled), so CIs include "
+                   "parameter uncertainty; fields set in the scenario file win over the draws.")
+def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_uncertainty):
     """Run SCENARIO and write tables, plots and a manifest to the output folder."""
     from .experiment import run_replications
     from .report import atomic_folder, manifest, summary_table, write_run
@@ -94,12 +97,17 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet):
     started = time.perf_counter()
     progress = Progress(n, sc.name, quiet)
     try:
-        metrics, records = run_replications(sc, n, seed, workers, progress=progress)
+        if parameter_uncertainty:
+            from .calibration import run_with_draws
+            metrics, records = run_with_draws(sc, scenario, n, seed, workers, progress=progress)
+        else:
+            metrics, records = run_replications(sc, n, seed, workers, progress=progress)
     finally:
         progress.close()
     wall = time.perf_counter() - started
     with atomic_folder(out_dir) as tmp:
-        write_run(tmp, sc, metrics, records, manifest(sc, seed, n, wall, workers=workers), plots=not no_plots)
+        write_run(tmp, sc, metrics, records, manifest(sc, seed, n, wall, workers=workers,
+                                                         parameter_uncertainty=parameter_uncertainty), plots=not no_plots)
     if not quiet:
         table = summary_table(metrics)
         click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {out_dir}/")
@@ -127,6 +135,24 @@ def fields():
 
 
 # Commands defined in other modules are registered below.
+
+from .app import app_command  # noqa: E402  (ips-sim app: the Streamlit what-if app)
+
+main.add_command(app_command)
+
+# Staffing sweeps and capacity planning (issue 6): commands defined in their own modules.
+from .plan import plan_command  # noqa: E402
+from .sweep import sweep_command  # noqa: E402
+
+main.add_command(sweep_command)
+main.add_command(plan_command)
+
+
+from .calibration import calibrate_command  # noqa: E402  (ips-sim calibrate: fit to the IPS RCTs)
+from .trial import trial_command  # noqa: E402  (ips-sim trial: a virtual IPS vs usual-services RCT)
+
+main.add_command(calibrate_command)
+main.add_command(trial_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

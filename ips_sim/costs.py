@@ -1,8 +1,11 @@
 """Program costs for funders: per member served, per placement, per employed month.
 
 Cost is staff time: each specialist post costs ``specialist_cost_per_fte_year``
-(fully loaded) for the observation window after warm-up. Outcomes come from
-the same window, so the ratios answer "what did a year of this program buy".
+(fully loaded) for the time it is filled in the observation window after
+warm-up (a vacant post costs nothing), and the program pays its share of the
+supervisor (its specialists over all the specialists the supervisor covers).
+Outcomes come from the same window, so the ratios answer "what did a year of
+this program buy".
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 
 from .records import FrozenRecords
 from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario
+from .staffing import supervised_specialists
 
 
 def employed_days_in_window(rec: FrozenRecords, start: float, end: float) -> float:
@@ -33,12 +37,26 @@ def members_served(rec: FrozenRecords, start: float, end: float) -> int:
     return int(on.sum())
 
 
+def vacant_post_days(rec: FrozenRecords, start: float, end: float) -> float:
+    """Days specialist posts stood vacant within [start, end], summed over posts."""
+    v = rec.vacancy
+    if len(v) == 0:
+        return 0.0
+    stop = np.where(np.isfinite(v[:, 2]), v[:, 2], end)
+    return float(np.clip(np.minimum(stop, end) - np.maximum(v[:, 1], start), 0.0, None).sum())
+
+
 def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> dict[str, float]:
     c = scenario.costs
     start, end = scenario.warmup_days, rec.horizon
     years = (end - start) / DAYS_PER_YEAR
-    fte_years = scenario.team.specialists * scenario.team.fte_per_specialist * years
-    total = fte_years * c.specialist_cost_per_fte_year * c.price_index
+    team = scenario.team
+    filled_years = team.specialists * years - vacant_post_days(rec, start, end) / DAYS_PER_YEAR
+    specialists_cost = filled_years * team.fte_per_specialist * c.specialist_cost_per_fte_year
+    covered = supervised_specialists(scenario)
+    supervisor_cost = (scenario.supervision.supervisor_fte * c.supervisor_cost_per_fte_year * years
+                       * team.specialists / covered)
+    total = (specialists_cost + supervisor_cost) * c.price_index
     served = members_served(rec, start, end)
     employed_months = employed_days_in_window(rec, start, end) / DAYS_PER_MONTH
 

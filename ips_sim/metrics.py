@@ -61,6 +61,18 @@ METRICS = (
     Metric("cost_per_placement", "currency", "program cost after warm-up / jobs started"),
     Metric("employed_member_months", "months", "months worked by members while in the program, after warm-up"),
     Metric("cost_per_employed_month", "currency", "program cost after warm-up / employed member-months"),
+    Metric("vacancy_days", "days", "days specialist posts stood vacant after warm-up, summed over posts (turnover)"),
+    Metric("vacancy_share", "share", "vacant post-days over post-days after warm-up"),
+    Metric("members_affected_by_staff_change", "people",
+           "members enrolled after warm-up whose specialist left while they were enrolled"),
+    Metric("ever_employed_rate_affected", "share",
+           "ever_employed_rate among members whose specialist left within their 18 months of follow-up (descriptive, not causal)"),
+    Metric("ever_employed_rate_unaffected", "share",
+           "ever_employed_rate among members whose specialist did not leave within their 18 months of follow-up"),
+    Metric("supervision_coverage_mean", "share",
+           "supervisor hours received over hours needed, specialist-weeks in post after warm-up"),
+    Metric("practice_quality_mean", "share",
+           "mean practice quality (supervision x new-hire ramp-up) over specialist-weeks in post after warm-up"),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
 
@@ -151,6 +163,44 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out["job_search_service_share"] = _ratio(ww[:, W_GOT_SEARCH].sum(), ww[:, W_DEM_SEARCH].sum())
     out["follow_along_service_share"] = _ratio(ww[:, W_GOT_FOLLOW].sum(), ww[:, W_DEM_FOLLOW].sum())
     out.update(cost_metrics(rec, scenario, out["placements"]))
+    out.update(staffing_metrics(rec, scenario))
+    return out
+
+
+# Extra week columns (records.WEEK_COLUMNS): supervision and turnover.
+W_IN_POST, W_SUP_NEED, W_SUP_GOT, W_QUALITY = range(13, 17)
+
+
+def staffing_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
+    """Vacancies, members affected by a staff change and their outcome, supervision received."""
+    warm, horizon = scenario.warmup_days, rec.horizon
+    out: dict[str, float] = {}
+    v = rec.vacancy
+    days = np.clip(v[:, 2], warm, horizon) - np.clip(v[:, 1], warm, horizon) if len(v) else np.zeros(0)
+    out["vacancy_days"] = float(days.sum())
+    out["vacancy_share"] = _ratio(out["vacancy_days"], scenario.team.specialists * (horizon - warm))
+
+    m = rec.member
+    enr = m["enrollment_day"]
+    change = m.get("staff_change_day", np.full(len(enr), np.nan))
+    enrolled = np.isfinite(enr) & (enr >= warm)
+    out["members_affected_by_staff_change"] = float((enrolled & np.isfinite(change)).sum())
+    followed = enrolled & (enr + FOLLOW_UP_DAYS <= horizon)
+    employed_18 = (m["first_job_day"] - enr) <= FOLLOW_UP_DAYS
+    affected = (change - enr) <= FOLLOW_UP_DAYS
+    out["ever_employed_rate_affected"] = _mean(employed_18[followed & affected])
+    out["ever_employed_rate_unaffected"] = _mean(employed_18[followed & ~affected])
+
+    w = rec.week
+    if w.shape[1] > W_QUALITY:
+        ww = w[(w[:, W_DAY] >= warm) & (w[:, W_IN_POST] > 0)]
+        need = ww[:, W_SUP_NEED].sum()
+        # nothing needed (supervision not modelled): every hour needed is met
+        out["supervision_coverage_mean"] = float(ww[:, W_SUP_GOT].sum() / need) if need > 0 else (
+            1.0 if len(ww) else math.nan)
+        out["practice_quality_mean"] = _mean(ww[:, W_QUALITY])
+    else:
+        out["supervision_coverage_mean"] = out["practice_quality_mean"] = math.nan
     return out
 
 

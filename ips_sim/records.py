@@ -8,7 +8,7 @@ built from those once, in :mod:`ips_sim.metrics` and :mod:`ips_sim.report`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class Member:
         "exit_day", "exit_reason", "n_jobs", "days_employed", "specialist", "phase", "job", "new_worker",
         "frailty", "e_drop", "e_find", "e_contact",
         "tok_drop", "tok_main", "tok_contact", "th_drop", "clock_drop",
+        "th_main", "th_contact", "staff_change_day",
     )
 
     def __init__(self, member_id: int, referral_day: float):
@@ -51,6 +52,9 @@ class Member:
         self.tok_drop = self.tok_main = self.tok_contact = 0
         self.th_drop = 0.0
         self.clock_drop = None
+        self.th_main = 0.0             # threshold on the job-finding or job-ending clock (turnover moves it)
+        self.th_contact = 0.0          # threshold on the first-contact clock
+        self.staff_change_day = None   # first day the member's specialist left while the member was enrolled
 
     def token_of(self, kind: int) -> int:
         slot = _TOKEN_SLOT[kind]
@@ -66,6 +70,9 @@ WEEK_COLUMNS = (
     "hours_intake", "hours_follow_along", "hours_job_search", "hours_job_development",
     "demand_intake", "demand_follow_along", "demand_job_search", "demand_job_development",
     "employer_contacts", "caseload",
+    # supervision and turnover: 1 if the post is filled; supervisor hours needed and received;
+    # practice quality (supervision x new-hire ramp-up) that scaled the hazards this step
+    "in_post", "supervision_needed", "supervision_received", "practice_quality",
 )
 MONTH_COLUMNS = ("day", "waitlist", "caseload", "employed")
 
@@ -85,6 +92,8 @@ class ReplicationRecords:
         self.weeks: list[tuple] = []
         # (day, waitlist, caseload, employed) at each month end
         self.months: list[tuple] = []
+        # [post, start day, end day (None while open)] of each vacancy of a specialist post
+        self.vacancies: list[list] = []
         self.horizon = NAN
 
     def start_job(self, member_id: int, number: int, t: float, hours: float, wage: float, match: bool) -> list:
@@ -104,6 +113,9 @@ class ReplicationRecords:
     def close(self, horizon: float, specialists) -> None:
         """Censor what is still going at the horizon."""
         self.horizon = horizon
+        for v in self.vacancies:
+            if v[2] is None:
+                v[2] = horizon
         for m in self.members:
             if m.job is not None:
                 m.days_employed += horizon - m.job[J_START]
@@ -127,6 +139,8 @@ class FrozenRecords:
     job: dict[str, np.ndarray]
     week: np.ndarray
     month: np.ndarray
+    # (post, start day, end day) of each vacancy (turnover); empty without turnover
+    vacancy: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     @classmethod
     def from_records(cls, r: ReplicationRecords) -> "FrozenRecords":
@@ -144,6 +158,7 @@ class FrozenRecords:
             "days_employed": np.fromiter((m.days_employed for m in ms), float, len(ms)),
             "specialist": np.fromiter((-1 if m.specialist is None else m.specialist.index for m in ms),
                                       np.int16, len(ms)),
+            "staff_change_day": np.fromiter((_f(m.staff_change_day) for m in ms), float, len(ms)),
         }
         js = r.jobs
         reason_code = {None: -1, "": -2, **{name: i for i, name in enumerate(JOB_END_REASONS)}}
@@ -160,4 +175,5 @@ class FrozenRecords:
         }
         week = np.array(r.weeks, dtype=float).reshape(-1, len(WEEK_COLUMNS))
         month = np.array(r.months, dtype=float).reshape(-1, 4)
-        return cls(r.replication, r.horizon, member, job, week, month)
+        vacancy = np.array(r.vacancies, dtype=float).reshape(-1, 3)
+        return cls(r.replication, r.horizon, member, job, week, month, vacancy)

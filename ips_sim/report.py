@@ -62,6 +62,7 @@ def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "jobs": m["jobs"],
             "days_employed": m["days_employed"],
             "specialist": m["specialist"],
+            "staff_change_day": m.get("staff_change_day", np.full(len(m["member_id"]), np.nan)),
         }))
     return pd.concat(frames, ignore_index=True)
 
@@ -183,7 +184,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 def write_run(folder: Path, scenario: Scenario, per_replication, records, manifest_doc: dict,
               plots: bool = True) -> None:
-    """Write summary, per-replication, monthly, members and jobs tables, manifest and plots."""
+    """Write summary, per-replication, monthly, members, jobs and fidelity tables, manifest and plots."""
     write_csv(summary_table(per_replication), folder / "summary.csv")
     write_csv(replication_table(per_replication), folder / "replications.csv")
     if records and records[0] is not None:
@@ -191,9 +192,13 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
         write_csv(monthly, folder / "monthly.csv")
         write_csv(members_table(records), folder / "members.csv")
         write_csv(jobs_table(records), folder / "jobs.csv")
+        from .fidelity import fidelity_table, plot_fidelity
+        fidelity = fidelity_table(records, scenario)
+        write_csv(fidelity, folder / "fidelity.csv")
         if plots:
             from .plots import plot_run
             plot_run(monthly, scenario, folder)
+            plot_fidelity(fidelity, scenario, folder)
     with open(folder / "manifest.json", "w", encoding="utf-8") as f:
         json.dump(manifest_doc, f, indent=2, sort_keys=True, default=_json_default)
         f.write("\n")

@@ -42,7 +42,8 @@ def calibration_dir() -> Path:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: an infinite referral rate would hang the run, an infinite wage poison the tables.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Simulation(_Section):
@@ -177,8 +178,34 @@ class FollowAlong(_Section):
 
 class Costs(_Section):
     specialist_cost_per_fte_year: float = Field(ge=0)
+    supervisor_cost_per_fte_year: float = Field(ge=0)
     price_index: float = Field(gt=0)
     currency: str = Field(min_length=1)
+
+
+class Supervision(_Section):
+    """The IPS supervisor: hours available to supervise, and how they change specialists' practice."""
+
+    enabled: bool
+    supervisor_fte: float = Field(ge=0, le=5)
+    specialists_per_supervisor: int | None = Field(ge=1, le=1000)
+    paid_hours_per_week: float = Field(gt=0, le=80)
+    own_duties_hours_per_week: float = Field(ge=0, le=80)
+    hours_per_specialist_week: float = Field(ge=0, le=40)
+    hours_per_new_hire_week: float = Field(ge=0, le=40)
+    practice_effect: float = Field(ge=0, le=1)
+
+
+class Turnover(_Section):
+    """Specialists leaving, vacant posts and new hires ramping up."""
+
+    enabled: bool
+    annual_rate: float = Field(ge=0, le=20)
+    hiring_delay_days: float = Field(ge=0, le=3650)
+    ramp_up_months: float = Field(ge=0, le=60)
+    new_hire_effectiveness: float = Field(ge=0, le=1)
+    ramp_supervision_effect: float = Field(ge=0, le=1)
+    caseload_on_departure: Literal["reassign", "hold"]
 
 
 class Scenario(_Section):
@@ -197,6 +224,18 @@ class Scenario(_Section):
     jobs: Jobs
     follow_along: FollowAlong
     costs: Costs
+    supervision: Supervision
+    turnover: Turnover
+
+    @model_validator(mode="after")
+    def _supervisor_covers_team(self):
+        n = self.supervision.specialists_per_supervisor
+        if n is not None and n < self.team.specialists:
+            raise ValueError(
+                f"supervision.specialists_per_supervisor ({n}) must be at least team.specialists "
+                f"({self.team.specialists}): the supervisor supervises this program's specialists too"
+            )
+        return self
 
     # Derived quantities used by the model, kept here so the model reads them once.
     @property

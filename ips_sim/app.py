@@ -1,0 +1,703 @@
+"""Interactive what-if app (Streamlit) for students: change a lever, run, compare.
+
+Launch with ``ips-sim app`` (or ``streamlit run ips_sim/app.py``); it needs the
+optional extra ``pip install 'ips-sim[app]'``.
+
+The app imports the model as a package and adds nothing to it: a scenario is
+the package's defaults, optionally overlaid by an uploaded scenario YAML
+(validated by :func:`ips_sim.scenario.scenario_from_dict`, every error shown
+as one line), then by the sidebar levers. Results are cached on the resolved
+scenario JSON, the seed and the number of replications.
+
+The top of this module is plain Python with no Streamlit import, so that the
+command line can import :data:`app_command` and the tests can call the helpers
+(:func:`scenario_from_upload`, :func:`apply_levers`, :func:`comparison_table`)
+without a browser. The page itself is :func:`render`, run when Streamlit
+executes this file as a script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from ips_sim.scenario import Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted
+
+APP_PATH = Path(__file__).resolve()
+DEFAULT_REPLICATIONS = 20
+MAX_REPLICATIONS = 200
+
+# Sidebar levers: session-state key -> dotted scenario field. Seed and
+# replications are shared by a baseline and its variant (common random numbers).
+LEVERS = {
+    "specialists": "team.specialists",
+    "caseload_cap": "team.caseload_cap",
+    "referrals_per_month": "referrals.rate_per_month",
+    "fte": "team.fte_per_specialist",
+    "allocation_policy": "time_use.allocation_policy",
+    "job_development_hours": "service.job_development_hours_per_week",
+    "step_down": "follow_along.step_down_enabled",
+}
+RUN_LEVERS = {"replications": "simulation.replications", "seed": "simulation.seed"}
+LEVER_LABELS = {
+    "specialists": "Employment specialists",
+    "caseload_cap": "Caseload cap per full-time specialist",
+    "referrals_per_month": "Referrals per month",
+    "fte": "FTE per specialist",
+    "allocation_policy": "How specialists share their hours",
+    "job_development_hours": "Job-development hours per week (per FTE)",
+    "step_down": "Step-down after a year of steady work",
+}
+
+# Plain-words names of the metrics (ips_sim.metrics.METRICS has the exact definitions).
+METRIC_LABELS = {
+    "referrals": "Referrals received",
+    "enrolled": "People enrolled",
+    "mean_wait_days": "Mean wait for a place",
+    "prob_wait": "Referrals who had to wait",
+    "share_gave_up_waiting": "Referrals who gave up waiting",
+    "waitlist_end": "Waitlist at the end",
+    "waitlist_mean": "Mean waitlist",
+    "ever_employed_rate": "Employed within 18 months",
+    "days_to_first_job_median": "Median days to first job",
+    "days_to_first_employer_contact_median": "Median days to first employer contact",
+    "first_contact_within_30_days_rate": "Employer contact within 30 days",
+    "placements": "Jobs started",
+    "jobs_per_worker_mean": "Jobs per person who worked",
+    "job_tenure_days_median": "Median job length",
+    "employed_share_mean": "Share of caseload working",
+    "employed_members_mean": "People working (mean)",
+    "employer_contacts_per_specialist_week": "Employer contacts per specialist-week",
+    "caseload_per_specialist_mean": "Caseload per specialist",
+    "specialist_utilisation": "Specialist hours used",
+    "job_search_service_share": "Job-search help received vs needed",
+    "follow_along_service_share": "Follow-along help received vs needed",
+}
+# Headline cards: metric, short label, True when a lower value is better (None: neither).
+HEADLINES = (
+    ("mean_wait_days", "Mean wait for a place", True),
+    ("share_gave_up_waiting", "Gave up waiting", True),
+    ("ever_employed_rate", "Employed within 18 months", False),
+    ("caseload_per_specialist_mean", "Caseload per specialist", None),
+    ("job_search_service_share", "Job-search help received", False),
+)
+
+# Chart colours (tab10) for the quantities of a chart; a baseline is dashed, your settings solid.
+SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"]
+
+INTRO = """
+**Individual Placement and Support (IPS)** helps people with serious mental illness find and
+keep ordinary paid jobs. Each person works with an *employment specialist*: the job search starts
+quickly, the specialist meets employers on the person's behalf (*job development*), and support
+continues after a job starts (*follow-along*). Fidelity guidance says a full-time specialist
+should carry at most about 20 people at a time.
+
+**What this model does.** It plays out a program month by month, week by week, over
+{horizon:g} years. People are referred; if every specialist is full they wait (and some give up).
+Once enrolled they search for work, find jobs, lose or leave jobs, and eventually leave the
+program (for example after a year of steady work, *step-down*, or by dropping out). Every week
+each specialist has a fixed number of hours for direct work and shares them between intake,
+job-search help, follow-along and job development. When hours run short, people get less help:
+jobs take longer to find, end sooner, and more people drop out.
+
+**Reading the results.** Chance plays a part, so one run (a *replication*) is one possible
+history. The app runs many and shows the average with a 95% confidence interval (the range the
+true average most likely lies in). The program starts empty, so the first {warmup:g} years
+(*warm-up*, grey in the charts) are left out of the metrics. This is a teaching model: many
+inputs are estimates or assumptions (see *Scenario fields* below).
+"""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def scenario_from_upload(data: bytes | str, filename: str = "uploaded.yaml") -> Scenario:
+    """Validate the text of an uploaded scenario YAML over the defaults.
+
+    Raises :class:`ScenarioError` whose ``messages`` hold one line per problem,
+    in the same form as ``ips-sim validate`` (``file: field.path: value: what is allowed``).
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioError([f"{filename}: (file): cannot read: not UTF-8 text ({exc.reason})"]) from None
+    else:
+        text = data
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError([f"{filename}: {where}: YAML syntax error: {problem}"]) from None
+    return scenario_from_dict(raw, filename, name=Path(filename).stem or "uploaded")
+
+
+def replications_set_in(data: bytes | str) -> int | None:
+    """``simulation.replications`` if a (valid) scenario file sets it, else None (the app's default applies)."""
+    try:
+        raw = yaml.safe_load(data)
+        value = raw["simulation"]["replications"]
+    except (yaml.YAMLError, TypeError, KeyError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def default_scenario() -> Scenario:
+    """The package defaults (the typical two-specialist team)."""
+    return scenario_from_dict({}, "defaults", name="default_team")
+
+
+def lever_values(scenario: Scenario, replications: int | None = None) -> dict[str, Any]:
+    """Sidebar values read from a scenario (replications capped for the app)."""
+    values = {key: get_dotted(scenario, path) for key, path in LEVERS.items()}
+    reps = scenario.simulation.replications if replications is None else replications
+    values["replications"] = int(min(max(reps, 2), MAX_REPLICATIONS))
+    values["seed"] = int(scenario.simulation.seed)
+    return values
+
+
+def apply_levers(base: Scenario, levers: dict[str, Any]) -> Scenario:
+    """``base`` with the lever values set, validated again (ScenarioError on a bad value)."""
+    data = base.model_dump(mode="json")
+    for key, value in levers.items():
+        path = LEVERS.get(key) or RUN_LEVERS.get(key)
+        if path is not None:
+            set_dotted(data, path, value)
+    return scenario_from_dict(data, "sidebar settings")
+
+
+def scenario_key(scenario: Scenario) -> str:
+    """The resolved scenario as canonical JSON: the cache key."""
+    return scenario.model_dump_json()
+
+
+def simulate(scenario_json: str, seed: int, replications: int):
+    """Run replications of a resolved scenario; return per-replication metrics and the monthly table."""
+    from ips_sim.experiment import run_replications
+    from ips_sim.report import monthly_table
+
+    scenario = Scenario.model_validate_json(scenario_json)
+    metrics, records = run_replications(scenario, replications, seed, workers=1)
+    return metrics, monthly_table(records)
+
+
+def paired_differences(baseline: list[dict[str, float]], variant: list[dict[str, float]]) -> list[dict[str, float]]:
+    """Variant minus baseline, replication by replication (same seed: common random numbers)."""
+    out = []
+    for b, v in zip(baseline, variant, strict=True):
+        out.append({k: v[k] - b[k] for k in v if k in b})
+    return out
+
+
+def comparison_table(baseline: list[dict[str, float]], variant: list[dict[str, float]]):
+    """Per metric: baseline and variant means, the mean paired difference and its 95% CI."""
+    import pandas as pd
+
+    from ips_sim.metrics import summarise
+
+    base = {r["metric"]: r for r in summarise(baseline)}
+    var = {r["metric"]: r for r in summarise(variant)}
+    rows = []
+    for d in summarise(paired_differences(baseline, variant)):
+        name = d["metric"]
+        lo, hi = d["ci_low"], d["ci_high"]
+        if lo == hi == d["mean"] == 0:
+            clear = "same"
+        elif math.isfinite(lo) and math.isfinite(hi):
+            clear = "higher" if lo > 0 else "lower" if hi < 0 else "no clear difference"
+        else:
+            clear = "not enough data"
+        rows.append({
+            "metric": name, "unit": d["unit"],
+            "baseline": base.get(name, {}).get("mean", math.nan),
+            "variant": var.get(name, {}).get("mean", math.nan),
+            "difference": d["mean"], "diff_ci_low": lo, "diff_ci_high": hi,
+            "variant_is": clear, "pairs": d["replications"],
+        })
+    return pd.DataFrame(rows)
+
+
+def _display_scale(unit: str) -> tuple[float, str]:
+    return (100.0, "%") if unit == "share" else (1.0, unit)
+
+
+def display_summary(summary):
+    """A summary table for people: plain names, shares in %, rounded."""
+    import pandas as pd
+
+    from ips_sim.metrics import METRICS
+
+    desc = {m.name: m.description for m in METRICS}
+    rows = []
+    for r in summary.itertuples():
+        k, unit = _display_scale(r.unit)
+        rows.append({
+            "metric": METRIC_LABELS.get(r.metric, r.metric.replace("_", " ").capitalize()),
+            "mean": _round(r.mean * k), "95% CI low": _round(r.ci_low * k),
+            "95% CI high": _round(r.ci_high * k), "unit": unit,
+            "what it measures": desc.get(r.metric, ""),
+        })
+    return pd.DataFrame(rows)
+
+
+def display_comparison(table):
+    import pandas as pd
+
+    rows = []
+    for r in table.itertuples():
+        k, unit = _display_scale(r.unit)
+        rows.append({
+            "metric": METRIC_LABELS.get(r.metric, r.metric.replace("_", " ").capitalize()),
+            "baseline": _round(r.baseline * k), "your settings": _round(r.variant * k),
+            "difference": _round(r.difference * k),
+            "95% CI low": _round(r.diff_ci_low * k), "95% CI high": _round(r.diff_ci_high * k),
+            "unit": ("percentage points" if unit == "%" else unit),
+            "result": r.variant_is,
+        })
+    return pd.DataFrame(rows)
+
+
+def _round(x: float) -> float:
+    if x is None or not math.isfinite(x):
+        return math.nan
+    if x == 0:
+        return 0.0
+    digits = max(0, 3 - int(math.floor(math.log10(abs(x)))) - 1)
+    return round(x, min(digits, 4))
+
+
+def bands(monthly, columns: dict[str, str], scenario_label: str | None = None):
+    """Long table for charts: per month and series, mean and 95% CI band over replications."""
+    import pandas as pd
+
+    from ips_sim.plots import mean_and_ci
+
+    frames = []
+    for column, label in columns.items():
+        b = mean_and_ci(monthly, column).reset_index()
+        b["low"] = b["low"].clip(lower=0.0)  # counts of people and jobs: the band stops at 0
+        b["years"] = b["month"] / 12.0
+        b["series"] = label if scenario_label is None else f"{label} ({scenario_label})"
+        b["quantity"] = label
+        b["scenario"] = scenario_label or ""
+        frames.append(b)
+    return pd.concat(frames, ignore_index=True)
+
+
+def hours_long(monthly, scenario_label: str = ""):
+    """Long table of mean team hours per month by activity."""
+    import pandas as pd
+
+    from ips_sim.plots import ACTIVITY_COLUMNS
+
+    cols = [c for c, _ in ACTIVITY_COLUMNS]
+    means = monthly.groupby("month")[cols + ["hours_available"]].mean().reset_index()
+    frames = []
+    for order, (c, label) in enumerate(ACTIVITY_COLUMNS):
+        frames.append(pd.DataFrame({"years": means["month"] / 12.0, "hours": means[c],
+                                    "activity": label, "order": order, "scenario": scenario_label}))
+    available = pd.DataFrame({"years": means["month"] / 12.0, "hours": means["hours_available"],
+                              "scenario": scenario_label})
+    return pd.concat(frames, ignore_index=True), available
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@click.command("app", context_settings={"ignore_unknown_options": True})
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port to serve on [default: Streamlit's, 8501].")
+@click.option("--address", default=None, help="Address to bind, e.g. 127.0.0.1.")
+@click.option("--headless", is_flag=True, help="Do not open a browser.")
+@click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
+def app_command(port, address, headless, streamlit_args):
+    """Open the interactive what-if app in the browser (needs: pip install 'ips-sim[app]').
+
+    Extra arguments go to "streamlit run", e.g. --theme.base dark.
+    """
+    if importlib.util.find_spec("streamlit") is None:
+        raise click.ClickException(
+            "the app needs Streamlit, which is not installed: pip install 'ips-sim[app]' "
+            "(or: pip install 'streamlit>=1.30')")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    if port is not None:
+        cmd += ["--server.port", str(port)]
+    if address:
+        cmd += ["--server.address", address]
+    if headless:
+        cmd += ["--server.headless", "true"]
+    cmd += list(streamlit_args)
+    run_command(cmd)
+
+
+def run_command(cmd: list[str]) -> None:
+    """Become ``cmd`` (POSIX: signals reach Streamlit directly); elsewhere run it and pass its exit status on."""
+    sys.stdout.flush()
+    if os.name == "posix":
+        os.execv(cmd[0], cmd)
+    try:  # pragma: no cover - Windows
+        rc = subprocess.call(cmd)
+    except KeyboardInterrupt:  # pragma: no cover
+        rc = 0
+    if rc:  # pragma: no cover
+        raise SystemExit(rc)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def render() -> None:  # pragma: no cover - exercised through streamlit.testing in tests/test_app.py
+    import altair as alt
+    import pandas as pd
+    import streamlit as st
+
+    from ips_sim.report import summary_table
+    from ips_sim.scenario import field_reference
+    from ips_sim.staffing import caseload_cap
+
+    wide = _wide(st)
+    st.set_page_config(page_title="IPS capacity what-if", page_icon="💼", layout="wide")
+    run_cached = st.cache_data(show_spinner=False, max_entries=64)(simulate)
+    state = st.session_state
+
+    st.title("IPS program capacity: what if?")
+    st.caption("A discrete-event simulation of an Individual Placement and Support (IPS) employment program.")
+
+    # ---------------------------------------------------------------- scenario source
+    sb = st.sidebar
+    sb.header("Scenario")
+    upload = sb.file_uploader(
+        "Start from a scenario file (optional)", type=["yaml", "yml"], key="upload",
+        help="A scenario YAML as used by `ips-sim run`. Fields left out take the defaults. "
+             "The sliders below then start from the file's values.")
+    if upload is not None:
+        data = upload.getvalue()
+        base_id = "upload:" + hashlib.sha256(data).hexdigest()
+        try:
+            base = scenario_from_upload(data, upload.name)
+        except ScenarioError as exc:
+            sb.error(f"{upload.name} is not a valid scenario ({len(exc.messages)} problem"
+                     f"{'s' if len(exc.messages) != 1 else ''}); see the main page.")
+            st.error(f"**{upload.name} is not a valid scenario.** Every problem, one per line "
+                     "(file: field: value: what is allowed):")
+            st.code("\n".join(exc.messages), language=None)
+            st.info("Fix the file and upload it again, or remove it to start from the default scenario. "
+                    "*Scenario fields* below lists every field with its allowed values.")
+            _field_reference(st, field_reference)
+            st.stop()
+        reps0 = replications_set_in(data) or DEFAULT_REPLICATIONS
+    else:
+        base_id = "defaults"
+        base = default_scenario()
+        reps0 = DEFAULT_REPLICATIONS
+
+    base_levers = lever_values(base, reps0)
+    if state.get("_base_id") != base_id:
+        state.update(base_levers)
+        state["_base_id"] = base_id
+        state["_baseline"] = {k: base_levers[k] for k in LEVERS}
+        state.pop("results", None)
+    else:
+        for key, value in base_levers.items():  # widgets not drawn on a previous run lose their state
+            state.setdefault(key, value)
+    if upload is not None:
+        sb.success(f"Loaded **{base.name}**" + (f": {base.description}" if base.description else ""))
+
+    # ---------------------------------------------------------------- levers
+    sb.header("Levers")
+    sb.slider(LEVER_LABELS["specialists"], 1, max(10, base_levers["specialists"]), key="specialists",
+              help="How many employment specialists the team has.")
+    sb.slider(LEVER_LABELS["caseload_cap"], min(5, base_levers["caseload_cap"]), max(40, base_levers["caseload_cap"]),
+              key="caseload_cap",
+              help="Most people one full-time specialist may carry. IPS fidelity: at most 20. "
+                   "Part-time specialists get a proportionally smaller cap.")
+    sb.slider(LEVER_LABELS["referrals_per_month"], 0.0, max(15.0, float(base_levers["referrals_per_month"])),
+              step=0.1, key="referrals_per_month", help="New referrals to the program per month, on average.")
+    if base.referrals.schedule:
+        first = base.referrals.schedule[0].from_month
+        sb.caption(f"This scenario's referral schedule changes the rate from month {first:g} on; "
+                   "the slider sets the rate before that.")
+    sb.slider(LEVER_LABELS["fte"], 0.05, 1.0, step=0.05, key="fte",
+              help="1.0 = full time. Paid hours and the caseload cap scale with it.")
+    sb.radio(LEVER_LABELS["allocation_policy"], ["priority", "proportional"], key="allocation_policy",
+             horizontal=True,
+             help="priority: serve intake, then follow-along, then job search, then job development until "
+                  "the hours run out. proportional: when short, every activity gets the same share of "
+                  "what it needs.")
+    sb.slider(LEVER_LABELS["job_development_hours"], 0.0, max(20.0, float(base_levers["job_development_hours"])),
+              step=0.5, key="job_development_hours",
+              help="Hours a week each specialist sets aside to meet employers (IPS guidance: about 4-6).")
+    sb.toggle(LEVER_LABELS["step_down"], key="step_down",
+              help="On: after about a year of steady work a person moves on, freeing a place. "
+                   "Off: workers stay on the caseload (time-unlimited follow-along).")
+
+    sb.header("Run settings")
+    sb.radio("Mode", ["One scenario", "Compare with a baseline"], key="mode",
+             help="Compare: runs the baseline and your settings with the same random numbers, "
+                  "so the difference shows the effect of the change, not luck.")
+    sb.slider("Replications", 2, MAX_REPLICATIONS, key="replications",
+              help="How many possible histories to simulate. More gives narrower confidence intervals "
+                   "but takes longer.")
+    sb.number_input("Random seed", min_value=0, step=1, key="seed",
+                    help="The same seed gives the same results; change it to see other random histories.")
+    compare = state["mode"] == "Compare with a baseline"
+    current = {k: state[k] for k in LEVERS}
+    if compare:
+        if sb.button("Make these settings the baseline", key="pin",
+                     help="The baseline starts as the scenario you loaded (or the defaults)."):
+            state["_baseline"] = dict(current)
+        if sb.button("Reset baseline to the loaded scenario", key="unpin"):
+            state["_baseline"] = {k: base_levers[k] for k in LEVERS}
+    reps, seed = int(state["replications"]), int(state["seed"])
+    left, right = st.columns([1, 4], vertical_alignment="center") if _has_vertical_alignment(st) else st.columns([1, 4])
+    run = left.button("Run", type="primary", key="run", **wide)
+    right.caption(f"{'Baseline and your settings' if compare else 'Your settings'}: {reps} replications"
+                  f"{' each' if compare else ''}, seed {seed}. Change the levers in the sidebar, then press Run.")
+
+    baseline = dict(state["_baseline"])
+    run_settings = {"levers": current, "baseline": baseline if compare else None, "compare": compare,
+                    "replications": int(state["replications"]), "seed": int(state["seed"]), "base": base_id}
+
+    if run:
+        try:
+            shared = {"replications": run_settings["replications"], "seed": run_settings["seed"]}
+            variant_sc = apply_levers(base, {**current, **shared})
+            baseline_sc = apply_levers(base, {**baseline, **shared}) if compare else None
+        except ScenarioError as exc:
+            st.error("These settings do not make a valid scenario:")
+            st.code("\n".join(exc.messages), language=None)
+            st.stop()
+        results = {"settings": run_settings, "runs": {}}
+        with st.spinner(f"Simulating {run_settings['replications']} replications"
+                        f"{' of each scenario' if compare else ''}..."):
+            for label, sc in (("baseline", baseline_sc), ("variant", variant_sc)):
+                if sc is not None:
+                    try:
+                        metrics, monthly = run_cached(scenario_key(sc), run_settings["seed"],
+                                                      run_settings["replications"])
+                    except Exception as exc:  # a model failure: say so plainly, details on request
+                        st.error(f"The simulation stopped with an error: {type(exc).__name__}: {exc}")
+                        with st.expander("Details for the course team"):
+                            st.exception(exc)
+                        st.stop()
+                    results["runs"][label] = {"scenario": sc, "metrics": metrics, "monthly": monthly}
+        state["results"] = results
+
+    with st.expander("What is IPS, and what does this model do?", expanded="results" not in state):
+        st.markdown(INTRO.format(horizon=base.simulation.horizon_years, warmup=base.simulation.warmup_years))
+
+    if compare:
+        diff = [{"lever": LEVER_LABELS[k], "baseline": _show(baseline[k]), "your settings": _show(current[k])}
+                for k in LEVERS]
+        changed = [row for row, k in zip(diff, LEVERS) if baseline[k] != current[k]]
+        st.subheader("Baseline vs your settings")
+        if changed:
+            st.dataframe(pd.DataFrame(changed), hide_index=True)
+        else:
+            st.info("Your settings are the same as the baseline: move a lever in the sidebar to make a variant "
+                    "(or press *Make these settings the baseline* and then change something).")
+
+    results = state.get("results")
+    if not results:
+        st.info("Set the levers in the sidebar and press **Run**. A first run with the defaults shows a typical "
+                "two-specialist team.")
+        _field_reference(st, field_reference)
+        return
+    if results["settings"] != run_settings:
+        st.warning("The settings have changed since these results were run: press **Run** to update them.")
+
+    runs = results["runs"]
+    variant = runs["variant"]
+    sc = variant["scenario"]
+    base_run = runs.get("baseline")
+    n = results["settings"]["replications"]
+    st.subheader("Key results" + (" (your settings, change vs the baseline)" if base_run else ""))
+    v_summary = summary_table(variant["metrics"])
+    b_summary = summary_table(base_run["metrics"]) if base_run else None
+    cols = st.columns(len(HEADLINES))
+    for col, (name, label, lower_better) in zip(cols, HEADLINES):
+        row = v_summary.set_index("metric").loc[name]
+        k, unit = _display_scale(row["unit"])
+        short = {"%": "%", "days": " days"}.get(unit, "")
+        delta = None
+        if b_summary is not None:
+            d = (row["mean"] - b_summary.set_index("metric").loc[name, "mean"]) * k
+            delta = f"{d:+.3g}{' pp' if unit == '%' else short}"
+        col.metric(label, f"{_fmt(row['mean'] * k)}{short}", delta=delta,
+                   delta_color="off" if lower_better is None else ("inverse" if lower_better else "normal"),
+                   help=f"95% CI {_fmt(row['ci_low'] * k)} – {_fmt(row['ci_high'] * k)} {unit}, "
+                        f"{n} replications.")
+    st.caption(f"Means over {n} replications (seed {results['settings']['seed']}); "
+               f"metrics count only the years after the {sc.simulation.warmup_years:g}-year warm-up.")
+
+    if base_run:
+        st.subheader("Difference per metric (your settings − baseline)")
+        st.markdown("Both scenarios used the same random numbers (*common random numbers*), so each replication "
+                    "of your settings is paired with the same replication of the baseline. The confidence interval "
+                    "is for the mean of these paired differences: if it does not include 0, the change made a clear "
+                    "difference. Shares are in percentage points.")
+        table = comparison_table(base_run["metrics"], variant["metrics"])
+        shown = display_comparison(table)
+        st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **wide)
+        st.download_button("Download the comparison (CSV)", table.to_csv(index=False).encode(), "comparison.csv",
+                           "text/csv")
+
+    box = st.expander("All metrics of your settings with 95% confidence intervals") if base_run else st.container()
+    with box:
+        if not base_run:
+            st.subheader("All metrics with 95% confidence intervals")
+        shown = display_summary(v_summary)
+        st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **wide)
+        st.download_button("Download the summary (CSV)", v_summary.to_csv(index=False).encode(), "summary.csv",
+                           "text/csv")
+
+    st.subheader("Over time")
+    labelled = [("baseline", base_run), ("your settings", variant)] if base_run else [(None, variant)]
+    warm = sc.simulation.warmup_years
+    tab1, tab2, tab3 = st.tabs(["Caseload and waitlist", "Employment", "Hours by activity"])
+    with tab1:
+        data = pd.concat([bands(r["monthly"], {"caseload": "caseload", "waitlist": "waitlist"}, lab)
+                          for lab, r in labelled], ignore_index=True)
+        caps = pd.DataFrame([{"series": f"caseload cap{'' if lab is None else f' ({lab})'}",
+                              "cap": r["scenario"].team.specialists * caseload_cap(r["scenario"])}
+                             for lab, r in labelled]).drop_duplicates("cap")
+        rule = alt.Chart(caps).mark_rule(strokeDash=[4, 3]).encode(
+            y="cap:Q", color=alt.value("#555"), tooltip=["series", "cap"])
+        st.altair_chart(_band_chart(alt, data, "people at month end", warm) + rule, **wide)
+        st.caption(f"Mean of {n} replications with the 95% confidence band; dashed line: the caseload cap of the "
+                   "whole team. A waitlist that keeps growing means referrals come faster than places free up.")
+    with tab2:
+        data = pd.concat([bands(r["monthly"], {"employed": "people working",
+                                               "placements": "jobs started in the month"}, lab)
+                          for lab, r in labelled], ignore_index=True)
+        st.altair_chart(_band_chart(alt, data, "people / jobs", warm, ["#2ca02c", "#ff7f0e"]), **wide)
+        st.caption(f"Mean of {n} replications with the 95% confidence band.")
+    with tab3:
+        cols = st.columns(len(labelled))
+        hours = [hours_long(r["monthly"], lab or "") for lab, r in labelled]
+        top = 1.05 * max(max(stk["hours"].groupby(stk["years"]).sum().max(), av["hours"].max()) for stk, av in hours)
+        for col, (lab, _), (stacked, available) in zip(cols, labelled, hours):
+            col.altair_chart(_hours_chart(alt, stacked, available, warm, lab, top), **wide)
+        st.caption(f"Team hours per month by activity, mean of {n} replications. The black line is the hours "
+                   "available for direct work; the gap above the coloured area is unused time.")
+
+    with st.expander("The scenario that was run (YAML)"):
+        text = yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False)
+        st.code(text, language="yaml")
+        st.download_button("Download this scenario", text.encode(), f"{sc.name}.yaml", "application/x-yaml")
+    _field_reference(st, field_reference)
+
+
+def _wide(st) -> dict:
+    """Keyword for full-width elements: ``width="stretch"`` on new Streamlit, the old flag before."""
+    try:
+        version = tuple(int(p) for p in st.__version__.split(".")[:2])
+    except ValueError:
+        version = (0, 0)
+    return {"width": "stretch"} if version >= (1, 50) else {"use_container_width": True}
+
+
+def _columns(st) -> dict:
+    return {"metric": st.column_config.TextColumn("metric", width="medium"),
+            "what it measures": st.column_config.TextColumn("what it measures", width="large"),
+            "result": st.column_config.TextColumn(
+                "result", width="medium",
+                help="higher / lower: the 95% CI of the difference excludes 0; same: identical in every replication")}
+
+
+def _table_height(df) -> int:
+    """Pixel height that shows every row of a dataframe without inner scrolling."""
+    return 35 * (len(df) + 1) + 3
+
+
+def _has_vertical_alignment(st) -> bool:
+    import inspect
+
+    return "vertical_alignment" in inspect.signature(st.columns).parameters
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _fmt(x: float) -> str:
+    if x is None or not math.isfinite(x):
+        return "–"
+    return f"{_round(x):,.4g}"
+
+
+def _warmup_layer(alt, warm: float):
+    import pandas as pd
+
+    return alt.Chart(pd.DataFrame({"start": [0.0], "end": [warm]})).mark_rect(color="#e6e6e6", opacity=0.6).encode(
+        x="start:Q", x2="end:Q")
+
+
+def _band_chart(alt, data, ylabel: str, warm: float, colours: list[str] | None = None):
+    """Mean lines with 95% CI bands; colour by quantity, dashes by scenario when there are two."""
+    x = alt.X("years:Q", title="years since the program opened")
+    quantities = list(dict.fromkeys(data["quantity"]))
+    color = alt.Color("quantity:N", title=None, legend=alt.Legend(orient="top", labelLimit=400),
+                      scale=alt.Scale(domain=quantities, range=(colours or SERIES_COLOURS)[:len(quantities)]))
+    enc = {"x": x, "color": color}
+    scenarios = list(dict.fromkeys(data["scenario"]))
+    if len(scenarios) > 1:
+        enc["strokeDash"] = alt.StrokeDash("scenario:N", title=None, legend=alt.Legend(orient="top"),
+                                           scale=alt.Scale(domain=scenarios, range=[[5, 3], [1, 0]]))
+    band = alt.Chart(data).mark_area(opacity=0.2 if len(scenarios) > 1 else 0.25).encode(
+        y=alt.Y("low:Q", title=ylabel), y2="high:Q", detail="series:N", **{k: v for k, v in enc.items() if k != "strokeDash"})
+    line = alt.Chart(data).mark_line().encode(
+        y="mean:Q", detail="series:N", **enc,
+        tooltip=["series", alt.Tooltip("years:Q", format=".2f"), alt.Tooltip("mean:Q", format=".1f"),
+                 alt.Tooltip("low:Q", title="95% CI low", format=".1f"),
+                 alt.Tooltip("high:Q", title="95% CI high", format=".1f")])
+    layers = [band, line]
+    if warm > 0:
+        layers.insert(0, _warmup_layer(alt, warm))
+    return alt.layer(*layers).properties(height=340)
+
+
+def _hours_chart(alt, stacked, available, warm: float, label: str | None, top: float | None = None):
+    x = alt.X("years:Q", title="years since the program opened")
+    area = alt.Chart(stacked).mark_area(opacity=0.85).encode(
+        x=x, y=alt.Y("hours:Q", stack="zero", title="team hours per month",
+                     scale=alt.Scale(domain=[0, top]) if top else alt.Undefined),
+        color=alt.Color("activity:N", legend=alt.Legend(orient="top", title=None),
+                        scale=alt.Scale(domain=["intake", "follow-along", "job search", "job development"],
+                                        range=["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"])),
+        order="order:Q", tooltip=["activity", alt.Tooltip("hours:Q", format=".0f")])
+    line = alt.Chart(available).mark_line(color="black").encode(x=x, y="hours:Q")
+    layers = [area, line]
+    if warm > 0:
+        layers.insert(0, _warmup_layer(alt, warm))
+    chart = alt.layer(*layers).properties(height=320)
+    return chart.properties(title=label) if label else chart
+
+
+def _field_reference(st, field_reference) -> None:
+    import pandas as pd
+
+    with st.expander("Scenario fields (for writing your own scenario file)"):
+        st.markdown("A scenario file is YAML with any of these fields; the rest take their defaults. Example:")
+        st.code("name: three_specialists\nteam:\n  specialists: 3\n  caseload_cap: 20\nreferrals:\n"
+                "  rate_per_month: 2.8\n", language="yaml")
+        st.dataframe(pd.DataFrame([asdict(f) for f in field_reference()]), hide_index=True,
+                     **_wide(st))
+
+
+if __name__ == "__main__":
+    render()

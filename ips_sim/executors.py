@@ -1,0 +1,125 @@
+"""Where work units run: this process, a local process pool, or a Dask cluster.
+
+A work unit is a plain function call (module-level function, picklable
+arguments). Every executor offers the same three operations -- ``submit``,
+``wait_first`` and ``close`` -- so the sweep and plan loops do not care where
+the units run. Results never depend on the executor: callers put them back in
+point and replication order before aggregating.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as cf_wait
+from multiprocessing import get_context
+
+from .experiment import default_workers
+
+SCHEDULER_PATTERN = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
+
+
+class ExecutorError(Exception):
+    """The executor cannot be set up (bad address, no scheduler, dask missing)."""
+
+
+class InlineExecutor:
+    """Runs each unit at once in this process (one worker: no pool, no pickling)."""
+
+    capacity = 1
+    window = 1
+    description = "this process"
+
+    def submit(self, fn, *args) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(exc)
+        return fut
+
+    def wait_first(self, futures):
+        return set(futures), set()
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+class LocalExecutor:
+    """A pool of ``workers`` spawned processes on this machine."""
+
+    def __init__(self, workers: int):
+        self.capacity = workers
+        self.description = f"{workers} local processes"
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+
+    def submit(self, fn, *args) -> Future:
+        return self.pool.submit(fn, *args)
+
+    def wait_first(self, futures):
+        done, not_done = cf_wait(futures, return_when=FIRST_COMPLETED)
+        return done, not_done
+
+    def close(self, cancel: bool = False) -> None:
+        if not cancel:
+            self.pool.shutdown(wait=True)
+            return
+        # Interrupted: drop queued units and stop the pool's own worker processes now.
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            if p.is_alive():
+                p.terminate()
+        for p in processes:
+            p.join(timeout=5)
+
+
+class DaskExecutor:
+    """Units run on a Dask distributed cluster (``dask.distributed.Client``).
+
+    The cluster's workers must be able to import ``ips_sim`` (same version).
+    """
+
+    def __init__(self, address: str, timeout: float = 20.0):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ExecutorError(
+                "--scheduler needs dask.distributed; install it with: pip install 'ips-sim[dask]'"
+            ) from None
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is reported the same way
+            raise ExecutorError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
+        threads = sum(self.client.nthreads().values())
+        self.capacity = max(1, threads)
+        self.description = f"Dask cluster at {address} ({threads} worker threads)"
+
+    def submit(self, fn, *args):
+        return self.client.submit(fn, *args, pure=False)
+
+    def wait_first(self, futures):
+        from distributed import wait
+        with self.client.as_current():
+            res = wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(res.done), set(res.not_done)
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+
+
+def check_scheduler_address(address: str) -> str | None:
+    """Why ``address`` is not a scheduler address, or None if it looks right."""
+    if not SCHEDULER_PATTERN.match(address):
+        return "expected a scheduler address such as tcp://HOST:PORT"
+    return None
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None):
+    """The executor for ``--workers`` / ``--scheduler`` (default: all local cores)."""
+    if scheduler:
+        return DaskExecutor(scheduler)
+    workers = default_workers() if workers is None else workers
+    if workers <= 1:
+        return InlineExecutor()
+    return LocalExecutor(workers)

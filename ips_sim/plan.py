@@ -1,0 +1,341 @@
+"""Capacity planning: the smallest staffing that meets every target with stated confidence.
+
+``ips-sim plan SCENARIO --vary team.specialists=1..6 --target "mean_wait_days<=30"``
+examines the values of the varied field in the order given (``1..6``: smallest
+first) and answers with the first value whose confidence interval lies on the
+right side of every threshold -- ``ci_high <= 30`` for ``<=``, ``ci_low >= t``
+for ``>=`` -- not merely its mean. A value whose interval straddles a
+threshold is too close to call: its replications are doubled (indices
+``n .. 2n-1`` are added, so common random numbers still hold across values) up
+to ``--max-replications``; if it is still undecided it does not count as
+meeting the target, and the search moves on.
+
+All values use the same seed and replication indices (common random numbers).
+The intervals are per target and per value (t-based, two-sided); with several
+targets and values the joint confidence is lower than the stated level, and
+adding replications to a close call is a sequential look: treat answers at the
+edge of a target with that in mind.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from .metrics import METRIC_NAMES, METRICS, summarise
+from .scenario import Scenario, get_dotted
+from .sweep import check_path, chunk_size, execute, parse_range, try_updates
+
+TARGET_PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
+MEETS, FAILS, UNSURE = "meets", "fails", "too close"
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    op: str
+    threshold: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.threshold:g}"
+
+    def verdict(self, mean: float, lo: float, hi: float) -> str:
+        """meets: the CI is on the right side; fails: on the wrong side; too close: it straddles."""
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return UNSURE
+        t = self.threshold
+        if self.op == "<=":
+            return MEETS if hi <= t else FAILS if lo > t else UNSURE
+        if self.op == "<":
+            return MEETS if hi < t else FAILS if lo >= t else UNSURE
+        if self.op == ">=":
+            return MEETS if lo >= t else FAILS if hi < t else UNSURE
+        return MEETS if lo > t else FAILS if hi <= t else UNSURE
+
+
+def parse_target(text: str) -> Target:
+    """``"mean_wait_days<=30"`` -> Target; ValueError says what is allowed."""
+    m = TARGET_PATTERN.match(text or "")
+    if not m:
+        raise ValueError("expected METRIC<=VALUE, METRIC>=VALUE, METRIC<VALUE or METRIC>VALUE, "
+                         "e.g. mean_wait_days<=30")
+    metric, op, value = m.groups()
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric}; allowed: {', '.join(METRIC_NAMES)}")
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise ValueError(f"threshold {value!r} is not a number") from None
+    if not math.isfinite(threshold):
+        raise ValueError("the threshold must be a finite number")
+    return Target(metric, op, threshold)
+
+
+def parse_vary(text: str) -> tuple[str, list]:
+    """``"team.specialists=1..6"`` -> (path, values); ValueError says what is allowed."""
+    if not text or "=" not in text:
+        raise ValueError("expected FIELD=VALUES, e.g. team.specialists=1..6 or team.caseload_cap=25,20,15")
+    path, _, spec = text.partition("=")
+    path = path.strip()
+    why = check_path(path)
+    if why:
+        raise ValueError(why)
+    values = parse_range(spec)
+    if len({repr(v) for v in values}) != len(values):
+        raise ValueError("values must be distinct")
+    return path, values
+
+
+@dataclass
+class PointResult:
+    value: Any
+    replications: int
+    rows: dict[str, dict]                 # metric -> summary row
+    verdicts: dict[str, str]              # target text -> verdict
+    status: str                           # meets / fails / too close
+    per_rep: list[dict[str, float]] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class PlanResult:
+    path: str
+    values: list
+    targets: list[Target]
+    confidence: float
+    points: list[PointResult]
+    answer: Any | None
+    max_replications: int
+
+    @property
+    def found(self) -> bool:
+        return self.answer is not None
+
+
+def _run_block(executor, scenario: Scenario, seed: int, first: int, n: int) -> list[dict[str, float]]:
+    """Metrics of replications first .. first+n-1, in index order, whatever the executor."""
+    size = chunk_size(n, 1, executor.capacity)
+    got: dict[int, list] = {}
+
+    def units():
+        for f in range(first, first + n, size):
+            yield f, (scenario, seed, f, min(size, first + n - f), False)
+
+    execute(executor, units(), lambda f, res: got.__setitem__(f, res[0]))
+    return [m for f in sorted(got) for m in got[f]]
+
+
+def plan(base: Scenario, path: str, values: list, targets: list[Target], executor, *,
+         replications: int, max_replications: int, confidence: float = 0.95, seed: int | None = None,
+         progress=None) -> PlanResult:
+    """Examine ``values`` of ``path`` in order; stop at the first meeting every target with confidence."""
+    seed = base.simulation.seed if seed is None else seed
+    points: list[PointResult] = []
+    answer = None
+    for value in values:
+        sc = base.with_updates({path: value})
+        per_rep = _run_block(executor, sc, seed, 0, replications)
+        if progress:
+            progress(replications)
+        while True:
+            rows = {r["metric"]: r for r in summarise(per_rep, confidence)}
+            verdicts = {str(t): t.verdict(rows[t.metric]["mean"], rows[t.metric]["ci_low"], rows[t.metric]["ci_high"])
+                        for t in targets}
+            if FAILS in verdicts.values():
+                status = FAILS
+            elif all(v == MEETS for v in verdicts.values()):
+                status = MEETS
+            else:
+                status = UNSURE
+            n = len(per_rep)
+            if status != UNSURE or n >= max_replications:
+                break
+            more = min(2 * n, max_replications) - n
+            per_rep = per_rep + _run_block(executor, sc, seed, n, more)
+            if progress:
+                progress(more)
+        shown = get_dotted(sc.model_dump(mode="json"), path)
+        points.append(PointResult(shown, len(per_rep), rows, verdicts, status, per_rep))
+        if status == MEETS:
+            answer = shown
+            break
+    return PlanResult(path, values, targets, confidence, points, answer, max_replications)
+
+
+def _fmt(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _values_text(values: list) -> str:
+    nums = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if nums and len(values) > 2:
+        step = values[1] - values[0]
+        if all(math.isclose(values[k + 1] - values[k], step) for k in range(len(values) - 1)):
+            return f"{values[0]}..{values[-1]}" + ("" if abs(step) == 1 else f" (step {abs(step):g})")
+    return ", ".join(str(v) for v in values)
+
+
+def _order_word(values: list) -> str:
+    nums = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if nums and values == sorted(values):
+        return "smallest"
+    if nums and values == sorted(values, reverse=True):
+        return "largest"
+    return "first"
+
+
+def sentence(res: PlanResult) -> str:
+    conf = f"{res.confidence:.0%}".replace(".0%", "%")
+    word = _order_word(res.values)
+    where = _values_text(res.values)
+    undecided = [p for p in res.points if p.status == UNSURE]
+    if res.found:
+        p = res.points[-1]
+        parts = []
+        for t in res.targets:
+            r = p.rows[t.metric]
+            parts.append(f"{t.metric} {_fmt(r['mean'])} ({conf} CI {_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}, "
+                         f"target {t.op} {t.threshold:g})")
+        note = ""
+        if undecided:
+            note = (f"; {', '.join(str(u.value) for u in undecided)} could not be decided within "
+                    f"{res.max_replications} replications")
+        return (f"{res.path} = {res.answer} is the {word} value in {where} that meets every target with {conf} "
+                f"confidence, after {p.replications} replications: {'; '.join(parts)}{note}.")
+    if undecided:
+        return (f"No value of {res.path} in {where} meets every target with {conf} confidence: "
+                f"{', '.join(str(u.value) for u in undecided)} stayed too close to call after "
+                f"{res.max_replications} replications (raise --max-replications) and the rest fail.")
+    last = res.points[-1] if res.points else None
+    hint = ""
+    if last is not None:
+        failing = [t for t in res.targets if last.verdicts[str(t)] == FAILS]
+        hint = f"; even {res.path} = {last.value} fails {', '.join(str(t) for t in failing)}" if failing else ""
+    return f"No value of {res.path} in {where} meets every target with {conf} confidence{hint}."
+
+
+def table_lines(res: PlanResult) -> list[str]:
+    conf = f"{res.confidence:.0%}".replace(".0%", "%")
+    header = [res.path, "replications"] + [f"{t} (mean [{conf} CI])" for t in res.targets] + ["verdict"]
+    rows = []
+    for p in res.points:
+        cells = [str(p.value), str(p.replications)]
+        for t in res.targets:
+            r = p.rows[t.metric]
+            cells.append(f"{_fmt(r['mean'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] {p.verdicts[str(t)]}")
+        cells.append(p.status)
+        rows.append(cells)
+    widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(header)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+    return out
+
+
+# --------------------------------------------------------------------------- command line
+
+PLAN_EXAMPLES = """
+\b
+Examples:
+  ips-sim plan scenarios/two_specialists_38_members.yaml --vary team.specialists=1..6 \\
+      --target "mean_wait_days<=30" --target "ever_employed_rate>=0.45"
+  ips-sim plan scenarios/high_referral_demand.yaml --vary team.specialists=2..8 \\
+      --target "share_gave_up_waiting<=0.1" --replications 40 --max-replications 320 --workers 2
+"""
+
+
+@click.command("plan", epilog=PLAN_EXAMPLES)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--vary", "vary", required=True, metavar="FIELD=VALUES",
+              help="The field to plan and the values to try in order, e.g. team.specialists=1..6, "
+                   "team.fte_per_specialist=0.5..1:0.1 or team.caseload_cap=25,20,15.")
+@click.option("--target", "targets", multiple=True, required=True, metavar="METRIC<=VALUE",
+              help="A target every answer must meet with confidence (repeatable), e.g. \"mean_wait_days<=30\".")
+@click.option("--replications", "-n", type=click.IntRange(2, 100_000), default=None,
+              help="Replications per value to start with [default: the scenario's simulation.replications].")
+@click.option("--max-replications", type=click.IntRange(2, 1_000_000), default=None,
+              help="Most replications for a value too close to call (doubling) [default: 8 x --replications].")
+@click.option("--workers", "-w", type=click.IntRange(1, 4096), default=None,
+              help="Local processes [default: the machine's cores]; results are identical for any number.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://HOST:8786.")
+@click.option("--confidence", type=click.FloatRange(0.5, 1.0, max_open=True), default=0.95, show_default=True,
+              help="Confidence level of the intervals compared with the targets.")
+@click.option("--seed", type=click.IntRange(0), default=None, help="Base random seed [default: the scenario's].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def plan_command(scenario, vary, targets, replications, max_replications, workers, scheduler, confidence, seed,
+                 quiet):
+    """Find the smallest value of a field (e.g. team.specialists) meeting every target with confidence.
+
+    A value meets a target only if its confidence interval is on the right
+    side of the threshold (ci_high <= 30 for mean_wait_days<=30). Values whose
+    interval straddles a threshold get more replications (doubling, up to
+    --max-replications).
+    """
+    from .cli import Progress, UserError
+    from .scenario import ScenarioError, load_scenario
+    from .executors import ExecutorError, check_scheduler_address, make_executor
+
+    errors = []
+    try:
+        path, values = parse_vary(vary)
+    except ValueError as exc:
+        errors.append(f"--vary: {vary!r}: {exc}")
+        path, values = None, []
+    parsed = []
+    for t in targets:
+        try:
+            parsed.append(parse_target(t))
+        except ValueError as exc:
+            errors.append(f"--target: {t!r}: {exc}")
+    if scheduler is not None and workers is not None:
+        errors.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), not both")
+    if scheduler is not None and check_scheduler_address(scheduler):
+        errors.append(f"--scheduler: {scheduler!r}: {check_scheduler_address(scheduler)}")
+    base = None
+    try:
+        base = load_scenario(scenario)
+    except ScenarioError as exc:
+        errors.extend(exc.messages)
+    if base is not None and path is not None:
+        for v in values:
+            _, problems = try_updates(base, {path: v})
+            for loc, value, why in problems:
+                errors.append(f"--vary: {path}={v!r}: {why}" + ("" if loc == path else f" ({loc}: {value!r})"))
+    n = replications or (base.simulation.replications if base is not None else 2)
+    if n < 2:
+        errors.append(f"{scenario}: simulation.replications: {n}: plan needs at least 2; give --replications")
+    top = max_replications if max_replications is not None else 8 * n
+    if max_replications is not None and max_replications < n:
+        errors.append(f"--max-replications: {max_replications}: must be at least --replications ({n})")
+    if errors:
+        raise UserError(errors)
+    try:
+        executor = make_executor(workers, scheduler)
+    except ExecutorError as exc:
+        raise UserError([str(exc)]) from None
+    progress = Progress(len(values) * n, f"plan {path}", quiet)
+    try:
+        res = plan(base, path, values, parsed, executor, replications=n, max_replications=top,
+                   confidence=confidence, seed=seed, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        click.echo("\ninterrupted", err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
+        executor.close()
+    click.echo(sentence(res))
+    click.echo("")
+    for line in table_lines(res):
+        click.echo(line)
+    units = {m.name: m.unit for m in METRICS}
+    used = sorted({t.metric for t in parsed})
+    click.echo("")
+    click.echo(f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "
+               + "; ".join(f"{m} in {units[m]}" for m in used))

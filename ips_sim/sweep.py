@@ -1,0 +1,1069 @@
+"""Staffing sweeps: one base scenario run over a grid (or list) of field values.
+
+A sweep file (YAML) names a base scenario and the fields to vary by dotted
+path::
+
+    name: specialists_by_referrals
+    base: ../two_specialists_38_members.yaml   # relative to the sweep file
+    replications: 30                            # optional (default: the base's)
+    seed: 20261123                              # optional (default: the base's)
+    overrides: {simulation.horizon_years: 6}    # optional, applied to every point
+    grid:                                       # cartesian product ...
+      team.specialists: 1..5
+      referrals.rate_per_month: [2, 4, 6, 8]
+    # points:                                   # ... or an explicit list
+    #   - {team.specialists: 2, team.caseload_cap: 20}
+    plot: {x: team.specialists, lines: referrals.rate_per_month, metrics: [mean_wait_days]}
+
+Every point is run with the same seed and replication indices, so each
+replication sees the same referrals and member draws at every point (common
+random numbers): differences between points are staffing, not noise.
+
+Work units are (point, contiguous chunk of replication indices) and run in
+this process, a local process pool or on a Dask cluster
+(:mod:`ips_sim.executors`); each point is aggregated in replication order once
+all its units are back, so results are byte-identical for any executor.
+
+Output: the sweep works in ``DIR.partial/``; each finished point is written
+there as ``points/pNNNN.json`` (temp file, then rename), so an interrupted
+sweep continues with ``--resume`` and runs only the missing points. When every
+point is done, ``sweep.csv``, ``manifest.json`` and the plots are written and
+``DIR.partial`` is renamed to ``DIR``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import __version__
+from .experiment import run_replications
+from .metrics import METRIC_NAMES, METRICS, summarise
+from .scenario import Scenario, ScenarioError, get_dotted, load_scenario
+
+CONFIDENCE = 0.95
+SWEEP_KEYS = ("name", "description", "base", "seed", "replications", "overrides", "grid", "points", "plot")
+PLOT_KEYS = ("x", "lines", "metrics")
+MAX_POINTS = 100_000
+MAX_RANGE_VALUES = 10_000
+MAX_CHUNK = 50
+# Preferred plot axes: staffing on x, demand as lines.
+X_PREFERENCE = ("team.specialists", "team.fte_per_specialist", "team.caseload_cap")
+LINE_PREFERENCE = ("referrals.rate_per_month", "referrals.cohort_size", "team.caseload_cap",
+                   "team.fte_per_specialist")
+DEFAULT_PLOT_METRICS = ("mean_wait_days", "ever_employed_rate", "waitlist_mean", "share_gave_up_waiting",
+                        "specialist_utilisation", "caseload_per_specialist_mean", "employed_members_mean",
+                        "job_search_service_share")
+HEATMAP_METRICS = ("mean_wait_days", "ever_employed_rate", "waitlist_mean", "specialist_utilisation")
+
+
+class SweepError(ScenarioError):
+    """Invalid sweep input or state; ``messages`` holds one line per problem."""
+
+
+# --------------------------------------------------------------------------- fields and values
+
+
+def scenario_field_paths() -> dict[str, str]:
+    """Every scenario field a sweep or plan may vary: dotted path -> type description."""
+    out = {}
+    for name, f in Scenario.model_fields.items():
+        model = f.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            for sub, g in model.model_fields.items():
+                out[f"{name}.{sub}"] = str(g.annotation)
+        elif name != "name":
+            out[name] = str(f.annotation)
+    return out
+
+
+# Fields a sweep or plan may not vary, and why.
+NOT_VARIED = {
+    "simulation.seed": "every point uses the same seed (common random numbers); set seed at the top of the "
+                       "sweep file or with --seed",
+    "simulation.replications": "every point has the same replications; set replications at the top of the "
+                               "sweep file or with --replications",
+    "arm": "the arm changes the defaults of many fields; run one sweep per arm (a base scenario per arm)",
+    "description": "the description is not a model input",
+}
+
+
+def check_path(path: Any, varied: bool = True) -> str | None:
+    """Why ``path`` is not a field that can be varied (or, ``varied=False``, set), or None if it is one."""
+    paths = scenario_field_paths()
+    if not isinstance(path, str):
+        return "a field is named by its dotted path, e.g. team.specialists"
+    if path in paths:
+        return NOT_VARIED.get(path) if varied else None
+    sections = {p.split(".")[0] for p in paths if "." in p}
+    if path in sections:
+        example = next(p for p in paths if p.startswith(path + "."))
+        return f"{path} is a section; give one of its fields, e.g. {example}"
+    if path == "name":
+        return "the scenario name cannot be varied"
+    close = difflib.get_close_matches(path, list(paths), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else " (see the scenario reference in README.md)"
+    return f"unknown scenario field{hint}"
+
+
+def _number(text: str) -> int | float:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def parse_range(text: str) -> list:
+    """Values of ``"a..b"``, ``"a..b:step"`` (ends included, either direction) or ``"a,b,c"``.
+
+    >>> parse_range("1..4")
+    [1, 2, 3, 4]
+    >>> parse_range("2..8:2")
+    [2, 4, 6, 8]
+    >>> parse_range("0.5..1:0.25")
+    [0.5, 0.75, 1.0]
+    >>> parse_range("25,20,15")
+    [25, 20, 15]
+
+    Raises ValueError with what is allowed.
+    """
+    text = str(text).strip()
+    if ".." in text:
+        span, _, step_text = text.partition(":")
+        a_text, _, b_text = span.partition("..")
+        try:
+            a, b = _number(a_text), _number(b_text)
+            step = _number(step_text) if step_text else 1
+        except ValueError:
+            raise ValueError("expected FROM..TO or FROM..TO:STEP with numbers, e.g. 1..6 or 2..8:2") from None
+        if step <= 0 or not all(math.isfinite(x) for x in (a, b, step)):
+            raise ValueError("STEP in FROM..TO:STEP must be a positive number")
+        n = int(math.floor(abs(b - a) / step + 1e-9)) + 1
+        if n > MAX_RANGE_VALUES:
+            raise ValueError(f"a range may have at most {MAX_RANGE_VALUES} values")
+        sign = 1 if b >= a else -1
+        if all(isinstance(x, int) for x in (a, b, step)):
+            return [a + sign * k * step for k in range(n)]
+        return [round(a + sign * k * step, 10) for k in range(n)]
+    if "," in text:
+        try:
+            return [_number(t) if _looks_numeric(t) else t.strip() for t in text.split(",") if t.strip()]
+        except ValueError:
+            raise ValueError("expected a comma-separated list of values, e.g. 15,20,25") from None
+    if _looks_numeric(text):
+        return [_number(text)]
+    raise ValueError("expected FROM..TO, FROM..TO:STEP or a comma-separated list, e.g. 1..6, 2..8:2, 15,20,25")
+
+
+def _looks_numeric(t: str) -> bool:
+    try:
+        _number(t)
+        return True
+    except ValueError:
+        return False
+
+
+def grid_values(raw: Any) -> list:
+    """Values of one grid entry: a list, a range string, a {from, to, step} mapping or one value."""
+    if isinstance(raw, list):
+        if not raw:
+            raise ValueError("give at least one value")
+        return list(raw)
+    if isinstance(raw, dict):
+        unknown = set(raw) - {"from", "to", "step"}
+        if unknown or not {"from", "to"} <= set(raw):
+            raise ValueError("a range mapping has keys from, to and optionally step")
+        step = raw.get("step", 1)
+        return parse_range(f"{raw['from']}..{raw['to']}:{step}")
+    if isinstance(raw, str) and (".." in raw or "," in raw):
+        return parse_range(raw)
+    if raw is None:
+        raise ValueError("give a list of values, a range FROM..TO[:STEP] or {from, to, step}")
+    return [raw]
+
+
+def _msg(err: dict) -> str:
+    msg = err["msg"]
+    return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+
+
+def try_updates(base: Scenario, updates: dict[str, Any]) -> tuple[Scenario | None, list[tuple[str, Any, str]]]:
+    """``base.with_updates(updates)`` or the problems as (field path, value, what is allowed)."""
+    try:
+        return base.with_updates(updates), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            problems.append((loc or "(top level)", err.get("input"), _msg(err)))
+        return None, problems
+
+
+def point_label(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_show(v)}" for k, v in values.items())
+
+
+def _show(v: Any) -> str:
+    return json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+
+
+def _shown_value(v: Any) -> str:
+    return "{...}" if isinstance(v, dict) else repr(v)
+
+
+# --------------------------------------------------------------------------- the sweep file
+
+
+@dataclass
+class Sweep:
+    """A validated sweep: the resolved base scenario and every point's scenario."""
+
+    name: str
+    description: str
+    source: str
+    base: Scenario
+    fields: list[str]
+    values: list[dict[str, Any]]            # per point, field -> value (as validated)
+    scenarios: list[Scenario]
+    seed: int
+    replications: int
+    spec: dict                               # grid / points as written, for the manifest
+    plot: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def point_id(self, i: int) -> str:
+        return f"p{i:04d}"
+
+    def fingerprint(self, keep_records: bool) -> str:
+        doc = {"base": self.base.model_dump(mode="json"), "fields": self.fields, "points": self.values,
+               "seed": self.seed, "replications": self.replications, "keep_records": keep_records,
+               "ips_sim": __version__}
+        return _hash(doc)
+
+    def point_hash(self, i: int) -> str:
+        return _hash({"scenario": self.scenarios[i].model_dump(mode="json"), "seed": self.seed,
+                      "replications": self.replications})
+
+
+def _hash(doc: Any) -> str:
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def load_sweep(path: str | Path, replications: int | None = None, seed: int | None = None) -> Sweep:
+    """Read and validate a sweep file; raise SweepError with every problem, one line each."""
+    path = Path(path)
+    src = str(path)
+    if not path.exists():
+        raise SweepError([f"{src}: (file): no such file: give the path of a sweep YAML file"])
+    if path.is_dir():
+        raise SweepError([f"{src}: (file): is a folder: give the path of a sweep YAML file"])
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SweepError([f"{src}: {where}: YAML syntax error: {problem}"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SweepError([f"{src}: (file): cannot read: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise SweepError([f"{src}: (top level): {raw!r}: a sweep file must be a mapping with base and grid or points"])
+
+    errors: list[str] = []
+    for key in raw:
+        if key not in SWEEP_KEYS:
+            errors.append(f"{src}: {key}: {_shown_value(raw[key])}: unknown field (allowed: {', '.join(SWEEP_KEYS)})")
+
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_.-" for c in name):
+        errors.append(f"{src}: name: {name!r}: letters, digits, '_', '.' and '-' only")
+        name = path.stem
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        errors.append(f"{src}: description: {description!r}: must be text")
+        description = ""
+
+    for key, given in (("replications", replications), ("seed", seed)):
+        v = raw.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if key == "replications" else 0)):
+            allowed = "a whole number >= 1" if key == "replications" else "a whole number >= 0"
+            errors.append(f"{src}: {key}: {v!r}: {allowed}")
+
+    base = None
+    if "base" not in raw:
+        errors.append(f"{src}: base: (missing): give the path of the base scenario file, relative to this sweep file")
+    elif not isinstance(raw["base"], str):
+        errors.append(f"{src}: base: {raw['base']!r}: give the path of the base scenario file, relative to this sweep file")
+    else:
+        base_path = path.parent / raw["base"]
+        if not base_path.is_file():
+            errors.append(f"{src}: base: {raw['base']!r}: no such scenario file ({base_path}); "
+                          "the path is relative to the sweep file")
+        else:
+            try:
+                base = load_scenario(base_path)
+            except ScenarioError as exc:
+                errors.extend(exc.messages)
+
+    has_grid, has_points = "grid" in raw, "points" in raw
+    if has_grid == has_points:
+        errors.append(f"{src}: grid: {'(both grid and points)' if has_grid else '(missing)'}: "
+                      "give exactly one of grid (a cartesian product) or points (an explicit list)")
+
+    # Fixed changes applied to every point.
+    overrides = raw.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        errors.append(f"{src}: overrides: {overrides!r}: a mapping of dotted field paths to values")
+        overrides = {}
+    for k in overrides:
+        why = check_path(k, varied=False)
+        if why:
+            errors.append(f"{src}: overrides.{k}: {_shown_value(overrides[k])}: {why}")
+    n_reps = replications if replications is not None else raw.get("replications")
+    s = seed if seed is not None else raw.get("seed")
+    if base is not None and not errors:
+        fixed = dict(overrides)
+        if s is not None:
+            fixed["simulation.seed"] = s
+        if n_reps is not None:
+            fixed["simulation.replications"] = n_reps
+        base_new, problems = try_updates(base, fixed)
+        for loc, value, why in problems:
+            where = f"overrides.{loc}" if loc in overrides else loc
+            errors.append(f"{src}: {where}: {_shown_value(value)}: {why}")
+        base = base_new
+
+    # The points.
+    fields: list[str] = []
+    point_updates: list[dict[str, Any]] = []
+    spec: dict = {}
+    if has_grid and not has_points:
+        grid = raw["grid"]
+        spec = {"grid": grid}
+        if not isinstance(grid, dict) or not grid:
+            errors.append(f"{src}: grid: {grid!r}: a mapping of dotted field paths to lists or ranges of values")
+        else:
+            axes = []
+            for k, v in grid.items():
+                why = check_path(k)
+                if why:
+                    errors.append(f"{src}: grid.{k}: {_shown_value(v)}: {why}")
+                    continue
+                try:
+                    vals = grid_values(v)
+                except ValueError as exc:
+                    errors.append(f"{src}: grid.{k}: {_shown_value(v)}: {exc}")
+                    continue
+                if len({json.dumps(x, sort_keys=True) for x in vals}) != len(vals):
+                    errors.append(f"{src}: grid.{k}: {_shown_value(v)}: values must be distinct")
+                    continue
+                if base is not None:
+                    bad = False
+                    for x in vals:
+                        _, problems = try_updates(base, {k: x})
+                        for loc, value, why in problems:
+                            bad = True
+                            shown = x if loc == k else value
+                            errors.append(f"{src}: grid.{k}: {_shown_value(shown)}: {why}"
+                                          + ("" if loc == k else f" ({loc})"))
+                    if bad:
+                        continue
+                axes.append((k, vals))
+            if not errors:
+                fields = [k for k, _ in axes]
+                total = math.prod(len(v) for _, v in axes)
+                if total > MAX_POINTS:
+                    errors.append(f"{src}: grid: {total} points: at most {MAX_POINTS} points")
+                else:
+                    point_updates = [dict(zip(fields, combo)) for combo in itertools.product(*(v for _, v in axes))]
+    elif has_points and not has_grid:
+        pts = raw["points"]
+        spec = {"points": pts}
+        if not isinstance(pts, list) or not pts:
+            errors.append(f"{src}: points: {_shown_value(pts)}: a non-empty list of mappings, "
+                          "e.g. [{team.specialists: 2, team.caseload_cap: 20}]")
+        else:
+            for i, p in enumerate(pts):
+                if not isinstance(p, dict) or not p:
+                    errors.append(f"{src}: points[{i}]: {_shown_value(p)}: a mapping of dotted field paths to values")
+                    continue
+                for k in p:
+                    why = check_path(k)
+                    if why:
+                        errors.append(f"{src}: points[{i}].{k}: {_shown_value(p[k])}: {why}")
+                    elif k not in fields:
+                        fields.append(k)
+            if not errors:
+                if len(pts) > MAX_POINTS:
+                    errors.append(f"{src}: points: {len(pts)} points: at most {MAX_POINTS} points")
+                point_updates = [dict(p) for p in pts]
+
+    plot = raw.get("plot") or {}
+    if not isinstance(plot, dict):
+        errors.append(f"{src}: plot: {plot!r}: a mapping with x, lines and metrics")
+        plot = {}
+    for k, v in plot.items():
+        if k not in PLOT_KEYS:
+            errors.append(f"{src}: plot.{k}: {_shown_value(v)}: unknown field (allowed: {', '.join(PLOT_KEYS)})")
+        elif k in ("x", "lines") and fields and v not in fields:
+            errors.append(f"{src}: plot.{k}: {v!r}: must be one of the varied fields: {', '.join(fields)}")
+        elif k == "metrics":
+            if not isinstance(v, list) or not v:
+                errors.append(f"{src}: plot.metrics: {v!r}: a list of metric names")
+            else:
+                for m in v:
+                    if m not in METRIC_NAMES:
+                        errors.append(f"{src}: plot.metrics: {m!r}: unknown metric (allowed: {', '.join(METRIC_NAMES)})")
+    if errors:
+        raise SweepError(errors)
+
+    # Every point, validated whole (fields can constrain each other, e.g. warm-up < horizon).
+    scenarios, values = [], []
+    seen = {}
+    for i, upd in enumerate(point_updates):
+        sc, problems = try_updates(base, upd)
+        where = f"points[{i}]" if has_points else "grid point"
+        for loc, value, why in problems:
+            if has_points and loc in upd:
+                errors.append(f"{src}: points[{i}].{loc}: {_shown_value(value)}: {why}")
+            elif has_points:
+                errors.append(f"{src}: points[{i}].{loc}: {point_label(upd)}: {why}")
+            else:
+                errors.append(f"{src}: grid ({loc}): {point_label(upd)}: {why}")
+        if sc is None:
+            continue
+        dump = sc.model_dump(mode="json")
+        vals = {k: get_dotted(dump, k) for k in fields}
+        key = json.dumps(vals, sort_keys=True)
+        if key in seen:
+            errors.append(f"{src}: {where}: {point_label(vals)}: same point as "
+                          f"{'points[%d]' % seen[key] if has_points else 'another'}; each point must be distinct")
+            continue
+        seen[key] = i
+        scenarios.append(sc)
+        values.append(vals)
+    if errors:
+        raise SweepError(errors)
+    return Sweep(name=name, description=description, source=src, base=base, fields=fields, values=values,
+                 scenarios=scenarios, seed=base.simulation.seed, replications=base.simulation.replications,
+                 spec=spec, plot=plot)
+
+
+# --------------------------------------------------------------------------- running units
+
+
+def run_unit(scenario: Scenario, seed: int, first: int, n: int, keep_records: bool):
+    """One work unit: replications ``first .. first+n-1`` of a scenario (metrics, records)."""
+    return run_replications(scenario, n, seed, workers=1, keep_records=keep_records, first=first)
+
+
+def chunk_size(replications: int, n_points: int, capacity: int) -> int:
+    """Replications per work unit: enough units to keep every worker busy, none too long."""
+    total = replications * n_points
+    size = math.ceil(total / max(1, capacity * 8))
+    return max(1, min(size, MAX_CHUNK, replications))
+
+
+def execute(executor, units: Iterable[tuple[Any, tuple]], on_result: Callable[[Any, Any], None],
+            window: int | None = None) -> None:
+    """Run ``run_unit(*args)`` for each (key, args), at most ``window`` at a time; hand results over.
+
+    Units are submitted in the order given and results handed to ``on_result``
+    as they finish. On any error or interruption the queued units are dropped.
+    """
+    window = window or getattr(executor, "window", None) or max(2, executor.capacity * 4)
+    it = iter(units)
+    in_flight: dict = {}
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(in_flight) < window:
+                try:
+                    key, args = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                in_flight[executor.submit(run_unit, *args)] = key
+            if not in_flight:
+                break
+            done, _ = executor.wait_first(list(in_flight))
+            for fut in done:
+                key = in_flight.pop(fut)
+                on_result(key, fut.result())
+    except BaseException:
+        executor.close(cancel=True)
+        raise
+
+
+# --------------------------------------------------------------------------- the working folder
+
+
+def partial_dir(out: Path) -> Path:
+    out = Path(out)
+    return out.parent / f"{out.name}.partial"
+
+
+def _write_json_atomic(path: Path, doc: Any) -> None:
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, sort_keys=True, allow_nan=True, default=_json_default)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _json_default(x):
+    import numpy as np
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    raise TypeError(type(x))
+
+
+def _read_point(path: Path, sweep: Sweep, i: int) -> list[dict[str, float]] | None:
+    """Per-replication metrics of a finished point file, or None if it is not a complete, matching point."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        if doc.get("point_hash") != sweep.point_hash(i) or doc.get("replications") != sweep.replications:
+            return None
+        cols = doc["metrics"]
+        n = sweep.replications
+        if doc.get("replication_indices") != [0, n - 1] or any(len(v) != n for v in cols.values()):
+            return None
+        names = list(cols)
+        return [{k: float(cols[k][r]) for k in names} for r in range(n)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _point_doc(sweep: Sweep, i: int, metrics: list[dict[str, float]]) -> dict:
+    names = list(metrics[0])
+    return {
+        "point": sweep.point_id(i),
+        "index": i,
+        "values": sweep.values[i],
+        "seed": sweep.seed,
+        "replications": sweep.replications,
+        "replication_indices": [0, sweep.replications - 1],
+        "point_hash": sweep.point_hash(i),
+        "summary": summarise(metrics, CONFIDENCE),
+        "metrics": {k: [m[k] for m in metrics] for k in names},
+    }
+
+
+def _write_records(folder: Path, records: list) -> None:
+    """Per-member, per-job and monthly tables of a point (``--keep-records``), written whole or not at all."""
+    from .report import jobs_table, members_table, monthly_table, write_csv
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    write_csv(monthly_table(records), tmp / "monthly.csv")
+    write_csv(members_table(records), tmp / "members.csv")
+    write_csv(jobs_table(records), tmp / "jobs.csv")
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepRun:
+    out: Path
+    points: int
+    ran: int           # points run now (the rest were finished before, with --resume)
+    replications: int
+    wall_seconds: float
+    already_complete: bool = False
+
+
+def sweep_manifest(sweep: Sweep, keep_records: bool, **extra) -> dict:
+    from .report import versions
+    v = versions()
+    try:
+        from importlib import metadata
+        for dist in ("dask", "distributed"):
+            v[dist] = metadata.version(dist)
+    except Exception:  # noqa: BLE001 - dask is optional
+        pass
+    return {
+        "sweep": sweep.name,
+        "description": sweep.description,
+        "sweep_file": sweep.source,
+        "base_scenario": sweep.base.model_dump(mode="json"),
+        "varied_fields": sweep.fields,
+        **sweep.spec,
+        "points": [{"point": sweep.point_id(i), **v_} for i, v_ in enumerate(sweep.values)],
+        "seed": sweep.seed,
+        "replications": sweep.replications,
+        "confidence": CONFIDENCE,
+        "common_random_numbers": "every point uses the same seed and replication indices 0..replications-1",
+        "keep_records": keep_records,
+        "fingerprint": sweep.fingerprint(keep_records),
+        "versions": v,
+        **extra,
+    }
+
+
+def run_sweep(sweep: Sweep, out: str | Path, executor, *, resume: bool = False, keep_records: bool = False,
+              progress: Callable[[int], None] | None = None, plots: bool = True,
+              chunk: int | None = None, on_start: Callable[[int, int], None] | None = None) -> SweepRun:
+    """Run the missing points of ``sweep`` into ``out`` (via ``out.partial``); write the outputs at the end.
+
+    ``on_start(points_to_run, replications_to_run)`` is called once the work is known.
+    """
+    out = Path(out)
+    work = partial_dir(out)
+    fingerprint = sweep.fingerprint(keep_records)
+    started = time.perf_counter()
+    if work.exists():
+        if not resume:
+            raise SweepError([f"{work}: an unfinished sweep is in this folder: add --resume to continue it, "
+                              "or delete the folder to start again"])
+        try:
+            with open(work / "manifest.json", encoding="utf-8") as f:
+                old = json.load(f)
+        except (OSError, ValueError):
+            old = {}
+        if old.get("fingerprint") != fingerprint:
+            raise SweepError([f"{work}: fingerprint {old.get('fingerprint')!r}: the unfinished sweep there was "
+                              "started with a different base scenario, grid, seed, replications, --keep-records "
+                              "or ips-sim version; run it with the same settings, or delete the folder"])
+    else:
+        if resume and (out / "manifest.json").exists():
+            try:
+                with open(out / "manifest.json", encoding="utf-8") as f:
+                    old = json.load(f)
+            except (OSError, ValueError):
+                old = {}
+            if old.get("fingerprint") == fingerprint and (out / "sweep.csv").exists():
+                return SweepRun(out, len(sweep), 0, sweep.replications, 0.0, already_complete=True)
+        (work / "points").mkdir(parents=True, exist_ok=True)
+        _write_json_atomic(work / "manifest.json",
+                           sweep_manifest(sweep, keep_records, status="running; incomplete until renamed"))
+    points_dir = work / "points"
+    points_dir.mkdir(exist_ok=True)
+    lock = _lock(work)
+    try:
+        return _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk, on_start, started)
+    finally:
+        lock.close()
+
+
+def _lock(work: Path):
+    """Hold an exclusive lock on the working folder: two sweeps never write the same points."""
+    try:
+        f = open(work / ".lock", "w")
+    except FileNotFoundError:
+        raise SweepError([f"{work}: gone: another ips-sim sweep finished this folder meanwhile; "
+                          "run again with --resume to check"]) from None
+    try:
+        import fcntl
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        pass
+    except OSError:
+        f.close()
+        raise SweepError([f"{work}: locked: another ips-sim sweep is running in this folder; "
+                          "wait for it to finish or stop it first"]) from None
+    return f
+
+
+def _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk, on_start, started) -> SweepRun:
+    points_dir = work / "points"
+    fingerprint = sweep.fingerprint(keep_records)
+    for stale in points_dir.glob(".*.tmp-*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+    finished = {i for i in range(len(sweep))
+                if _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i) is not None}
+    pending = [i for i in range(len(sweep)) if i not in finished]
+    n = sweep.replications
+    if on_start:
+        on_start(len(pending), len(pending) * n)
+
+    if pending:
+        size = chunk or chunk_size(n, len(pending), executor.capacity)
+        parts = [(first, min(size, n - first)) for first in range(0, n, size)]
+        collected: dict[int, dict[int, tuple]] = {}
+
+        def units():
+            for i in pending:
+                for first, k in parts:
+                    yield (i, first), (sweep.scenarios[i], sweep.seed, first, k, keep_records)
+
+        def on_result(key, result):
+            i, first = key
+            metrics, records = result
+            got = collected.setdefault(i, {})
+            got[first] = (metrics, records)
+            if progress:
+                progress(len(metrics))
+            if len(got) == len(parts):
+                del collected[i]
+                ordered = [got[f] for f, _ in parts]
+                per_rep = [m for mets, _ in ordered for m in mets]
+                if keep_records:
+                    _write_records(points_dir / sweep.point_id(i), [r for _, recs in ordered for r in recs])
+                _write_json_atomic(points_dir / f"{sweep.point_id(i)}.json", _point_doc(sweep, i, per_rep))
+
+        execute(executor, units(), on_result)
+
+    # Every point is done: read them back (the same floats whether run now or before a resume).
+    per_point = []
+    for i in range(len(sweep)):
+        mets = _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i)
+        if mets is None:  # pragma: no cover - would be a bug above
+            raise RuntimeError(f"point {sweep.point_id(i)} is missing after the run")
+        per_point.append(mets)
+    table = sweep_table(sweep, per_point)
+    from .report import write_csv
+    write_csv(table, work / "sweep.csv")
+    if plots:
+        plot_sweep(table, sweep, work / "plots")
+    wall = time.perf_counter() - started
+    _write_json_atomic(work / "manifest.json", sweep_manifest(
+        sweep, keep_records, status="complete", wall_time_seconds=round(wall, 3),
+        points_run_in_last_session=len(pending), executor=getattr(executor, "description", ""),
+        command=" ".join([Path(sys.argv[0]).name] + sys.argv[1:])))
+    (work / ".lock").unlink(missing_ok=True)
+    _promote(work, out)
+    return SweepRun(out, len(sweep), len(pending), n, wall)
+
+
+def _promote(work: Path, out: Path) -> None:
+    """Rename the finished working folder to ``out`` (replacing an older finished output)."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(old)
+    work.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def sweep_table(sweep: Sweep, per_point: list[list[dict[str, float]]]):
+    """One row per point and metric: point, varied values, metric, unit, mean, CI, sd, replications."""
+    import pandas as pd
+    rows = []
+    for i, mets in enumerate(per_point):
+        vals = {k: (_show(v) if isinstance(v, (list, dict)) else v) for k, v in sweep.values[i].items()}
+        for r in summarise(mets, CONFIDENCE):
+            rows.append({"point": sweep.point_id(i), **vals, "metric": r["metric"], "unit": r["unit"],
+                         "mean": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "std": r["std"],
+                         "replications": r["replications"]})
+    cols = ["point", *sweep.fields, "metric", "unit", "mean", "ci_low", "ci_high", "std", "replications"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def plot_axes(sweep: Sweep) -> tuple[str | None, str | None, list[str]]:
+    """x field, line field and facet fields chosen from the varied fields (staffing on x, demand as lines)."""
+    varying = [k for k in sweep.fields if len({json.dumps(v[k], sort_keys=True) for v in sweep.values}) > 1]
+    numeric = [k for k in varying if all(_is_number(v[k]) for v in sweep.values)]
+    x = sweep.plot.get("x")
+    if x is None:
+        x = next((k for k in X_PREFERENCE if k in numeric), None) or (numeric or varying or [None])[0]
+    rest = [k for k in varying if k != x]
+    lines = sweep.plot.get("lines")
+    if lines is None and rest:
+        lines = next((k for k in LINE_PREFERENCE if k in rest), None) or rest[0]
+    facets = [k for k in rest if k != lines]
+    return x, lines, facets
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def plot_sweep(table, sweep: Sweep, folder: Path) -> list[Path]:
+    """Metric vs x with CI bands (one line per value of the line field), heatmaps for two-way grids."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x, lines, facets = plot_axes(sweep)
+    if x is None:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    metrics = list(sweep.plot.get("metrics") or DEFAULT_PLOT_METRICS)
+    info = {m.name: m for m in METRICS}
+    written = []
+
+    def key(v):
+        return _show(v)
+
+    facet_keys = sorted({tuple(key(v[f]) for f in facets) for v in sweep.values}, key=_natural) if facets else [()]
+    if len(facet_keys) > 12:
+        facet_keys = facet_keys[:12]
+    ncols = min(3, len(facet_keys))
+    nrows = math.ceil(len(facet_keys) / ncols)
+    x_vals = _ordered([v[x] for v in sweep.values])
+    x_numeric = all(_is_number(v) for v in x_vals)
+    xpos = {key(v): (v if x_numeric else j) for j, v in enumerate(x_vals)}
+    line_vals = _ordered([v[lines] for v in sweep.values]) if lines else [None]
+    caption = (f"{sweep.name}: mean over {sweep.replications} replications (seed {sweep.seed}, common random "
+               f"numbers); bands: {CONFIDENCE:.0%} confidence intervals")
+
+    def facet_rows(metric, fk):
+        sub = table[table["metric"] == metric]
+        if facets:
+            mask = np.ones(len(sub), dtype=bool)
+            for f, fv in zip(facets, fk):
+                mask &= sub[f].map(lambda v: key(v)).to_numpy() == fv
+            sub = sub[mask]
+        return sub
+
+    cmap = plt.get_cmap("viridis")
+    for metric in metrics:
+        if metric not in set(table["metric"]):
+            continue
+        width = max(7.0, 5.2 * ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, 3.8 * nrows + 0.8), squeeze=False, sharey=True)
+        for ax, fk in zip(axes.flat, facet_keys):
+            sub = facet_rows(metric, fk)
+            for j, lv in enumerate(line_vals):
+                part = sub if lv is None else sub[sub[lines].map(key) == key(lv)]
+                if part.empty:
+                    continue
+                xs = np.array([xpos[key(v)] for v in part[x]], dtype=float)
+                order = np.argsort(xs)
+                color = cmap(j / max(1, len(line_vals) - 1)) if len(line_vals) > 1 else "C0"
+                ax.plot(xs[order], part["mean"].to_numpy()[order], marker="o", color=color,
+                        label=None if lv is None else f"{_short(lines)} = {_show(lv)}")
+                ax.fill_between(xs[order], part["ci_low"].to_numpy()[order], part["ci_high"].to_numpy()[order],
+                                color=color, alpha=0.2, linewidth=0)
+            ax.set_xlabel(x)
+            if not x_numeric:
+                ax.set_xticks(range(len(x_vals)), [_show(v) for v in x_vals])
+            elif all(isinstance(v, int) for v in x_vals):
+                ax.set_xticks(x_vals)
+            if facets:
+                ax.set_title(", ".join(f"{_short(f)}={fv}" for f, fv in zip(facets, fk)), fontsize=9)
+            ax.grid(alpha=0.3)
+        for ax in axes.flat[len(facet_keys):]:
+            ax.set_visible(False)
+        m = info.get(metric)
+        for ax in axes[:, 0]:
+            ax.set_ylabel(f"{metric} ({m.unit})" if m else metric)
+        if lines:
+            axes.flat[0].legend(fontsize=8)
+        _titles(fig, width, f"{metric}: {m.description}" if m else metric, caption)
+        path = folder / f"{metric}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+
+    # Heatmaps of two-way grids: x across, line field down, mean in each cell.
+    if lines:
+        for metric in (sweep.plot.get("metrics") or HEATMAP_METRICS):
+            if metric not in set(table["metric"]):
+                continue
+            width = max(7.0, 5.2 * ncols)
+            fig, axes = plt.subplots(nrows, ncols, figsize=(width, 4.2 * nrows + 0.8), squeeze=False)
+            drawn = False
+            allm = table.loc[table["metric"] == metric, "mean"].to_numpy(dtype=float)
+            allm = allm[np.isfinite(allm)]
+            vmin, vmax = (float(allm.min()), float(allm.max())) if len(allm) else (0.0, 1.0)
+            for ax, fk in zip(axes.flat, facet_keys):
+                sub = facet_rows(metric, fk)
+                grid = np.full((len(line_vals), len(x_vals)), np.nan)
+                filled = np.zeros_like(grid, dtype=bool)
+                xi = {key(v): j for j, v in enumerate(x_vals)}
+                li = {key(v): j for j, v in enumerate(line_vals)}
+                for _, r in sub.iterrows():
+                    a, b = li[key(r[lines])], xi[key(r[x])]
+                    grid[a, b] = r["mean"]
+                    filled[a, b] = True
+                if not filled.all():
+                    ax.set_visible(False)
+                    continue
+                drawn = True
+                im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
+                ax.set_xticks(range(len(x_vals)), [_show(v) for v in x_vals])
+                ax.set_yticks(range(len(line_vals)), [_show(v) for v in line_vals])
+                ax.set_xlabel(x)
+                ax.set_ylabel(lines)
+                mid = (vmin + vmax) / 2
+                for a in range(grid.shape[0]):
+                    for b in range(grid.shape[1]):
+                        val = grid[a, b]
+                        ax.text(b, a, "n/a" if not np.isfinite(val) else f"{val:.3g}", ha="center", va="center",
+                                fontsize=8, color="white" if np.isfinite(val) and val < mid else "black")
+                fig.colorbar(im, ax=ax, shrink=0.85)
+                if facets:
+                    ax.set_title(", ".join(f"{_short(f)}={fv}" for f, fv in zip(facets, fk)), fontsize=9)
+            for ax in axes.flat[len(facet_keys):]:
+                ax.set_visible(False)
+            if drawn:
+                m = info.get(metric)
+                _titles(fig, width, f"{metric} ({m.unit}): {m.description}" if m else metric,
+                        f"{sweep.name}: each cell is the mean over {sweep.replications} replications "
+                        f"(seed {sweep.seed}, common random numbers)")
+                path = folder / f"heatmap_{metric}.png"
+                fig.savefig(path, dpi=110)
+                written.append(path)
+            plt.close(fig)
+    return written
+
+
+def _titles(fig, width: float, title: str, caption: str) -> None:
+    import textwrap
+    chars = int(width * 11)
+    fig.suptitle("\n".join(textwrap.wrap(title, chars)), fontsize=10)
+    cap = "\n".join(textwrap.wrap(caption, int(width * 16)))
+    fig.text(0.01, 0.005, cap, fontsize=7, color="0.35", va="bottom")
+    lines = cap.count("\n") + 1
+    fig.tight_layout(rect=(0, 0.02 + 0.03 * lines / fig.get_figheight() * 4, 1, 1))
+
+
+def _short(path: str) -> str:
+    return path.split(".")[-1]
+
+
+def _ordered(vals: list) -> list:
+    """Distinct values, numbers ascending, others in first-seen order."""
+    seen, out = set(), []
+    for v in vals:
+        k = _show(v)
+        if k not in seen:
+            seen.add(k)
+            out.append(v)
+    if all(_is_number(v) for v in out):
+        out.sort()
+    return out
+
+
+def _natural(t: tuple) -> tuple:
+    return tuple((0, float(s), "") if _looks_numeric(s) else (1, 0.0, s) for s in t)
+
+
+# --------------------------------------------------------------------------- command line
+
+import click  # noqa: E402
+
+SWEEP_EXAMPLES = """
+\b
+Examples:
+  ips-sim sweep scenarios/sweeps/specialists_by_referrals.yaml
+  ips-sim sweep scenarios/sweeps/caseload_cap.yaml --replications 100 --workers 2
+  ips-sim sweep scenarios/sweeps/specialists_by_referrals.yaml --resume     # after Ctrl-C
+  ips-sim sweep scenarios/sweeps/specialists_by_referrals.yaml --scheduler tcp://10.0.0.5:8786
+"""
+
+
+@click.command("sweep", epilog=SWEEP_EXAMPLES)
+@click.argument("sweep_file", metavar="SWEEP.yaml", type=click.Path(dir_okay=False))
+@click.option("--workers", "-w", type=click.IntRange(1, 4096), default=None,
+              help="Local processes [default: the machine's cores]; results are identical for any number.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on a Dask distributed cluster, e.g. tcp://HOST:8786 (workers need ips-sim installed).")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted sweep from DIR.partial/: run only the points not finished.")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Output folder DIR [default: outputs/<sweep name>/]; work in progress is in DIR.partial/.")
+@click.option("--replications", "-n", type=click.IntRange(2, 100_000), default=None,
+              help="Replications per point [default: the sweep file's, else the base scenario's].")
+@click.option("--seed", type=click.IntRange(0), default=None,
+              help="Base random seed, the same at every point [default: the sweep file's, else the base's].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on the terminal.")
+@click.option("--keep-records", is_flag=True,
+              help="Also write per-member, per-job and monthly tables of every point (large).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+def sweep_command(sweep_file, workers, scheduler, resume, out, replications, seed, quiet, keep_records, no_plots):
+    """Run a base scenario over a grid of field values (e.g. specialists x referral rate).
+
+    Every point uses the same seed and replications (common random numbers),
+    so differences between points come from the fields varied, not from noise.
+    Writes sweep.csv (one row per point and metric, with confidence
+    intervals), points/, plots/ and manifest.json.
+    """
+    from .cli import Progress, UserError
+    from .executors import ExecutorError, check_scheduler_address, make_executor
+
+    errors = []
+    if scheduler is not None and workers is not None:
+        errors.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), not both")
+    if scheduler is not None:
+        why = check_scheduler_address(scheduler)
+        if why:
+            errors.append(f"--scheduler: {scheduler!r}: {why}")
+    try:
+        sw = load_sweep(sweep_file, replications, seed)
+    except SweepError as exc:
+        errors.extend(exc.messages)
+    if errors:
+        raise UserError(errors)
+    if sw.replications < 2:
+        raise UserError([f"{sweep_file}: replications: {sw.replications}: at least 2 are needed "
+                         "for confidence intervals"])
+    out_dir = Path(out) if out else Path("outputs") / sw.name
+    try:
+        executor = make_executor(workers, scheduler)
+    except ExecutorError as exc:
+        raise UserError([str(exc)]) from None
+    progress = None
+
+    def on_start(points, reps):
+        nonlocal progress
+        if not quiet and points < len(sw):
+            click.echo(f"{sw.name}: resuming: {len(sw) - points} of {len(sw)} points already finished", err=True)
+        progress = Progress(reps, sw.name, quiet)
+
+    def tick(k):
+        if progress is not None:
+            progress(k)
+
+    try:
+        result = run_sweep(sw, out_dir, executor, resume=resume, keep_records=keep_records, progress=tick,
+                           plots=not no_plots, on_start=on_start)
+    except SweepError as exc:
+        raise UserError(exc.messages) from None
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.close()
+        work = partial_dir(out_dir)
+        done = len(list((work / "points").glob("p*.json"))) if work.exists() else 0
+        click.echo(f"\ninterrupted: {done} of {len(sw)} points finished and kept in {work}/; "
+                   f"run the same command with --resume to finish", err=True)
+        sys.exit(130)
+    finally:
+        if progress is not None:
+            progress.close()
+        executor.close()
+    if quiet:
+        return
+    if result.already_complete:
+        click.echo(f"{sw.name}: already complete in {out_dir}/; nothing to run")
+        return
+    click.echo(f"{sw.name}: {result.points} points x {result.replications} replications "
+               f"({result.ran} run now) in {result.wall_seconds:.1f} s -> {out_dir}/")

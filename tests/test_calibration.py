@@ -1,0 +1,113 @@
+"""Calibration: the shipped fit reproduces the trial targets; calibration is deterministic.
+
+The coverage test simulates the trial design with the shipped overlays
+(calibration/fitted.yaml, fitted_usual_services.yaml) on a seed the fit never
+saw, and requires each main target within 4 Monte Carlo standard errors of the
+simulated mean (the fit itself leaves a residual far below that: see
+calibration/report.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import yaml
+from ips_sim.calibration import (
+    Simulator, calibrate, default_draws_path, load_draws, load_targets, run_with_draws, sha256,
+)
+from ips_sim.experiment import run_replications
+from ips_sim.scenario import calibration_dir, scenario_from_dict
+from ips_sim.trial import CONTROL_OFFSET, cohort_scenario, simulate_arm
+
+from conftest import REPO
+
+SEED = 777  # not the calibration seed
+
+
+@pytest.fixture(scope="module")
+def arms():
+    targets = {t.target: t for t in load_targets()}
+    ips = cohort_scenario(scenario_from_dict({}), 120, 18)
+    ctl = cohort_scenario(scenario_from_dict({"arm": "usual_services", "name": "usual_services"}), 120, 18)
+    return (targets, simulate_arm(ips, 100, SEED, 18),
+            simulate_arm(ctl, 100, SEED, 18, first=CONTROL_OFFSET))
+
+
+def _mean_se(rows, key):
+    x = np.array([r[key] for r in rows], float)
+    x = x[np.isfinite(x)]
+    return x.mean(), x.std(ddof=1) / math.sqrt(len(x))
+
+
+@pytest.mark.parametrize("name,arm", [("employment_rate_ips", "ips"), ("employment_rate_control", "control")])
+def test_fitted_employment_rate_covers_target(arms, name, arm):
+    targets, ips, ctl = arms
+    mean, se = _mean_se(ips if arm == "ips" else ctl, "employment_rate")
+    assert abs(mean - targets[name].value) <= 4 * se, (mean, se)
+
+
+def test_fitted_time_to_first_job_covers_target(arms):
+    # Employed controls get their first job about 10 weeks (70 days) later (Bond, Drake & Becker 2008).
+    targets, ips, ctl = arms
+    d = np.array([c["days_to_first_job_mean"] - i["days_to_first_job_mean"] for i, c in zip(ips, ctl)])
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    assert abs(d.mean() - targets["first_job_delay_control_days"].value) <= 4 * se, (d.mean(), se)
+
+
+def test_targets_table_is_complete():
+    rows = list(csv.DictReader(open(calibration_dir() / "targets.csv", encoding="utf-8")))
+    assert len(rows) >= 10
+    for t, row in zip(load_targets(), rows):
+        assert row["source"].strip() and row["definition"].strip() and row["population"].strip()
+        assert t.low <= t.value <= t.high, t.target
+        assert t.role in ("fit", "check") and t.design in ("trial", "program")
+        assert t.arm in ("ips", "usual_services", "difference", "ratio")
+
+
+def test_shipped_fit_has_provenance_matching_the_targets():
+    for name in ("fitted.yaml", "fitted_usual_services.yaml"):
+        doc = yaml.safe_load(open(calibration_dir() / name, encoding="utf-8"))
+        prov = doc["provenance"]
+        assert prov["targets_sha256"] == sha256(calibration_dir() / "targets.csv")
+        for key in ("date", "seed", "replications", "loss", "command"):
+            assert key in prov
+        assert doc["parameters"]
+
+
+def test_calibration_is_reproducible(tmp_path):
+    kw = dict(replications=4, budget=6, n_draws=3, report=False)
+    a = calibrate(out=tmp_path / "a", seed=11, **kw)
+    b = calibrate(out=tmp_path / "b", seed=11, **kw)
+    assert a["ips"].values == b["ips"].values
+    assert a["usual_services"].values == b["usual_services"].values
+    for name in ("fitted.yaml", "fitted_usual_services.yaml"):
+        pa = yaml.safe_load(open(tmp_path / "a" / name))["parameters"]
+        pb = yaml.safe_load(open(tmp_path / "b" / name))["parameters"]
+        assert pa == pb
+    assert (tmp_path / "a" / "draws.csv").read_text() == (tmp_path / "b" / "draws.csv").read_text()
+
+
+def test_parameter_uncertainty_gives_replication_i_draw_i():
+    draws = load_draws(default_draws_path())
+    assert len(draws) >= 20
+    path = REPO / "scenarios" / "two_specialists_38_members.yaml"
+    sc = scenario_from_dict(yaml.safe_load(open(path)), name="two_specialists_38_members")
+    n = 3
+    metrics, _ = run_with_draws(sc, path, n, 5)
+    for i in range(n):
+        ref, _ = run_replications(sc.with_updates(draws[i][0]), 1, 5, first=i, keep_records=False)
+        assert metrics[i] == ref[0]
+    plain, _ = run_replications(sc, n, 5, keep_records=False)
+    assert any(m != p for m, p in zip(metrics, plain))
+
+
+def test_simulator_starts_from_the_literature_layer():
+    # The fit never starts from a previous fit: the base excludes fitted.yaml.
+    sim = Simulator(1, 2)
+    rows = list(csv.DictReader(open(calibration_dir() / "parameters.csv", encoding="utf-8")))
+    lit = {r["parameter"]: r["value"] for r in rows}
+    assert sim.base["ips"]["jobs"]["end_rate_per_month"] == float(lit["jobs.end_rate_per_month"])
+    assert sim.base["usual_services"]["service"]["job_development_hours_per_week"] == 0
