@@ -247,6 +247,16 @@ def trial_quantity(t: Target, ips_rows: list[dict] | None, us_rows: list[dict] |
     raise ValueError(f"unknown arm {t.arm!r} in target {t.target}")
 
 
+def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates: dict, cache: dict) -> float:
+    """Simulated value of any target: trial targets from arm rows, program targets from a running program
+    (simulated once per call site and kept in ``cache``)."""
+    if t.design == "trial":
+        return trial_quantity(t, ips_rows, us_rows)
+    if "program" not in cache:
+        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS, sim.seed)
+    return _mean(_values(cache["program"], t.metric))
+
+
 def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, float]:
     """(95% CI low, high of the simulated mean; 2.5 and 97.5 percentiles over single simulated trials)."""
     def t_ci(x):
@@ -280,9 +290,11 @@ def program_outcomes(scenario: Scenario, replications: int, seed: int) -> list[d
         rec = run_replication(scenario, i, seed).freeze()
         met = replication_metrics(rec, scenario)
         row = {"employed_share_mean": met["employed_share_mean"],
+               "quarterly_working_rate": met["quarterly_working_rate"],
                "ever_employed_rate": met["ever_employed_rate"]}
-        row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["employed_share_mean"]
-                                            if met["employed_share_mean"] > 0 else math.nan)
+        # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
+        row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
+                                            if met["quarterly_working_rate"] > 0 else math.nan)
         row.update(first_job_tenure(rec, scenario, seed))
         rows.append(row)
     return rows
@@ -364,7 +376,9 @@ def fit_arm(sim: Simulator, arm: str, targets: list[Target], budget: int, ips_up
         else:
             upd = updates_for("usual_services", values, base)
             rows_i, rows_u = ips_rows_fixed, sim.arm("usual_services", ips_updates, upd)
-        sims = {t.target: trial_quantity(t, rows_i, rows_u) for t in targets}
+        pc: dict = {}
+        ipsu = upd if arm == "ips" else ips_updates
+        sims = {t.target: target_quantity(sim, t, rows_i, rows_u, ipsu, pc) for t in targets}
         val = _loss(targets, sims) + pen
         cache[key] = val
         history.append({**values, "loss": val})
@@ -388,7 +402,8 @@ def fit_arm(sim: Simulator, arm: str, targets: list[Target], budget: int, ips_up
 def _fit_vector(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict) -> np.ndarray:
     rows_i = sim.arm("ips", ips_upd)
     rows_u = sim.arm("usual_services", ips_upd, us_upd)
-    return np.array([trial_quantity(t, rows_i, rows_u) for t in targets])
+    pc: dict = {}
+    return np.array([target_quantity(sim, t, rows_i, rows_u, ips_upd, pc) for t in targets])
 
 
 def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_fit: ArmFit, n_draws: int,
@@ -550,7 +565,8 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
     out.mkdir(parents=True, exist_ok=True)
     targets = load_targets(targets_path)
     trial_t = [t for t in targets if t.design == "trial"]
-    fit_ips = [t for t in trial_t if t.role == "fit" and t.arm == "ips"]
+    # Program targets (running program, IPS arm) may be fitted too if targets.csv gives them role `fit`.
+    fit_ips = [t for t in targets if t.role == "fit" and t.arm == "ips"]
     fit_us = [t for t in trial_t if t.role == "fit" and t.arm != "ips"]
     sim = Simulator(seed, replications, workers=workers)
     say = log or (lambda s: None)
@@ -666,7 +682,8 @@ def check_draws(sim: Simulator, targets: list[Target], draws: list[dict], n_chec
     for d in draws[:n_check]:
         rows_i = sim.arm("ips", d["ips"], first=first, replications=replications)
         rows_u = sim.arm("usual_services", d["ips"], d["usual_services"], first=first, replications=replications)
-        sims.append([trial_quantity(t, rows_i, rows_u) for t in targets])
+        pc: dict = {}
+        sims.append([target_quantity(sim, t, rows_i, rows_u, d["ips"], pc) for t in targets])
         drawn.append([d[f"target:{t.target}"] for t in targets])
     s, y = np.array(sims), np.array(drawn)
     out = []
@@ -745,6 +762,7 @@ def write_report(out: Path, sim: Simulator, targets: list[Target], ips: ArmFit, 
     rows = fit_table(sim, targets, ips.updates, us.updates, draws)
     write_fit_csv(out / "fit_table.csv", rows)
     plot_fit(out / "calibration_fit.png", rows)
+    program = sim.scenario("ips", {})
     lines = [
         "# Calibration report",
         "",
@@ -754,8 +772,9 @@ def write_report(out: Path, sim: Simulator, targets: list[Target], ips: ArmFit, 
         f"Design: {prov['design']}; {sim.replications} replications per evaluation, seed {prov['seed']}, "
         f"Nelder-Mead budget {prov['budget']} evaluations per arm. The table is computed on "
         f"{sim.replications} fresh replications (not those used in the fit); running-program rows on "
-        f"{PROGRAM_REPLICATIONS} replications of the default program (2 specialists, 2.8 referrals a month, "
-        "10 years, 2 warm-up).",
+        f"{PROGRAM_REPLICATIONS} replications of the default program ({program.team.specialists} specialists, "
+        f"{program.referrals.rate_per_month:g} referrals a month, {program.simulation.horizon_years:g} years, "
+        f"{program.simulation.warmup_years:g} warm-up).",
         "",
         "## Fitted parameters",
         "",
@@ -775,7 +794,7 @@ def write_report(out: Path, sim: Simulator, targets: list[Target], ips: ArmFit, 
               "`mean in range`: the simulated mean lies inside the target's range (`ci_or_range` in targets.csv).",
               "", fit_markdown(rows), "", "![fit](calibration_fit.png)", ""]
     if draws:
-        fit_t = [t for t in targets if t.role == "fit" and t.design == "trial"]
+        fit_t = [t for t in targets if t.role == "fit" and (t.design == "trial" or t.arm == "ips")]
         chk = check_draws(sim, fit_t, draws)
         lines += [f"## Parameter draws", "",
                   f"{len(draws)} draws in `draws.csv` (see docs/calibration.md); the column 'with parameter "

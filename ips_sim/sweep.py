@@ -301,7 +301,7 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         errors.append(f"{src}: description: {description!r}: must be text")
         description = ""
 
-    for key, given in (("replications", replications), ("seed", seed)):
+    for key in ("replications", "seed"):
         v = raw.get(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if key == "replications" else 0)):
             allowed = "a whole number >= 1" if key == "replications" else "a whole number >= 0"
@@ -735,14 +735,16 @@ def _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk
 
         execute(executor, units(), on_result)
 
-    # Every point is done: read them back (the same floats whether run now or before a resume).
-    per_point = []
-    for i in range(len(sweep)):
-        mets = _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i)
-        if mets is None:  # pragma: no cover - would be a bug above
-            raise RuntimeError(f"point {sweep.point_id(i)} is missing after the run")
-        per_point.append(mets)
-    table = sweep_table(sweep, per_point)
+    # Every point is done: read them back one at a time (the same floats whether run now
+    # or before a resume; only one point's replications in memory).
+    def per_point():
+        for i in range(len(sweep)):
+            mets = _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i)
+            if mets is None:  # pragma: no cover - would be a bug above
+                raise RuntimeError(f"point {sweep.point_id(i)} is missing after the run")
+            yield mets
+
+    table = sweep_table(sweep, per_point())
     from .report import write_csv
     write_csv(table, work / "sweep.csv")
     if plots:
@@ -768,7 +770,7 @@ def _promote(work: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def sweep_table(sweep: Sweep, per_point: list[list[dict[str, float]]]):
+def sweep_table(sweep: Sweep, per_point: Iterable[list[dict[str, float]]]):
     """One row per point and metric: point, varied values, metric, unit, mean, CI, sd, replications."""
     import pandas as pd
     rows = []
@@ -917,7 +919,7 @@ def plot_sweep(table, sweep: Sweep, folder: Path) -> list[Path]:
                 for a in range(grid.shape[0]):
                     for b in range(grid.shape[1]):
                         val = grid[a, b]
-                        ax.text(b, a, "n/a" if not np.isfinite(val) else f"{val:.3g}", ha="center", va="center",
+                        ax.text(b, a, _cell(val), ha="center", va="center",
                                 fontsize=8, color="white" if np.isfinite(val) and val < mid else "black")
                 fig.colorbar(im, ax=ax, shrink=0.85)
                 if facets:
@@ -944,6 +946,17 @@ def _titles(fig, width: float, title: str, caption: str) -> None:
     fig.text(0.01, 0.005, cap, fontsize=7, color="0.35", va="bottom")
     lines = cap.count("\n") + 1
     fig.tight_layout(rect=(0, 0.02 + 0.03 * lines / fig.get_figheight() * 4, 1, 1))
+
+
+def _cell(val: float) -> str:
+    """A heatmap cell: three significant digits, no exponents."""
+    if not math.isfinite(val):
+        return "n/a"
+    if abs(val) >= 100:
+        return f"{val:.0f}"
+    if abs(val) < 0.01:
+        return "0" if val == 0 else f"{val:.1e}" if abs(val) < 1e-3 else f"{val:.3f}"
+    return f"{val:.3g}"
 
 
 def _short(path: str) -> str:
@@ -1067,3 +1080,31 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
         return
     click.echo(f"{sw.name}: {result.points} points x {result.replications} replications "
                f"({result.ran} run now) in {result.wall_seconds:.1f} s -> {out_dir}/")
+    for line in glance(sw, out_dir / "sweep.csv"):
+        click.echo(line)
+
+
+def glance(sweep: Sweep, csv_path: Path, metric: str | None = None) -> list[str]:
+    """Terminal view of one metric's means: x across, line field down (sweeps of one or two fields)."""
+    import pandas as pd
+    x, lines, facets = plot_axes(sweep)
+    if x is None or facets or not csv_path.exists():
+        return []
+    metric = metric or (sweep.plot.get("metrics") or ["mean_wait_days"])[0]
+    table = pd.read_csv(csv_path)
+    sub = table[table["metric"] == metric]
+    if sub.empty:
+        return []
+    unit = sub["unit"].iloc[0]
+    x_vals = _ordered(list(sub[x]))
+    rows = _ordered(list(sub[lines])) if lines else [None]
+    head = [lines or "", *[str(v) for v in x_vals]]
+    body = []
+    for lv in rows:
+        part = sub if lv is None else sub[sub[lines] == lv]
+        means = {str(v): m for v, m in zip(part[x], part["mean"])}
+        body.append([str(lv) if lv is not None else "", *[_cell(means.get(str(v), math.nan)) for v in x_vals]])
+    widths = [max(len(r[k]) for r in [head, *body]) for k in range(len(head))]
+    out = ["", f"{metric} ({unit}), mean over {sweep.replications} replications; columns: {x}"]
+    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [head, *body]]
+    return out

@@ -330,3 +330,34 @@ def test_seed_and_replications_cannot_vary_between_points(tmp_path):
     assert exc.value.messages == [
         f"{bad}: grid.simulation.seed: [1, 2]: every point uses the same seed (common random numbers); "
         "set seed at the top of the sweep file or with --seed"]
+
+
+def test_killed_process_resumes_to_the_same_result(tmp_path):
+    """A real crash: SIGKILL the sweep process once its first point is on disk, then --resume."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    (tmp_path / "base.yaml").write_text(BASE.replace("horizon_years: 2.5", "horizon_years: 6"))
+    sweep = tmp_path / "tiny.yaml"
+    sweep.write_text(SWEEP)
+    out, full = tmp_path / "out", tmp_path / "full"
+    cmd = [str(Path(sys.executable).parent / "ips-sim"), "sweep", str(sweep), "--out", str(out), "-w", "1",
+           "-n", "20", "--no-plots", "-q"]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    first = partial_dir(out) / "points" / "p0000.json"
+    deadline = time.monotonic() + 60
+    while not first.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists() and first.exists()
+    done = sorted(p.name for p in (partial_dir(out) / "points").iterdir() if not p.name.startswith("."))
+    assert 1 <= len(done) < 6
+
+    res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    run_sweep(load_sweep(sweep, replications=20), full, InlineExecutor(), plots=False)
+    assert read(out / "sweep.csv") == read(full / "sweep.csv")
