@@ -37,9 +37,7 @@ import datetime as _dt
 import hashlib
 import math
 import subprocess
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,7 +45,7 @@ import numpy as np
 import yaml
 from scipy import optimize, stats
 
-from .experiment import _run_chunk, chunks
+from .experiment import run_replications
 from .metrics import replication_metrics
 from .model import run_replication
 from .scenario import (
@@ -508,31 +506,15 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
 
 
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
-                   progress=None, draws_path: str | Path | None = None):
+                   progress=None, draws_path: str | Path | None = None, checkpoint=None):
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
     draws = load_draws(draws_path)
     with open(scenario_path, encoding="utf-8") as f:
         explicit = explicit_paths(yaml.safe_load(f) or {})
-    groups: dict[int, list[int]] = {}
-    for i in range(replications):
-        groups.setdefault(i % len(draws), []).append(i)
-    tasks = [(scenario.with_updates(draw_updates(scenario, draws, d, explicit)), seed, idx, True)
-             for d, idx in groups.items()]
-    results: dict[int, tuple] = {}
-    if workers <= 1:
-        for t in tasks:
-            for i, met, rec in _run_chunk(*t):
-                results[i] = (met, rec)
-            if progress:
-                progress(len(t[2]))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for done in pool.map(_run_chunk, *zip(*tasks)):
-                for i, met, rec in done:
-                    results[i] = (met, rec)
-                if progress:
-                    progress(len(done))
-    return [results[i][0] for i in range(replications)], [results[i][1] for i in range(replications)]
+    per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
+                for d in range(min(len(draws), replications))}
+    return run_replications(scenario, replications, seed, workers, progress=progress,
+                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint)
 
 
 # --------------------------------------------------------------------------- the whole calibration

@@ -3,14 +3,19 @@
 A replication's random numbers depend only on (seed, replication index,
 stream name), so which worker runs it, and in what order, cannot change
 anything. Results are put back in replication order before anything is
-aggregated or written.
+aggregated or written. A long run can keep a checkpoint: every finished chunk
+of replications is saved, and a resumed run only simulates what is missing.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
 
 from .metrics import replication_metrics
 from .model import run_replication
@@ -18,9 +23,9 @@ from .records import FrozenRecords
 from .scenario import Scenario
 
 
-def _run_chunk(scenario: Scenario, seed: int, indices: list[int], keep_records: bool):
+def _run_chunk(tasks: list[tuple[int, Scenario]], seed: int, keep_records: bool):
     out = []
-    for i in indices:
+    for i, scenario in tasks:
         rec = run_replication(scenario, i, seed).freeze()
         out.append((i, replication_metrics(rec, scenario), rec if keep_records else None))
     return out
@@ -42,6 +47,56 @@ def chunks(indices: list[int], n_chunks: int) -> list[list[int]]:
     return out
 
 
+class Checkpoint:
+    """Finished chunks of a run, saved in a folder so an interrupted run can resume.
+
+    ``key`` (the resolved scenario, seed, replications ...) is stored with the
+    chunks; resuming with a different key is refused, so results of different
+    runs are never mixed.
+    """
+
+    def __init__(self, folder: Path, key: dict):
+        self.folder = Path(folder)
+        self.key = key
+
+    def matches(self) -> bool:
+        path = self.folder / "checkpoint.json"
+        if not path.exists():
+            return False
+        with open(path, encoding="utf-8") as f:
+            return json.load(f) == json.loads(json.dumps(self.key))
+
+    def start(self) -> None:
+        (self.folder / "chunks").mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.folder / "checkpoint.json", json.dumps(self.key, sort_keys=True).encode())
+
+    def load(self) -> dict[int, tuple]:
+        done: dict[int, tuple] = {}
+        for path in sorted((self.folder / "chunks").glob("*.pkl")):
+            with open(path, "rb") as f:
+                for i, met, rec in pickle.load(f):
+                    done[i] = (met, rec)
+        return done
+
+    def save(self, results: list[tuple]) -> None:
+        first, last = results[0][0], results[-1][0]
+        _atomic_write(self.folder / "chunks" / f"r{first:07d}-{last:07d}.pkl",
+                      pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def discard(self) -> None:
+        for path in (self.folder / "chunks").glob("*"):
+            path.unlink()
+        (self.folder / "chunks").rmdir()
+        (self.folder / "checkpoint.json").unlink()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
 def run_replications(
     scenario: Scenario,
     replications: int | None = None,
@@ -50,32 +105,44 @@ def run_replications(
     keep_records: bool = True,
     progress=None,
     first: int = 0,
+    scenario_for: Callable[[int], Scenario] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[list[dict[str, float]], list[FrozenRecords | None]]:
     """Run replications ``first .. first+replications-1``; return metrics and records in index order.
 
-    ``progress``, if given, is called with the number of replications just finished.
+    ``scenario_for(i)``, if given, is the scenario of replication ``i`` (e.g. parameter
+    draw i). ``progress``, if given, is called with the number of replications just
+    finished. With a ``checkpoint``, chunks already saved are not run again and every
+    newly finished chunk is saved.
     """
     n = scenario.simulation.replications if replications is None else replications
     seed = scenario.simulation.seed if seed is None else seed
     indices = list(range(first, first + n))
-    results: dict[int, tuple] = {}
-    if workers <= 1 or n == 1:
-        for i in indices:
-            for idx, met, rec in _run_chunk(scenario, seed, [i], keep_records):
-                results[idx] = (met, rec)
-            if progress:
-                progress(1)
+    results: dict[int, tuple] = checkpoint.load() if checkpoint else {}
+    if progress and results:
+        progress(sum(1 for i in indices if i in results))
+    todo = [i for i in indices if i not in results]
+    # Several chunks per worker so progress moves and the load evens out; bounded size for checkpoints.
+    n_chunks = max(workers * 4, len(todo) // 50) if todo else 0
+    parts = [[(i, scenario_for(i) if scenario_for else scenario) for i in part]
+             for part in chunks(todo, n_chunks)] if todo else []
+
+    def finished(done):
+        for idx, met, rec in done:
+            results[idx] = (met, rec)
+        if checkpoint:
+            checkpoint.save(done)
+        if progress:
+            progress(len(done))
+
+    if workers <= 1 or len(parts) <= 1:
+        for part in parts:
+            finished(_run_chunk(part, seed, keep_records))
     else:
-        # Several chunks per worker so progress moves and the load evens out.
-        parts = chunks(indices, workers * 4)
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_run_chunk, scenario, seed, part, keep_records) for part in parts]
+            futures = [pool.submit(_run_chunk, part, seed, keep_records) for part in parts]
             for fut in as_completed(futures):
-                done = fut.result()
-                for idx, met, rec in done:
-                    results[idx] = (met, rec)
-                if progress:
-                    progress(len(done))
+                finished(fut.result())
     metrics = [results[i][0] for i in indices]
     records = [results[i][1] for i in indices]
     return metrics, records
