@@ -430,7 +430,6 @@ def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_f
         ym = _fit_vector(sim, targets, *upd(xm))
         jac[:, k] = (yp - ym) / (xp[k] - xm[k])
     sd = np.array([t.sd for t in targets])
-    y_star = _fit_vector(sim, targets, *upd(x_star))
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib_crc("parameter_draws"),)))
     shared = [t.metric == "employment_rate" for t in targets]
     draws = []
@@ -778,7 +777,7 @@ def write_report(out: Path, sim: Simulator, targets: list[Target], ips: ArmFit, 
     if draws:
         fit_t = [t for t in targets if t.role == "fit" and (t.design == "trial" or t.arm == "ips")]
         chk = check_draws(sim, fit_t, draws)
-        lines += [f"## Parameter draws", "",
+        lines += ["## Parameter draws", "",
                   f"{len(draws)} draws in `draws.csv` (see docs/calibration.md); the column 'with parameter "
                   "uncertainty' above runs replication i with draw i. Check of the linearised inverse: the first "
                   f"{min(20, len(draws))} draws simulated with 30 trials each (fresh replications): does each draw "

@@ -694,7 +694,6 @@ def _lock(work: Path):
 
 def _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk, on_start, started) -> SweepRun:
     points_dir = work / "points"
-    fingerprint = sweep.fingerprint(keep_records)
     for stale in points_dir.glob(".*.tmp-*"):
         if stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
