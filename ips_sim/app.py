@@ -31,7 +31,9 @@ from typing import Any
 import click
 import yaml
 
-from ips_sim.scenario import Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted
+from ips_sim.scenario import (
+    Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted, yaml_error_line,
+)
 
 APP_PATH = Path(__file__).resolve()
 DEFAULT_REPLICATIONS = 20
@@ -137,10 +139,7 @@ def scenario_from_upload(data: bytes | str, filename: str = "uploaded.yaml") -> 
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError([f"{filename}: {where}: YAML syntax error: {problem}"]) from None
+        raise ScenarioError([yaml_error_line(filename, exc)]) from None
     return scenario_from_dict(raw, filename, name=Path(filename).stem or "uploaded")
 
 

@@ -169,11 +169,16 @@ def atomic_folder(out: Path):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    promote(tmp, out)
+
+
+def promote(work: Path, out: Path) -> None:
+    """Rename a finished folder to ``out``, replacing an older finished output."""
     old = None
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         out.rename(old)
-    tmp.rename(out)
+    work.rename(out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

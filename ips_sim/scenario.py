@@ -376,26 +376,35 @@ def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = 
         raise ScenarioError(_format_errors(source, exc)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate one scenario file; raise ScenarioError with every problem."""
+def yaml_error_line(source: str, exc: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: file, line and column, what is wrong."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{source}: {where}: YAML syntax error: {problem}"
+
+
+def read_yaml_file(path: str | Path, what: str = "scenario") -> Any:
+    """Parse a YAML file; raise ScenarioError with one line if it is missing or unreadable."""
     path = Path(path)
     source = str(path)
     if not path.exists():
-        raise ScenarioError([f"{source}: (file): no such file: give the path of a scenario YAML file"])
+        raise ScenarioError([f"{source}: (file): no such file: give the path of a {what} YAML file"])
     if path.is_dir():
-        raise ScenarioError([f"{source}: (file): is a folder: give the path of a scenario YAML file"])
+        raise ScenarioError([f"{source}: (file): is a folder: give the path of a {what} YAML file"])
     try:
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            return yaml.safe_load(f)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return_msg = f"{source}: {where}: YAML syntax error: {problem}"
-        raise ScenarioError([return_msg]) from None
+        raise ScenarioError([yaml_error_line(source, exc)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"{source}: (file): cannot read: {exc}"]) from None
-    return scenario_from_dict(raw, source, name=path.stem)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario file; raise ScenarioError with every problem."""
+    path = Path(path)
+    return scenario_from_dict(read_yaml_file(path), str(path), name=path.stem)
 
 
 def load_scenarios(paths) -> tuple[list[Scenario], list[str]]:

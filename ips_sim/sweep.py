@@ -46,13 +46,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
 from .experiment import run_replications
 from .metrics import METRIC_NAMES, METRICS, summarise
-from .scenario import Scenario, ScenarioError, get_dotted, load_scenario
+from .report import promote
+from .scenario import Scenario, ScenarioError, get_dotted, load_scenario, read_yaml_file
 
 CONFIDENCE = 0.95
 SWEEP_KEYS = ("name", "description", "base", "seed", "replications", "overrides", "grid", "points", "plot")
@@ -270,20 +270,10 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
     """Read and validate a sweep file; raise SweepError with every problem, one line each."""
     path = Path(path)
     src = str(path)
-    if not path.exists():
-        raise SweepError([f"{src}: (file): no such file: give the path of a sweep YAML file"])
-    if path.is_dir():
-        raise SweepError([f"{src}: (file): is a folder: give the path of a sweep YAML file"])
     try:
-        with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SweepError([f"{src}: {where}: YAML syntax error: {problem}"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SweepError([f"{src}: (file): cannot read: {exc}"]) from None
+        raw = read_yaml_file(path, "sweep")
+    except ScenarioError as exc:
+        raise SweepError(exc.messages) from None
     if not isinstance(raw, dict):
         raise SweepError([f"{src}: (top level): {raw!r}: a sweep file must be a mapping with base and grid or points"])
 
@@ -754,19 +744,8 @@ def _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk
         points_run_in_last_session=len(pending), executor=getattr(executor, "description", ""),
         command=" ".join([Path(sys.argv[0]).name] + sys.argv[1:])))
     (work / ".lock").unlink(missing_ok=True)
-    _promote(work, out)
+    promote(work, out)
     return SweepRun(out, len(sweep), len(pending), n, wall)
-
-
-def _promote(work: Path, out: Path) -> None:
-    """Rename the finished working folder to ``out`` (replacing an older finished output)."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    work.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def sweep_table(sweep: Sweep, per_point: Iterable[list[dict[str, float]]]):

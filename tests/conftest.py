@@ -104,6 +104,18 @@ def assert_within_4se(simulated: float, se: float, expected: float, what: str) -
     assert abs(z) <= 4.0, f"{what}: simulated {simulated:.6g} +- {se:.3g} (1 SE), theory {expected:.6g}, z = {z:.2f}"
 
 
+# Supervision set explicitly, so a recalibration of the defaults cannot change what tests check.
+EXPLICIT_SUPERVISION = {
+    "supervision.enabled": True,
+    "supervision.supervisor_fte": 1.0,
+    "supervision.paid_hours_per_week": 40.0,
+    "supervision.own_duties_hours_per_week": 12.0,
+    "supervision.hours_per_specialist_week": 2.5,
+    "supervision.hours_per_new_hire_week": 5.0,
+    "supervision.practice_effect": 0.5,
+}
+
+
 def cli_env() -> dict:
     env = dict(os.environ)
     env["IPS_SIM_CALIBRATION_DIR"] = str(REPO / "calibration")

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pytest
 
+from conftest import EXPLICIT_SUPERVISION
+
 from ips_sim.metrics import replication_metrics
 from ips_sim.model import run_replication
 from ips_sim.records import WEEK_COLUMNS
@@ -24,13 +26,7 @@ COL = {n: i for i, n in enumerate(WEEK_COLUMNS)}
 
 # Supervision parameters set explicitly, so a recalibration of the defaults cannot change the checks.
 SUPERVISION = {
-    "supervision.enabled": True,
-    "supervision.supervisor_fte": 1.0,
-    "supervision.paid_hours_per_week": 40.0,
-    "supervision.own_duties_hours_per_week": 12.0,
-    "supervision.hours_per_specialist_week": 2.5,
-    "supervision.hours_per_new_hire_week": 5.0,
-    "supervision.practice_effect": 0.5,
+    **EXPLICIT_SUPERVISION,
     "turnover.enabled": False,
     "simulation.horizon_years": 6,
     "simulation.warmup_years": 1,

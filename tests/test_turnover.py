@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pytest
 
+from conftest import EXPLICIT_SUPERVISION
+
 from ips_sim.metrics import FOLLOW_UP_DAYS, replication_metrics
 from ips_sim.model import EMPLOYED, GONE, SEARCH, Program, run_replication
 from ips_sim.scenario import DAYS_PER_YEAR, scenario_from_dict
@@ -21,13 +23,7 @@ from ips_sim.scenario import DAYS_PER_YEAR, scenario_from_dict
 SEED = 777
 
 BASE = {
-    "supervision.enabled": True,
-    "supervision.supervisor_fte": 1.0,
-    "supervision.paid_hours_per_week": 40.0,
-    "supervision.own_duties_hours_per_week": 12.0,
-    "supervision.hours_per_specialist_week": 2.5,
-    "supervision.hours_per_new_hire_week": 5.0,
-    "supervision.practice_effect": 0.5,
+    **EXPLICIT_SUPERVISION,
     "supervision.specialists_per_supervisor": None,
     "turnover.enabled": True,
     "turnover.annual_rate": 0.45,
