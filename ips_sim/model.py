@@ -59,6 +59,12 @@ class Program:
 
         cap = caseload_cap(scenario)
         self.specialists = [Specialist(i, cap) for i in range(scenario.team.specialists)]
+        for s in self.specialists:
+            # Each clock with the member event its thresholds trigger.
+            s.clock_events = (
+                (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
+                (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
+            )
         self.waitlist: deque[Member] = deque()
         self.n_waiting = 0
         self.rec = ReplicationRecords(replication)
@@ -294,10 +300,7 @@ class Program:
             t, jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect * (1.0 - follow_share)) / m, t_end
         )
 
-        for clock, kind in (
-            (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
-            (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
-        ):
+        for clock, kind in s.clock_events:
             for due, member, token in clock.pop_due():
                 if member.token_of(kind) == token:
                     self._schedule(due, kind, member, token)
