@@ -33,6 +33,7 @@ base: {base}
 replications: {replications}
 overrides:
   simulation.horizon_years: {years}
+  simulation.warmup_years: 2
 grid:
   team.specialists: 1..5
   referrals.rate_per_month: [2, 4, 6, 8]
