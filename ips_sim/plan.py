@@ -20,6 +20,7 @@ edge of a target with that in mind.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 import re
 import sys
 from dataclasses import dataclass, field
@@ -220,6 +221,29 @@ def sentence(res: PlanResult) -> str:
     return f"No value of {res.path} in {where} meets every target with {conf} confidence{hint}."
 
 
+def plan_rows(res: PlanResult) -> list[dict]:
+    """One row per value examined and target: the numbers behind the verdicts."""
+    rows = []
+    for p in res.points:
+        for t in res.targets:
+            r = p.rows[t.metric]
+            rows.append({res.path: p.value, "replications": p.replications, "metric": t.metric, "op": t.op,
+                         "threshold": t.threshold, "mean": r["mean"], "ci_low": r["ci_low"],
+                         "ci_high": r["ci_high"], "target_verdict": p.verdicts[str(t)], "value_verdict": p.status})
+    return rows
+
+
+def write_plan(out: Path, res: PlanResult, text: list[str]) -> None:
+    """plan.csv and plan.txt, written whole or not at all."""
+    import pandas as pd
+
+    from .report import atomic_folder, write_csv
+
+    with atomic_folder(out) as tmp:
+        write_csv(pd.DataFrame(plan_rows(res)), tmp / "plan.csv")
+        (tmp / "plan.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
 def table_lines(res: PlanResult) -> list[str]:
     conf = f"{res.confidence:.0%}".replace(".0%", "%")
     header = [res.path, "replications"] + [f"{t} (mean [{conf} CI])" for t in res.targets] + ["verdict"]
@@ -267,8 +291,10 @@ Examples:
 @click.option("--confidence", type=click.FloatRange(0.5, 1.0, max_open=True), default=0.95, show_default=True,
               help="Confidence level of the intervals compared with the targets.")
 @click.option("--seed", type=click.IntRange(0), default=None, help="Base random seed [default: the scenario's].")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Also write plan.csv and plan.txt (the answer and table) to this folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def plan_command(scenario, vary, targets, replications, max_replications, workers, scheduler, confidence, seed,
+def plan_command(scenario, vary, targets, replications, max_replications, workers, scheduler, confidence, seed, out,
                  quiet):
     """Find the smallest value of a field (e.g. team.specialists) meeting every target with confidence.
 
@@ -330,12 +356,13 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     finally:
         progress.close()
         executor.close()
-    click.echo(sentence(res))
-    click.echo("")
-    for line in table_lines(res):
-        click.echo(line)
     units = {m.name: m.unit for m in METRICS}
     used = sorted({t.metric for t in parsed})
-    click.echo("")
-    click.echo(f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "
-               + "; ".join(f"{m} in {units[m]}" for m in used))
+    text = [sentence(res), "", *table_lines(res), "",
+            f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "
+            + "; ".join(f"{m} in {units[m]}" for m in used)]
+    for line in text:
+        click.echo(line)
+    if out:
+        write_plan(Path(out), res, text)
+        click.echo(f"-> {out}/plan.csv, plan.txt")

@@ -121,6 +121,23 @@ def test_plan_cli_sentence_and_table(tmp_path):
     assert table[-1].split()[-1] == "meets"
 
 
+def test_plan_out_writes_the_numbers_behind_every_verdict(tmp_path):
+    import pandas as pd
+    import yaml
+    path = tmp_path / "erlang.yaml"
+    path.write_text(yaml.safe_dump(erlang_raw()))
+    res = CliRunner().invoke(main, ["plan", str(path), "--vary", "team.specialists=1..6", "--target",
+                                    f"mean_wait_days<={TARGET_DAYS:g}", "--workers", "1", "-q",
+                                    "--out", str(tmp_path / "plan")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(tmp_path / "plan" / "plan.csv")
+    assert list(df["team.specialists"]) == [1, 2, 3, 4, 5]
+    # A '<=' target is met exactly when the upper CI bound is at or below the threshold.
+    decided = df[df["target_verdict"] != "too close"]
+    assert ((decided["ci_high"] <= TARGET_DAYS) == (decided["target_verdict"] == "meets")).all()
+    assert (tmp_path / "plan" / "plan.txt").read_text().splitlines()[0] == res.output.splitlines()[0]
+
+
 def test_close_calls_get_more_replications_with_the_same_random_numbers():
     base = erlang_scenario().with_updates({"team.specialists": 5})
     first4 = run_replications(base, 4, base.simulation.seed, keep_records=False)[0]
