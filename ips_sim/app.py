@@ -232,6 +232,11 @@ def _display_scale(unit: str) -> tuple[float, str]:
     return (100.0, "%") if unit == "share" else (1.0, unit)
 
 
+def metric_label(metric: str) -> str:
+    """A plain name for a metric id."""
+    return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
+
+
 def display_summary(summary):
     """A summary table for people: plain names, shares in %, rounded."""
     import pandas as pd
@@ -243,7 +248,7 @@ def display_summary(summary):
     for r in summary.itertuples():
         k, unit = _display_scale(r.unit)
         rows.append({
-            "metric": METRIC_LABELS.get(r.metric, r.metric.replace("_", " ").capitalize()),
+            "metric": metric_label(r.metric),
             "mean": _round(r.mean * k), "95% CI low": _round(r.ci_low * k),
             "95% CI high": _round(r.ci_high * k), "unit": unit,
             "what it measures": desc.get(r.metric, ""),
@@ -258,7 +263,7 @@ def display_comparison(table):
     for r in table.itertuples():
         k, unit = _display_scale(r.unit)
         rows.append({
-            "metric": METRIC_LABELS.get(r.metric, r.metric.replace("_", " ").capitalize()),
+            "metric": metric_label(r.metric),
             "baseline": _round(r.baseline * k), "your settings": _round(r.variant * k),
             "difference": _round(r.difference * k),
             "95% CI low": _round(r.diff_ci_low * k), "95% CI high": _round(r.diff_ci_high * k),

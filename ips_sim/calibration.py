@@ -567,20 +567,19 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
         "design": f"cohort of {TRIAL_N} per arm on day 0, {TRIAL_FOLLOW_UP:g} months follow-up, caseload cap 20",
         "targets_file": targets_path.name, "targets_sha256": sha, "git_commit": _git_commit(),
     }
-    header = ("# Written by `ips-sim calibrate` (ips_sim/calibration.py); do not edit by hand.\n"
-              "# Behavioural parameters fitted to the IPS arms of the RCTs (see calibration/report.md,\n"
-              "# docs/calibration.md and calibration/targets.csv for targets and sources).\n")
-    _write_yaml(out / "fitted.yaml", header, ips.updates,
-                {**prov, "arm": "ips", "loss": round(ips.loss, 6), "evaluations": ips.evaluations,
-                 "free": {k: float(f"{v:.6g}") for k, v in ips.values.items()},
-                 "fit_targets": [t.target for t in fit_ips]})
-    header_us = ("# Written by `ips-sim calibrate` (ips_sim/calibration.py); do not edit by hand.\n"
-                 "# Usual-services arm parameters fitted to the control arms of the same RCTs, applied\n"
-                 "# over calibration/usual_services.yaml for scenarios with `arm: usual_services`.\n")
-    _write_yaml(out / "fitted_usual_services.yaml", header_us, us.updates,
-                {**prov, "arm": "usual_services", "loss": round(us.loss, 6), "evaluations": us.evaluations,
-                 "free": {k: float(f"{v:.6g}") for k, v in us.values.items()},
-                 "fit_targets": [t.target for t in fit_us]})
+    written_by = "# Written by `ips-sim calibrate` (ips_sim/calibration.py); do not edit by hand.\n"
+    for fit, targets_fitted, name, about in (
+        (ips, fit_ips, "fitted.yaml",
+         "# Behavioural parameters fitted to the IPS arms of the RCTs (see calibration/report.md,\n"
+         "# docs/calibration.md and calibration/targets.csv for targets and sources).\n"),
+        (us, fit_us, "fitted_usual_services.yaml",
+         "# Usual-services arm parameters fitted to the control arms of the same RCTs, applied\n"
+         "# over calibration/usual_services.yaml for scenarios with `arm: usual_services`.\n"),
+    ):
+        _write_yaml(out / name, written_by + about, fit.updates,
+                    {**prov, "arm": fit.arm, "loss": round(fit.loss, 6), "evaluations": fit.evaluations,
+                     "free": {k: float(f"{v:.6g}") for k, v in fit.values.items()},
+                     "fit_targets": [t.target for t in targets_fitted]})
     if draws:
         write_draws(out / "draws.csv", draws)
     result = {"ips": ips, "usual_services": us, "draws": draws, "jacobian": jac, "targets": targets,

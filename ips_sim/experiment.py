@@ -23,11 +23,11 @@ from .records import FrozenRecords
 from .scenario import Scenario
 
 
-def _run_chunk(tasks: list[tuple[int, Scenario]], seed: int, keep_records: bool):
+def _run_chunk(tasks: list[tuple[int, Scenario]], seed: int, keep_records: bool, outcome: Callable):
     out = []
     for i, scenario in tasks:
         rec = run_replication(scenario, i, seed).freeze()
-        out.append((i, replication_metrics(rec, scenario), rec if keep_records else None))
+        out.append((i, outcome(rec, scenario), rec if keep_records else None))
     return out
 
 
@@ -107,11 +107,14 @@ def run_replications(
     first: int = 0,
     scenario_for: Callable[[int], Scenario] | None = None,
     checkpoint: Checkpoint | None = None,
+    outcome: Callable[[FrozenRecords, Scenario], dict] = replication_metrics,
 ) -> tuple[list[dict[str, float]], list[FrozenRecords | None]]:
     """Run replications ``first .. first+replications-1``; return metrics and records in index order.
 
     ``scenario_for(i)``, if given, is the scenario of replication ``i`` (e.g. parameter
-    draw i). ``progress``, if given, is called with the number of replications just
+    draw i). ``outcome(records, scenario)`` turns a replication into its numbers (default:
+    the run metrics; a module-level function or ``functools.partial`` so it can be sent
+    to worker processes). ``progress``, if given, is called with the number of replications just
     finished. With a ``checkpoint``, chunks already saved are not run again and every
     newly finished chunk is saved.
     """
@@ -137,10 +140,10 @@ def run_replications(
 
     if workers <= 1 or len(parts) <= 1:
         for part in parts:
-            finished(_run_chunk(part, seed, keep_records))
+            finished(_run_chunk(part, seed, keep_records, outcome))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_run_chunk, part, seed, keep_records) for part in parts]
+            futures = [pool.submit(_run_chunk, part, seed, keep_records, outcome) for part in parts]
             for fut in as_completed(futures):
                 finished(fut.result())
     metrics = [results[i][0] for i in indices]

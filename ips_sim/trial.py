@@ -31,15 +31,13 @@ trial shares its first participants' draws with trial ``i`` of a smaller one.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
+from functools import partial
 
 import numpy as np
 from scipy import stats
 
-from .experiment import chunks
-from .model import run_replication
+from .experiment import run_replications
 from .records import FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 from .staffing import caseload_cap
@@ -144,29 +142,13 @@ def cohort_outcomes(rec: FrozenRecords, scenario: Scenario, follow_up_days: floa
     return out
 
 
-def _arm_chunk(scenario: Scenario, seed: int, indices: list[int], follow_up_days: float) -> list[dict]:
-    out = []
-    for i in indices:
-        rec = run_replication(scenario, i, seed).freeze()
-        out.append(cohort_outcomes(rec, scenario, follow_up_days, seed))
-    return out
-
-
-def _jobs(tasks: list[tuple], workers: int) -> list[list[dict]]:
-    """Run (scenario, seed, indices, follow_up_days) tasks, in order, serially or in a process pool."""
-    if workers <= 1 or len(tasks) == 1:
-        return [_arm_chunk(*t) for t in tasks]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(_arm_chunk, *zip(*tasks)))
-
-
 def simulate_arm(scenario: Scenario, replications: int, seed: int, follow_up_months: float,
-                 first: int = 0, workers: int = 1) -> list[dict[str, float]]:
+                 first: int = 0, workers: int = 1, scenario_for=None) -> list[dict[str, float]]:
     """Outcomes of ``replications`` cohorts of an arm scenario (already a cohort design)."""
-    fu = follow_up_months * DAYS_PER_MONTH
-    parts = chunks(list(range(first, first + replications)), max(1, workers) * 2 if workers > 1 else 1)
-    res = _jobs([(scenario, seed, p, fu) for p in parts], workers)
-    return [r for part in res for r in part]
+    outcome = partial(cohort_outcomes, follow_up_days=follow_up_months * DAYS_PER_MONTH, seed=seed)
+    rows, _ = run_replications(scenario, replications, seed, workers, keep_records=False, first=first,
+                               scenario_for=scenario_for, outcome=outcome)
+    return rows
 
 
 # --------------------------------------------------------------------------- virtual trial
@@ -204,27 +186,16 @@ def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_mo
     ``draws``: optional parameter draws (IPS updates, control updates); trial ``i`` uses draw ``i`` (cycled).
     """
     seed = ips.simulation.seed if seed is None else seed
-    fu = follow_up_months * DAYS_PER_MONTH
     ips_c = cohort_scenario(ips, n_per_arm, follow_up_months)
     ctl_c = cohort_scenario(control, n_per_arm, follow_up_months)
+    ips_for = ctl_for = None
     if draws:
-        tasks = []
-        for i in range(replications):
-            du, dc = draws[i % len(draws)]
-            tasks.append((ips_c.with_updates(du), seed, [i], fu))
-            tasks.append((ctl_c.with_updates(dc), seed, [i + CONTROL_OFFSET], fu))
-        res = _jobs(tasks, workers)
-        arm_i = [res[2 * i][0] for i in range(replications)]
-        arm_c = [res[2 * i + 1][0] for i in range(replications)]
-    else:
-        idx = list(range(replications))
-        n_parts = max(1, workers) * 2 if workers > 1 else 1
-        parts = chunks(idx, n_parts)
-        tasks = [(ips_c, seed, p, fu) for p in parts] + [(ctl_c, seed, [i + CONTROL_OFFSET for i in p], fu)
-                                                          for p in parts]
-        res = _jobs(tasks, workers)
-        arm_i = [r for part in res[:len(parts)] for r in part]
-        arm_c = [r for part in res[len(parts):] for r in part]
+        per_draw = [(ips_c.with_updates(du), ctl_c.with_updates(dc)) for du, dc in draws[:replications]]
+        ips_for = lambda i: per_draw[i % len(per_draw)][0]  # noqa: E731
+        ctl_for = lambda i: per_draw[(i - CONTROL_OFFSET) % len(per_draw)][1]  # noqa: E731
+    arm_i = simulate_arm(ips_c, replications, seed, follow_up_months, workers=workers, scenario_for=ips_for)
+    arm_c = simulate_arm(ctl_c, replications, seed, follow_up_months, first=CONTROL_OFFSET, workers=workers,
+                         scenario_for=ctl_for)
     rows = []
     for i, (a, c) in enumerate(zip(arm_i, arm_c)):
         rr, lo, hi = risk_ratio(a["employed"], a["n"], c["employed"], c["n"])
