@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .metrics import METRICS, summarise
+from .costs import BUDGET_COLUMNS, budget
+from .metrics import METRICS, summarise, unit_label
+from .prices import currency_label
 from .records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 
@@ -130,6 +132,19 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def budget_table(records: list[FrozenRecords], scenario: Scenario) -> pd.DataFrame:
+    """Budget view: per observation year, mean over replications of cost items, FTE, members, employment.
+
+    Money columns are in the scenario's output price year (``currency`` column), not discounted;
+    ``discount_factor`` is the year's factor at ``costs.discount_rate``.
+    """
+    frames = [pd.DataFrame(budget(r, scenario)) for r in records if r is not None]
+    df = pd.concat(frames).groupby("year", as_index=False).mean()[list(BUDGET_COLUMNS)]
+    df["year"] = df["year"].astype(int)
+    df.insert(1, "currency", currency_label(scenario.costs.price_year))
+    return df
+
+
 # --------------------------------------------------------------------------- manifest
 
 
@@ -190,9 +205,12 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 def write_run(folder: Path, scenario: Scenario, per_replication, records, manifest_doc: dict,
               plots: bool = True) -> None:
     """Write summary, per-replication, monthly, members, jobs and fidelity tables, manifest and plots."""
-    write_csv(summary_table(per_replication), folder / "summary.csv")
+    summary = summary_table(per_replication)
+    summary["unit"] = [unit_label(u, currency_label(scenario.costs.price_year)) for u in summary["unit"]]
+    write_csv(summary, folder / "summary.csv")
     write_csv(replication_table(per_replication), folder / "replications.csv")
     if records and records[0] is not None:
+        write_csv(budget_table(records, scenario), folder / "budget.csv")
         monthly = monthly_table(records)
         write_csv(monthly, folder / "monthly.csv")
         write_csv(members_table(records), folder / "members.csv")

@@ -176,11 +176,58 @@ class FollowAlong(_Section):
     step_down_after_months: float = Field(ge=0.5, le=240)
 
 
+# Money inputs of the costs section; each carries its own price year in costs.price_years.
+COST_MONEY_ITEMS = ("specialist_cost_per_fte_year", "supervisor_cost_per_fte_year", "travel_cost_per_mile",
+                    "benefits_counselling_cost_per_new_member", "fixed_cost_per_year", "cost_per_member_month",
+                    "hospital_cost_per_member_month", "hourly_wage")
+CostItem = Literal["specialist_cost_per_fte_year", "supervisor_cost_per_fte_year", "travel_cost_per_mile",
+                   "benefits_counselling_cost_per_new_member", "fixed_cost_per_year", "cost_per_member_month",
+                   "hospital_cost_per_member_month", "hourly_wage"]
+MONEY_MAX = 1e9  # per item: far above any program, low enough that totals stay finite
+
+
 class Costs(_Section):
-    specialist_cost_per_fte_year: float = Field(ge=0)
-    supervisor_cost_per_fte_year: float = Field(ge=0)
-    price_index: float = Field(gt=0)
-    currency: str = Field(min_length=1)
+    """Cost items (see ips_sim/costs.py), their price years, the perspective and discounting."""
+
+    price_year: int | None = Field(ge=1900, le=2200)
+    price_years: dict[CostItem, int]
+    specialist_cost_per_fte_year: float = Field(ge=0, le=MONEY_MAX)
+    supervisor_cost_per_fte_year: float = Field(ge=0, le=MONEY_MAX)
+    supervisor_fringe_rate: float = Field(ge=0, le=3)
+    overhead_rate: float = Field(ge=0, le=3)
+    travel_miles_per_community_hour: float = Field(ge=0, le=100)
+    travel_cost_per_mile: float = Field(ge=0, le=100)
+    hire_cost_share_of_specialist_year: float = Field(ge=0, le=5)
+    benefits_counselling_cost_per_new_member: float = Field(ge=0, le=MONEY_MAX)
+    fixed_cost_per_year: float = Field(ge=0, le=MONEY_MAX)
+    cost_per_member_month: float = Field(ge=0, le=MONEY_MAX)
+    discount_rate: float = Field(ge=0, le=0.5)
+    perspective: Literal["funder", "wider"]
+    offsets: list[Literal["earnings", "hospital"]]
+    hospital_cost_per_member_month: float = Field(ge=0, le=MONEY_MAX)
+
+    @model_validator(mode="after")
+    def _years_and_offsets(self):
+        from .prices import years_available  # here: prices reads the table through this module
+
+        lo, hi = years_available()
+        if self.price_year is not None and not lo <= self.price_year <= hi:
+            raise ValueError(f"price_year {self.price_year} is outside the CPI-U table ({lo}-{hi}); "
+                             "null reports in the latest year")
+        missing = [k for k in COST_MONEY_ITEMS if k not in self.price_years]
+        if missing:
+            raise ValueError(f"price_years needs a year for {', '.join(missing)}")
+        bad = {k: y for k, y in self.price_years.items() if not lo <= y <= hi}
+        if bad:
+            raise ValueError(f"price_years {bad} outside the CPI-U table ({lo}-{hi})")
+        if len(set(self.offsets)) != len(self.offsets):
+            raise ValueError("offsets lists an offset twice")
+        if self.offsets and self.perspective != "wider":
+            raise ValueError("offsets count only in the wider perspective: set perspective: wider or offsets: []")
+        if self.perspective == "wider" and not self.offsets:
+            raise ValueError("the wider perspective needs offsets (earnings, hospital); "
+                             "benefit payments are not offered: the MHTS found no difference")
+        return self
 
 
 class Supervision(_Section):
