@@ -264,8 +264,9 @@ def plot_frontier(c: Comparison, path) -> None:
         status = t.loc[t.strategy == name, "status"].iloc[0]
         ax.errorbar(m_e, m_c, xerr=[[m_e - lo_e], [hi_e - m_e]], yerr=[[m_c - lo_c], [hi_c - m_c]],
                     fmt="o", ms=8, capsize=4, color="C0" if status == "ND" else "grey")
+        right = m_e >= np.nanmean([np.nanmean(c.values(j, "people_employed")) for j in range(len(c.names))])
         ax.annotate(f"{name}\n({_status_words(status)})", (m_e, m_c), textcoords="offset points",
-                    xytext=(8, 6), fontsize=10)
+                    xytext=(-10, 8) if right else (10, 8), ha="right" if right else "left", fontsize=10)
     nd = t[t.status == "ND"].sort_values("effect")
     ax.plot(nd.effect, nd.cost, "-", color="C0", lw=1.5, label="efficient frontier")
     what = "per participant" if c.basis == "per participant" else "per year"

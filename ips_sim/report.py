@@ -36,9 +36,13 @@ DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "clic
 # --------------------------------------------------------------------------- tables
 
 
-def summary_table(per_replication: list[dict[str, float]]) -> pd.DataFrame:
-    return pd.DataFrame(summarise(per_replication),
-                        columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
+def summary_table(per_replication: list[dict[str, float]], currency: str | None = None) -> pd.DataFrame:
+    """Mean, sd and 95% CI per metric; money units shown as ``currency`` (e.g. "USD 2024") when given."""
+    df = pd.DataFrame(summarise(per_replication),
+                      columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
+    if currency:
+        df["unit"] = [unit_label(u, currency) for u in df["unit"]]
+    return df
 
 
 def replication_table(per_replication: list[dict[str, float]], first: int = 0) -> pd.DataFrame:
@@ -205,9 +209,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 def write_run(folder: Path, scenario: Scenario, per_replication, records, manifest_doc: dict,
               plots: bool = True) -> None:
     """Write summary, per-replication, monthly, members, jobs and fidelity tables, manifest and plots."""
-    summary = summary_table(per_replication)
-    summary["unit"] = [unit_label(u, currency_label(scenario.costs.price_year)) for u in summary["unit"]]
-    write_csv(summary, folder / "summary.csv")
+    write_csv(summary_table(per_replication, currency_label(scenario.costs.price_year)), folder / "summary.csv")
     write_csv(replication_table(per_replication), folder / "replications.csv")
     if records and records[0] is not None:
         write_csv(budget_table(records, scenario), folder / "budget.csv")

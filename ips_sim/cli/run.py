@@ -45,6 +45,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     Ctrl-C or a crash, the same command with --resume runs only what is missing.
     """
     from ..experiment import Checkpoint, run_replications
+    from ..prices import currency_label
     from ..report import atomic_folder, manifest, summary_table, write_run
 
     sc = load_scenario(scenario)
@@ -84,7 +85,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     checkpoint.discard()
     work.rmdir()
     if not quiet:
-        table = summary_table(metrics)
+        table = summary_table(metrics, currency_label(sc.costs.price_year))
         click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {out_dir}/")
         for row in table.itertuples():
             click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")

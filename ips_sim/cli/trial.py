@@ -44,11 +44,11 @@ def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, con
 
         all_draws = load_draws()
         with open(scenario, encoding="utf-8") as f:
-            ex_i = explicit_paths(yaml.safeload_scenario(f) or {})
+            ex_i = explicit_paths(yaml.safe_load(f) or {})
         ex_c = set()
         if control:
             with open(control, encoding="utf-8") as f:
-                ex_c = explicit_paths(yaml.safeload_scenario(f) or {})
+                ex_c = explicit_paths(yaml.safe_load(f) or {})
         draws = [(draw_updates(ips, all_draws, i, ex_i), draw_updates(ctl, all_draws, i, ex_c))
                  for i in range(len(all_draws))]
     result = virtual_trial(ips, ctl, n_per_arm, follow_up_months, replications, seed, workers, draws)
