@@ -141,7 +141,8 @@ def scenario_words(sc: dict) -> str:
                 f"{sc['turnover']['hiring_delay_days']:g} days" if sc["turnover"]["enabled"] else "no staff turnover")
     persp = ("the funder's perspective (service costs only)" if c["perspective"] == "funder" else
              "a wider perspective (offsets: " + ", ".join(c["offsets"]) + ")")
-    return (f"{sc['name']}: {arm} with {t['specialists']} employment specialist(s) "
+    desc = f" ({sc['description']})" if sc.get("description") else ""
+    return (f"{sc['name']}{desc}: {arm} with {t['specialists']} employment specialist(s) "
             f"({t['fte_per_specialist']:g} FTE each, at most {t['caseload_cap']} members each), {sup_words}, "
             f"{who}, {turnover}. The simulation runs {s['horizon_years']:g} years, the first "
             f"{s['warmup_years']:g} as warm-up (not counted). Costs are in {currency_label(c['price_year'])} from "
@@ -246,7 +247,7 @@ def _sweep_context(folder: Path, man: dict) -> dict:
     show = [m for m in ("ever_employed_rate", "employed_members_mean", "mean_wait_days", "program_cost_per_year",
                         "cost_per_employed_month") if m in set(s.metric)]
     rows = []
-    for point, g in s.groupby("point", sort=True):
+    for _point, g in s.groupby("point", sort=True):
         first = g.iloc[0]
         cells = [str(first[f]) for f in fields]
         for m in show:

@@ -162,7 +162,8 @@ def comparison_table(c: Comparison) -> pd.DataFrame:
     for k, name in enumerate(c.names):
         for metric in COMPARISON_METRICS:
             m, lo, hi = cea.mean_ci(c.values(k, metric))
-            basis = c.basis if metric in dict((n, 0) for n, _, _ in ECONOMIC_OUTCOMES) else "run metric"
+            basis = ("per member served" if metric == "cost_per_member_served" else
+                     c.basis if metric in {n for n, _, _ in ECONOMIC_OUTCOMES} else "run metric")
             out.append({"option": name, "metric": metric, "unit": _unit(metric, c.currency), "basis": basis,
                         "mean": m, "ci_low": lo, "ci_high": hi, "replications": c.replications})
     return pd.DataFrame(out)

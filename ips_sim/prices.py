@@ -14,7 +14,7 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 
-from .scenario import calibration_dir
+from .paths import calibration_dir
 
 
 @lru_cache(maxsize=8)

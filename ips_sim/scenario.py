@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -25,22 +24,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError
+from .paths import calibration_dir  # noqa: F401  (re-exported: the defaults folder)
+from .prices import years_available
 
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
 ACTIVITIES = ("intake", "follow_along", "job_search", "job_development")
 END_REASONS = ("quit", "fired", "temporary_job_ended", "laid_off")
-
-
-def calibration_dir() -> Path:
-    """Folder holding the defaults table and fitted parameters.
-
-    ``IPS_SIM_CALIBRATION_DIR`` overrides it (tests, or a site with its own fit).
-    """
-    env = os.environ.get("IPS_SIM_CALIBRATION_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "calibration"
 
 
 class _Section(BaseModel):
@@ -210,8 +200,6 @@ class Costs(_Section):
 
     @model_validator(mode="after")
     def _years_and_offsets(self):
-        from .prices import years_available  # here: prices reads the table through this module
-
         lo, hi = years_available()
         if self.price_year is not None and not lo <= self.price_year <= hi:
             raise ValueError(f"price_year {self.price_year} is outside the CPI-U table ({lo}-{hi}); "
