@@ -15,10 +15,12 @@ import base64
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from . import __version__
 from .errors import UserError
@@ -149,25 +151,35 @@ def scenario_words(sc: dict) -> str:
             f"{persp}, discounted at {100 * c['discount_rate']:g}% a year.")
 
 
-def assumptions(sc: dict | None) -> list[dict]:
-    """The cost items and the key behavioural defaults, with value and source."""
+def _value_at(sc: dict, path: str):
+    node = sc
+    for k in path.split("."):
+        node = node[k]
+    if isinstance(node, (list, dict)) or node is None:
+        return json.dumps(node)
+    return f"{node:g}" if isinstance(node, float) else str(node)
+
+
+def assumptions(scenarios: list[dict]) -> list[dict]:
+    """The cost items and the key behavioural defaults, with value (per option where they differ) and source."""
     keep = ("costs.", "team.caseload_cap", "referrals.rate_per_month", "jobs.hourly_wage_mean",
             "jobs.hours_per_week_mean", "turnover.annual_rate", "supervision.supervisor_fte")
     rows = []
     for r in defaults_table():
         p = r["parameter"]
-        if not p.startswith(keep) or p in ("costs.price_years",):
+        if not p.startswith(keep):
             continue
         value = r["value"]
-        if sc:
-            node = sc
+        if scenarios:
             try:
-                for k in p.split("."):
-                    node = node[k]
-                value = json.dumps(node) if isinstance(node, (list, dict)) or node is None else f"{node:g}" \
-                    if isinstance(node, float) else str(node)
+                values = {sc.get("name", "?"): _value_at(sc, p) for sc in scenarios}
             except (KeyError, TypeError):
-                pass
+                values = {}
+            distinct = set(values.values())
+            if len(distinct) == 1:
+                value = distinct.pop()
+            elif values:
+                value = "; ".join(f"{k}: {v}" for k, v in values.items())
         rows.append({"parameter": p, "value": value, "unit": r["unit"], "source": r["source"]})
     cpi = cpi_rows()
     rows.append({"parameter": "price index", "value": f"CPI-U {cpi[0]['year']}-{cpi[-1]['year']}",
@@ -382,7 +394,8 @@ def report_context(folder: Path) -> dict:
     ctx.setdefault("parameter_uncertainty", False)
     ctx.setdefault("cost_uncertainty", [])
     ctx["fidelity"] = _fidelity(folder)
-    ctx["assumptions"] = assumptions(ctx.get("scenario") or None)
+    scenarios = list(man.get("scenarios", {}).values()) or ([ctx["scenario"]] if ctx.get("scenario") else [])
+    ctx["assumptions"] = assumptions(scenarios)
     ctx["reproduce"] = {
         "command": man.get("command", "(not recorded; plan.txt / the folder name say what was run)"),
         "seed": man.get("seed", (ctx.get("scenario") or {}).get("simulation", {}).get("seed", "not recorded")),
@@ -392,10 +405,17 @@ def report_context(folder: Path) -> dict:
     return ctx
 
 
+def breakable(text) -> Markup:
+    """HTML-escaped text with line-break opportunities after dots and underscores (long field names)."""
+    return Markup(re.sub(r"([._])", r"\1<wbr>", str(escape(text))))
+
+
 def _env() -> Environment:
-    return Environment(loader=PackageLoader("ips_sim", "templates"), undefined=StrictUndefined,
-                       autoescape=select_autoescape(["html", "j2"], default_for_string=False),
-                       trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("ips_sim", "templates"), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html", "j2"], default_for_string=False),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["breakable"] = breakable
+    return env
 
 
 def render(folder: Path) -> tuple[str, str]:

@@ -263,16 +263,17 @@ def plot_frontier(c: Comparison, path) -> None:
         m_e, lo_e, hi_e = cea.mean_ci(c.values(k, "people_employed"))
         m_c, lo_c, hi_c = cea.mean_ci(c.values(k, "cost"))
         status = t.loc[t.strategy == name, "status"].iloc[0]
-        ax.errorbar(m_e, m_c, xerr=[[m_e - lo_e], [hi_e - m_e]], yerr=[[m_c - lo_c], [hi_c - m_c]],
-                    fmt="o", ms=8, capsize=4, color="C0" if status == "ND" else "grey")
+        ax.errorbar(m_e, m_c / 1000.0, xerr=[[m_e - lo_e], [hi_e - m_e]],
+                    yerr=[[(m_c - lo_c) / 1000.0], [(hi_c - m_c) / 1000.0]],
+                    fmt="o" if status == "ND" else "s", ms=8, capsize=4, color=f"C{k}")
         right = m_e >= np.nanmean([np.nanmean(c.values(j, "people_employed")) for j in range(len(c.names))])
-        ax.annotate(f"{name}\n({_status_words(status)})", (m_e, m_c), textcoords="offset points",
+        ax.annotate(f"{name}\n({_status_words(status)})", (m_e, m_c / 1000.0), textcoords="offset points",
                     xytext=(-10, 8) if right else (10, 8), ha="right" if right else "left", fontsize=10)
     nd = t[t.status == "ND"].sort_values("effect")
-    ax.plot(nd.effect, nd.cost, "-", color="C0", lw=1.5, label="efficient frontier")
+    ax.plot(nd.effect, nd.cost / 1000.0, "-", color="black", lw=1.2, label="efficient frontier")
     what = "per participant" if c.basis == "per participant" else "per year"
     ax.set_xlabel(f"people employed {what}" if c.basis != "per participant" else "share of participants employed")
-    ax.set_ylabel(f"cost {what} ({c.currency}, discounted)")
+    ax.set_ylabel(f"cost {what} (thousand {c.currency}, discounted)")
     ax.set_title("Cost and people employed by option (95% CIs)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
@@ -293,8 +294,8 @@ def plot_budget(c: Comparison, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4))
-    for name, b in zip(c.names, c.budgets):
-        ax.plot(b["year"], b["service_cost"] / 1000.0, "o-", label=name)
+    for k, (name, b) in enumerate(zip(c.names, c.budgets)):
+        ax.plot(b["year"], b["service_cost"] / 1000.0, "o-", color=f"C{k}", label=name)
     ax.set_xlabel("program year (after warm-up)" if c.basis != "per participant" else "year of follow-up")
     ax.set_ylabel(f"service cost (thousand {c.currency})")
     ax.set_title("Budget per year (not discounted)")
@@ -319,7 +320,7 @@ def plot_ce_plane(c: Comparison, path) -> None:
             continue
         de = c.values(k, "people_employed") - c.values(base, "people_employed")
         dc = c.values(k, "cost") - c.values(base, "cost")
-        ax.scatter(de, dc / 1000.0, s=10, alpha=0.4, label=f"{name} vs {c.names[base]}")
+        ax.scatter(de, dc / 1000.0, s=10, alpha=0.4, color=f"C{k}", label=f"{name} vs {c.names[base]}")
         ax.plot(np.nanmean(de), np.nanmean(dc) / 1000.0, "k+", ms=14, mew=2)
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(0, color="black", lw=0.8)
@@ -343,9 +344,9 @@ def plot_ceac(c: Comparison, tables: dict[str, pd.DataFrame], path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, (q, label) in zip(axes, EFFECTS):
         t = acc[acc.effect_measure == q]
-        for name in c.names:
+        for k, name in enumerate(c.names):
             s = t[t.option == name]
-            ax.plot(s.wtp / 1000.0, s.probability_cost_effective, label=name, lw=2)
+            ax.plot(s.wtp / 1000.0, s.probability_cost_effective, color=f"C{k}", label=name, lw=2)
         ax.set_xlabel(f"willingness to pay per {label}\n(thousand {c.currency})")
         ax.set_ylabel("probability cost-effective")
         ax.set_ylim(-0.02, 1.02)
