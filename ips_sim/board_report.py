@@ -155,7 +155,9 @@ def _value_at(sc: dict, path: str):
     node = sc
     for k in path.split("."):
         node = node[k]
-    if isinstance(node, (list, dict)) or node is None:
+    if isinstance(node, dict):
+        return "; ".join(f"{k}: {v}" for k, v in node.items())
+    if isinstance(node, list) or node is None:
         return json.dumps(node)
     return f"{node:g}" if isinstance(node, float) else str(node)
 

@@ -141,5 +141,5 @@ def evpi(cost: np.ndarray, effect: np.ndarray, wtps) -> np.ndarray:
     out = []
     for w in wtps:
         nmb = net_monetary_benefit(cost, effect, w)
-        out.append(float(nmb.max(axis=1).mean() - nmb.mean(axis=0).max()))
+        out.append(max(0.0, float(nmb.max(axis=1).mean() - nmb.mean(axis=0).max())))  # >= 0 up to rounding
     return np.array(out)

@@ -149,7 +149,9 @@ def run_comparison(options: list[Scenario], comparator: int | None = None, repli
 # --------------------------------------------------------------------------- tables
 
 
-def _unit(name: str, currency: str) -> str:
+def _unit(name: str, currency: str, basis: str = "") -> str:
+    if name == "people_employed" and basis == "per participant":
+        return "share of participants"
     units = {m.name: m.unit for m in METRICS}
     units.update({n: u for n, u, _ in ECONOMIC_OUTCOMES})
     u = units.get(name, "")
@@ -164,7 +166,7 @@ def comparison_table(c: Comparison) -> pd.DataFrame:
             m, lo, hi = cea.mean_ci(c.values(k, metric))
             basis = ("per member served" if metric == "cost_per_member_served" else
                      c.basis if metric in {n for n, _, _ in ECONOMIC_OUTCOMES} else "run metric")
-            out.append({"option": name, "metric": metric, "unit": _unit(metric, c.currency), "basis": basis,
+            out.append({"option": name, "metric": metric, "unit": _unit(metric, c.currency, c.basis), "basis": basis,
                         "mean": m, "ci_low": lo, "ci_high": hi, "replications": c.replications})
     return pd.DataFrame(out)
 
@@ -182,7 +184,7 @@ def incremental_table(c: Comparison) -> pd.DataFrame:
                          ("employed_months", "incremental employed months"), ("earnings", "incremental earnings")):
             m, lo, hi = cea.mean_ci(diffs[q])
             out.append({"option": name, "comparator": c.names[base], "basis": c.basis, "quantity": label,
-                        "unit": _unit(q, c.currency), "mean": m, "ci_low": lo, "ci_high": hi,
+                        "unit": _unit(q, c.currency, c.basis), "mean": m, "ci_low": lo, "ci_high": hi,
                         "ci_method": "paired replications (t)"})
         for q, label in EFFECTS:
             r, lo, hi = cea.fieller_ci(diffs["cost"], diffs[q])
