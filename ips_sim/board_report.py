@@ -446,4 +446,18 @@ def write_report(folder: Path) -> list[Path]:
             tmp.unlink(missing_ok=True)
             raise UserError([f"{path}: (file): cannot write: {exc.strerror}"]) from None
         out.append(path)
+    _add_to_stamp(folder, [p.name for p in out])
     return out
+
+
+def _add_to_stamp(folder: Path, names: list[str]) -> None:
+    """List the report files in the folder's output stamp, so the folder stays ips-sim's own."""
+    from .output import MANIFEST, read_stamp, write_json
+
+    stamp = read_stamp(folder)
+    if not stamp or "files" not in stamp:
+        return
+    with open(folder / MANIFEST, encoding="utf-8") as f:
+        doc = json.load(f)
+    doc["output"]["files"] = sorted(set(doc["output"]["files"]) | set(names))
+    write_json(folder / MANIFEST, doc)

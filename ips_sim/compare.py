@@ -119,7 +119,7 @@ def _with_cost_draw(sc: Scenario, mult: dict[str, float]) -> Scenario:
 
 def run_comparison(options: list[Scenario], comparator: int | None = None, replications: int | None = None,
                    seed: int | None = None, workers: int = 1, draws: list[list[dict]] | None = None,
-                   progress=None) -> Comparison:
+                   progress=None, executor=None) -> Comparison:
     """Run every option on the same replication indices and seed (paired replications).
 
     ``draws``: optional per-option lists of behavioural parameter updates (draw i for replication i,
@@ -138,7 +138,7 @@ def run_comparison(options: list[Scenario], comparator: int | None = None, repli
                    for i in range(n)]
             scenario_for = per.__getitem__
         res, _ = run_replications(sc, n, seed, workers, keep_records=False, progress=progress,
-                                  scenario_for=scenario_for, outcome=comparison_outcomes)
+                                  scenario_for=scenario_for, outcome=comparison_outcomes, executor=executor)
         frames = [pd.DataFrame(r.pop("_budget")) for r in res]
         budgets.append(pd.concat(frames).groupby("year", as_index=False).mean())
         rows.append(res)
@@ -365,6 +365,7 @@ def write_comparison(folder, c: Comparison, manifest_doc: dict) -> list[str]:
     import json
     from pathlib import Path
 
+    from .output import write_json
     from .report import write_csv
 
     folder = Path(folder)
@@ -400,9 +401,7 @@ def write_comparison(folder, c: Comparison, manifest_doc: dict) -> list[str]:
                 "cost_uncertainty": [{"field": p, "low_factor": lo, "high_factor": hi, "source": s}
                                      for p, lo, hi, s in COST_UNCERTAINTY] if c.parameter_uncertainty else [],
                 "scenarios": {o.name: o.model_dump(mode="json") for o in c.options}})
-    with open(folder / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, sort_keys=True, default=_json_default)
-        f.write("\n")
+    write_json(folder / "manifest.json", json.loads(json.dumps(doc, default=_json_default)))
     written.append("manifest.json")
     return written
 

@@ -24,7 +24,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError
-from .paths import calibration_dir  # noqa: F401  (re-exported: the defaults folder)
+from .paths import (  # noqa: F401  (re-exported: where the defaults live)
+    DATA_SUFFIXES, PACKAGE_DATA, calibration_dir, refresh_package_data, repository_calibration_dir,
+)
 from .prices import years_available
 
 DAYS_PER_MONTH = 365.25 / 12

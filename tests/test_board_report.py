@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from fnmatch import fnmatch
 import tomllib
 from pathlib import Path
 
@@ -111,9 +112,11 @@ def test_compare_bad_input_is_one_line_and_writes_nothing(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_templates_ship_in_the_wheel():
+def test_templates_are_package_data():
+    """pyproject ships the templates (tests/test_packaging.py also builds a report from an installed wheel)."""
     with open(REPO / "pyproject.toml", "rb") as f:
         data = tomllib.load(f)["tool"]["setuptools"]["package-data"]["ips_sim"]
-    assert "templates/*.j2" in data
+    assert any(fnmatch(name, pattern) for pattern in data for name in ("templates/report.html.j2",))
+    assert any(fnmatch(name, pattern) for pattern in data for name in ("templates/report.md.j2",))
     assert (REPO / "ips_sim" / "templates" / "report.html.j2").exists()
     assert (REPO / "ips_sim" / "templates" / "report.md.j2").exists()

@@ -57,13 +57,20 @@ def format_comparison(c, inc, icers) -> str:
                    "adds the cost-effectiveness plane, acceptability curves, NMB and EVPI.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: outputs/compare/].")
-@click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True)
+@click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
+              help="Local processes; results are identical for any number.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://HOST:8786.")
+@click.option("--overwrite", is_flag=True, help="Replace results of a different comparison in --out.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def compare_command(scenarios, comparator, replications, seed, parameter_uncertainty, out, workers, quiet):
+def compare_command(scenarios, comparator, replications, seed, parameter_uncertainty, out, workers, scheduler,
+                    overwrite, quiet):
     """Compare SCENARIO options with common random numbers: costs, outcomes, incremental ratios, ICERs."""
     from ..calibration import draw_updates, explicit_paths, load_draws
-    from ..compare import check_options, incremental_table, icer_table, run_comparison, write_comparison
-    from ..report import atomic_folder, versions
+    from ..compare import check_options, icer_table, incremental_table, pick_comparator, run_comparison, \
+        write_comparison
+    from ..executors import make_executor
+    from ..output import OutputFolder
+    from ..report import versions
 
     paths = list(scenarios)
     comp_index = None
@@ -79,6 +86,14 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
     errors = check_options(options)
     if errors:
         raise UserError(errors)
+    comp = pick_comparator(options, comp_index)
+    n = replications or options[comp].simulation.replications
+    seed = options[comp].simulation.seed if seed is None else seed
+    key = {"options": [o.model_dump(mode="json") for o in options], "comparator": comp, "seed": seed,
+           "replications": n, "parameter_uncertainty": parameter_uncertainty}
+    folder = OutputFolder(Path(out) if out else Path("outputs") / "compare", key, kind="comparison",
+                          overwrite=overwrite)
+    folder.check()
     draws = None
     if parameter_uncertainty:
         all_draws = load_draws()
@@ -86,19 +101,24 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
         for sc, path in zip(options, paths):
             explicit = explicit_paths(read_yaml_file(path) or {})
             draws.append([draw_updates(sc, all_draws, i, explicit) for i in range(len(all_draws))])
-    started = time.perf_counter()
-    c = run_comparison(options, comp_index, replications, seed, workers, draws)
-    wall = time.perf_counter() - started
-    out_dir = Path(out) if out else Path("outputs") / "compare"
-    doc = {"command": "ips-sim compare " + " ".join(paths) + (f" --replications {c.replications}")
-           + (f" --seed {c.seed}") + (" --parameter-uncertainty" if parameter_uncertainty else "")
-           + f" --out {out_dir}", "versions": versions(), "wall_time_seconds": round(wall, 3), "workers": workers}
-    with atomic_folder(out_dir) as tmp:
-        write_comparison(tmp, c, doc)
+    executor = make_executor(workers if scheduler is None else None, scheduler)
+    with folder.lock():
+        started = time.perf_counter()
+        try:
+            c = run_comparison(options, comp, n, seed, draws=draws, executor=executor)
+        finally:
+            executor.close()
+        wall = time.perf_counter() - started
+        command = ("ips-sim compare " + " ".join(paths) + f" --replications {n} --seed {seed}"
+                   + (" --parameter-uncertainty" if parameter_uncertainty else "") + f" --out {folder.path}")
+        doc = {"command": command, "versions": versions(), "wall_time_seconds": round(wall, 3),
+               "workers": workers, "executor": executor.description}
+        with folder.write() as tmp:
+            write_comparison(tmp, c, doc)
     if not quiet:
         click.echo(format_comparison(c, incremental_table(c), icer_table(c)))
-        click.echo(f"-> {out_dir}/ (comparison.csv, incremental.csv, icers.csv, budget.csv, plots); "
-                   f"ips-sim report {out_dir} builds the board report")
+        click.echo(f"-> {folder.path}/ (comparison.csv, incremental.csv, icers.csv, budget.csv, plots); "
+                   f"ips-sim report {folder.path} builds the board report")
 
 
 COMMANDS = [compare_command]
