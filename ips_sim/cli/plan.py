@@ -6,8 +6,9 @@ import click
 
 from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
-from ..metrics import METRICS
+from ..metrics import METRICS, unit_label
 from ..output import OutputFolder
+from ..prices import currency_label
 from ..plan import parse_target, parse_vary, plan, sentence, table_lines, write_plan
 from ..sweep import try_updates
 from ..progress import Progress
@@ -103,7 +104,8 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     finally:
         progress.close()
         executor.close()
-    units = {m.name: m.unit for m in METRICS}
+    currency = currency_label(base.costs.price_year)
+    units = {m.name: unit_label(m.unit, currency) for m in METRICS}  # money metrics as "USD 2024"
     used = sorted({t.metric for t in parsed})
     text = [sentence(res), "", *table_lines(res), "",
             f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "
