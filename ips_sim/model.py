@@ -595,7 +595,7 @@ class Program:
             m.frailty = float(rng.gamma(1.0 / (cv * cv), cv * cv)) if cv > 0 else 1.0
             patience = float(rng.standard_exponential())
             if person.phase == START_WAITING:
-                m.referral_day = -person.waited_days
+                m.referral_day = _before_day_0(person.waited_days)
                 m.phase = WAITING
                 self.waitlist.append(m)
                 self.n_waiting += 1
@@ -604,7 +604,7 @@ class Program:
                     self._schedule(patience * self.patience_mean, GIVE_UP, m, m.tok_main)
                 continue
             s = min(filled, key=lambda x: (x.n_caseload, x.index))
-            m.referral_day = m.enrollment_day = -person.enrolled_days
+            m.referral_day = m.enrollment_day = _before_day_0(person.enrolled_days)
             m.specialist = s
             s.n_caseload += 1
             if person.phase == JOB_SEEKER:
@@ -629,7 +629,7 @@ class Program:
     def _start_worker(self, m: Member, s: Specialist, job_days: float, rng, end_rate: float) -> None:
         """A member working on day 0, in a job started ``job_days`` ago."""
         jb = self.sc.jobs
-        start = -job_days
+        start = max(_before_day_0(job_days), m.enrollment_day)
         s.n_employed += 1
         m.phase = EMPLOYED
         m.n_jobs = 1
@@ -760,6 +760,12 @@ class Program:
                 self._schedule(start + self.first_month_days, FIRST_MONTH_OVER, m, tok)
             if self.step_down_days is not None:
                 self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
+
+
+def _before_day_0(days: float) -> float:
+    """The day of something that happened ``days`` before day 0: strictly negative, so a start member
+    is never counted as a referral, enrollment or placement of the planning horizon."""
+    return -days if days > 1e-9 else -1e-9
 
 
 def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:

@@ -78,10 +78,10 @@ def plot_run(monthly: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
 
 
 def _months_axis(trajectory: pd.DataFrame):
-    """x values (calendar dates when the run has start.date, else months) and the axis label."""
+    """x values of the month-end stocks (calendar dates when the run has start.date, else months) and the label."""
     if "date" in trajectory.columns:
-        return pd.to_datetime(trajectory["date"]).to_numpy(), "month"
-    return trajectory["month"].to_numpy(), "months since day 0"
+        return (pd.to_datetime(trajectory["date"]) + pd.DateOffset(months=1)).to_numpy(), "month end"
+    return trajectory["month"].to_numpy(), "months since day 0 (month ends)"
 
 
 def plot_fans(trajectory: pd.DataFrame, scenario: Scenario, folder: Path) -> None:

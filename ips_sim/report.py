@@ -28,7 +28,7 @@ from .records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario, add_months
 
 FLOAT_FORMAT = "%.6g"
-DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "click", "matplotlib")
+DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "click", "matplotlib", "statsmodels")
 
 
 # --------------------------------------------------------------------------- tables

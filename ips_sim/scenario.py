@@ -117,6 +117,11 @@ class StartWaitlist(_Section):
     count: int = Field(ge=0, le=100_000)
     waited_days: list[float] | float | None = None
 
+    @model_validator(mode="after")
+    def _per_person(self):
+        _check_per_person(self, "waited_days", self.count)
+        return self
+
 
 class StartJobSeekers(_Section):
     """Enrolled members searching today; optionally months since enrollment and whether they have had a job."""
@@ -125,6 +130,12 @@ class StartJobSeekers(_Section):
     months_since_enrollment: list[float] | float | None = None
     had_job: list[bool] | bool | None = None
 
+    @model_validator(mode="after")
+    def _per_person(self):
+        _check_per_person(self, "months_since_enrollment", self.count)
+        _check_per_person(self, "had_job", self.count)
+        return self
+
 
 class StartWorkers(_Section):
     """Members working today; optionally months in the current job and since enrollment."""
@@ -132,6 +143,18 @@ class StartWorkers(_Section):
     count: int = Field(ge=0, le=100_000)
     months_in_job: list[float] | float | None = None
     months_since_enrollment: list[float] | float | None = None
+
+    @model_validator(mode="after")
+    def _per_person(self):
+        _check_per_person(self, "months_in_job", self.count)
+        _check_per_person(self, "months_since_enrollment", self.count)
+        if self.months_in_job is not None and self.months_since_enrollment is not None:
+            jobs = self.months_in_job if isinstance(self.months_in_job, list) else [self.months_in_job] * self.count
+            enr = (self.months_since_enrollment if isinstance(self.months_since_enrollment, list)
+                   else [self.months_since_enrollment] * self.count)
+            if any(j > e for j, e in zip(jobs, enr)):
+                raise ValueError("months_in_job cannot exceed months_since_enrollment")
+        return self
 
 
 class StartVacantPosts(_Section):
@@ -159,34 +182,24 @@ class Start(_Section):
     """The program on day 0 (planning from today). Each of the four groups is a count or a mapping with details."""
 
     date: dt.date | None = None
-    waitlist: int | StartWaitlist | None = None
-    job_seekers: int | StartJobSeekers | None = None
-    workers: int | StartWorkers | None = None
-    vacant_posts: int | StartVacantPosts | None = None
+    waitlist: StartWaitlist | None = None
+    job_seekers: StartJobSeekers | None = None
+    workers: StartWorkers | None = None
+    vacant_posts: StartVacantPosts | None = None
     members_csv: str | None = Field(default=None, min_length=1)
 
-    @field_validator("waitlist", "job_seekers", "workers", "vacant_posts")
+    @field_validator("waitlist", "job_seekers", "workers", "vacant_posts", mode="before")
     @classmethod
-    def _non_negative(cls, v):
-        if isinstance(v, int) and not isinstance(v, bool) and not 0 <= v <= 100_000:
-            raise ValueError(f"{v} must be a count between 0 and 100000")
-        return v
+    def _count_or_details(cls, v):
+        """A plain count is the same as ``{count: N}``."""
+        if v is None or isinstance(v, dict) or isinstance(v, BaseModel):
+            return v
+        if isinstance(v, int) and not isinstance(v, bool):
+            return {"count": v}
+        raise ValueError("expected a count (a whole number >= 0) or a mapping such as {count: 12, ...}")
 
     @model_validator(mode="after")
     def _details(self):
-        for group, fields in (("waitlist", ("waited_days",)), ("job_seekers", ("months_since_enrollment", "had_job")),
-                              ("workers", ("months_in_job", "months_since_enrollment"))):
-            sec = getattr(self, group)
-            if isinstance(sec, BaseModel):
-                for f in fields:
-                    _check_per_person(sec, f, sec.count)
-        w = self.workers
-        if isinstance(w, StartWorkers) and w.months_in_job is not None and w.months_since_enrollment is not None:
-            jobs = w.months_in_job if isinstance(w.months_in_job, list) else [w.months_in_job] * w.count
-            enr = (w.months_since_enrollment if isinstance(w.months_since_enrollment, list)
-                   else [w.months_since_enrollment] * w.count)
-            if any(j > e for j, e in zip(jobs, enr)):
-                raise ValueError("workers.months_in_job cannot exceed workers.months_since_enrollment")
         v = self.vacant_posts
         if isinstance(v, StartVacantPosts):
             for x in v.new_hire_months_in_post:
@@ -197,7 +210,7 @@ class Start(_Section):
     def count(self, group: str) -> int:
         """People (or posts) in a group today."""
         v = getattr(self, group)
-        return 0 if v is None else v if isinstance(v, int) else v.count
+        return 0 if v is None else v.count
 
     @property
     def vacant(self) -> int:
@@ -206,7 +219,7 @@ class Start(_Section):
     @property
     def new_hire_months(self) -> list[float]:
         v = self.vacant_posts
-        return list(v.new_hire_months_in_post) if isinstance(v, StartVacantPosts) else []
+        return list(v.new_hire_months_in_post) if v is not None else []
 
 
 def months_between(a: dt.date, b: dt.date) -> float:
@@ -770,9 +783,11 @@ def _type_text(ann) -> str:
     origin, args = get_origin(ann), get_args(ann)
     if origin is Literal:
         return "one of " + ", ".join(str(a) for a in args)
-    if origin in (Union, UnionType) and type(None) in args:
+    if origin in (Union, UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _type_text(inner[0]) + " or null"
+        return " or ".join(_type_text(a) for a in inner) + (" or null" if type(None) in args else "")
+    if ann is dt.date:
+        return "ISO date (YYYY-MM-DD)"
     if origin is list:
         return "list of " + _type_text(args[0]) if args else "list"
     if origin is dict:
@@ -816,7 +831,25 @@ def field_reference() -> list[FieldInfo]:
                 source=row.get("source", ""),
                 note=row.get("note", ""),
             ))
+    for name, (unit, note) in START_FIELDS.items():
+        out.append(FieldInfo(path=f"start.{name}", default="null", unit=unit, allowed=_allowed(Start, name),
+                             source="the program's own records (optional section)", note=note))
     return out
+
+
+# The optional start: section has no defaults; what each field means (README field reference).
+START_FIELDS = {
+    "date": ("ISO date", "calendar date of day 0: results on calendar months; needed by from_date schedules, "
+             "seasonality and members_csv"),
+    "waitlist": ("people", "people waiting today: a count, or {count, waited_days: one value or a list per person}"),
+    "job_seekers": ("people", "enrolled members searching today: a count, or {count, months_since_enrollment, "
+                    "had_job} (one value or a list per person)"),
+    "workers": ("people", "members working today: a count, or {count, months_in_job, months_since_enrollment}"),
+    "vacant_posts": ("posts", "specialist posts vacant today (filled after turnover.hiring_delay_days on average): "
+                     "a count, or {count, new_hire_months_in_post: [months of each recent hire in a filled post]}"),
+    "members_csv": ("path", "instead of the counts: CSV of today's members (phase, referral_date, enrollment_date, "
+                    "job_start_date, had_job), path relative to the scenario file"),
+}
 
 
 def reference_markdown() -> str:

@@ -43,7 +43,7 @@ class StartPerson:
 
 
 def _values(section, name: str, count: int, default):
-    v = getattr(section, name, None) if section is not None and not isinstance(section, int) else None
+    v = getattr(section, name, None) if section is not None else None
     if v is None:
         return [default] * count
     return list(v) if isinstance(v, list) else [v] * count
