@@ -26,7 +26,7 @@ from .staffing import (
     Specialist, allocate, caseload_cap, coverage, direct_hours_per_week, expected_post_shares,
     practice_quality, priority_indices, supervised_specialists, supervision_hours_per_week,
 )
-from .start import JOB_SEEKER, WAITING as START_WAITING, WORKER, posterior_match_probability, start_people
+from .start import JOB_SEEKER, WAITING as START_WAITING, posterior_match_probability, start_people
 from .streams import Streams
 
 # Phases of a member.

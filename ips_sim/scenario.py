@@ -832,7 +832,10 @@ def field_reference() -> list[FieldInfo]:
                 note=row.get("note", ""),
             ))
     for name, (unit, note) in START_FIELDS.items():
-        out.append(FieldInfo(path=f"start.{name}", default="null", unit=unit, allowed=_allowed(Start, name),
+        allowed = _allowed(Start, name)
+        if name in ("waitlist", "job_seekers", "workers", "vacant_posts"):
+            allowed = "count (integer >= 0) or " + allowed
+        out.append(FieldInfo(path=f"start.{name}", default="null", unit=unit, allowed=allowed,
                              source="the program's own records (optional section)", note=note))
     return out
 
