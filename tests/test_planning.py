@@ -151,6 +151,26 @@ def test_vacant_post_is_vacant_from_day_0_until_a_hire():
     assert m["vacancy_days"] == pytest.approx(min(rec.vacancy[0, 2], rec.horizon))
 
 
+def test_new_hire_in_post_ramps_up_from_the_months_given():
+    """A hire with 0 months in post starts at turnover.new_hire_effectiveness and reaches 1 after the ramp-up;
+    one with the whole ramp-up behind them is at full quality from day 0."""
+    upd = _core({"simulation.horizon_years": 1, "team.specialists": 2, "start": {
+        "job_seekers": 10, "vacant_posts": {"count": 0, "new_hire_months_in_post": [0.0]}}})
+    sc = make_scenario(upd)
+    rec = run_replication(sc, 0, 1).freeze()
+    w = rec.week
+    first = w[w[:, 0] == 0.0]
+    hire, other = first[first[:, 1] == 1][0], first[first[:, 1] == 0][0]
+    assert hire[16] == pytest.approx(sc.turnover.new_hire_effectiveness) and other[16] == 1.0
+    ramp_days = sc.turnover.ramp_up_months * DAYS_PER_MONTH
+    later = w[(w[:, 1] == 1) & (w[:, 0] > ramp_days + 7)]
+    assert len(later) and np.all(later[:, 16] == 1.0)
+    done = make_scenario({**upd, "start": {"job_seekers": 10, "vacant_posts": {
+        "count": 0, "new_hire_months_in_post": [sc.turnover.ramp_up_months]}}})
+    w2 = run_replication(done, 0, 1).freeze().week
+    assert np.all(w2[:, 16] == 1.0)
+
+
 # --------------------------------------------------------------------------- calendar and referrals
 
 

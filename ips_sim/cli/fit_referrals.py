@@ -6,9 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..referral_fit import fit_referrals, read_history, report_lines, write_fit
-from ..report import atomic_folder
-
 EXAMPLES = """
 \b
 Examples:
@@ -34,6 +31,9 @@ def fit_referrals_command(history, out, forecast_months, seasonality, seed):
     negative binomial when the counts are over-dispersed. The referrals block
     in referrals.yaml can be pasted into a scenario with a start.date.
     """
+    from ..referral_fit import fit_referrals, read_history, report_lines, write_fit
+    from ..report import atomic_folder
+
     hist = read_history(history)
     fit = fit_referrals(hist, forecast_months=forecast_months, seed=seed, seasonality=seasonality)
     with atomic_folder(Path(out)) as tmp:

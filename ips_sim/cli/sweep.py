@@ -67,6 +67,11 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
         raise UserError([f"{sweep_file}: replications: {sw.replications}: at least 2 are needed "
                          "for confidence intervals"])
     out_dir = Path(out) if out else Path("outputs") / sw.name
+    seen = []
+    for sc in sw.scenarios:  # referral-rate changes hidden in a warm-up, once each
+        seen += [line for line in sc.warnings() if line not in seen]
+    for line in seen:
+        click.echo(line, err=True)
     executor = make_executor(workers, scheduler)
     progress = None
 
