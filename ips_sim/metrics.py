@@ -44,9 +44,12 @@ METRICS = (
            "people who gave up or still wait count as not enrolled"),
     Metric("wait_days_p50", "days",
            "median days from referral to enrollment (Kaplan-Meier: people still waiting at the horizon or who "
-           "gave up are censored when they leave the list), referrals after warm-up"),
+           "gave up are censored when they leave the list), referrals after warm-up; a lower bound where never "
+           "reached, as wait_days_p90"),
     Metric("wait_days_p90", "days",
-           "90th percentile of days from referral to enrollment (Kaplan-Meier, censored as wait_days_p50)"),
+           "90th percentile of days from referral to enrollment (Kaplan-Meier, censored as wait_days_p50); where "
+           "the estimate never reaches it (the last people at risk left or still wait), the longest wait observed, "
+           "a lower bound"),
     Metric("ever_employed_rate", "share",
            "share of enrolled members with a competitive job within 18 months of enrollment "
            "(members with 18 months of follow-up)"),
@@ -104,8 +107,12 @@ def km_median(durations: np.ndarray, observed: np.ndarray) -> float:
     return km_quantile(durations, observed, 0.5)
 
 
-def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
-    """Smallest duration where the Kaplan-Meier estimate of P(duration <= t) reaches ``q`` (NaN if never).
+def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float, bound_if_unreached: bool = False) -> float:
+    """Smallest duration where the Kaplan-Meier estimate of P(duration <= t) reaches ``q``.
+
+    If it never does (the last people at risk were censored), NaN, or with ``bound_if_unreached``
+    the longest duration observed: a lower bound of the quantile (dropping such replications
+    would keep only the shorter ones).
 
     >>> km_quantile(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([True, True, True, False, False]), 0.5)
     3.0
@@ -122,7 +129,9 @@ def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
     factors = np.where(e, 1.0 - 1.0 / at_risk, 1.0)
     surv = np.cumprod(factors)
     hit = np.nonzero(surv <= 1.0 - q + 1e-12)[0]
-    return float(d[hit[0]]) if len(hit) else math.nan
+    if len(hit):
+        return float(d[hit[0]])
+    return float(d[-1]) if bound_if_unreached else math.nan
 
 
 def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
@@ -204,7 +213,8 @@ def waiting_metrics(ref: np.ndarray, enr: np.ndarray, exit_day: np.ndarray, gave
     enrolled by day 30 of their wait; giving up or still waiting counts as not enrolled.
     Percentiles: Kaplan-Meier of referral to enrollment, with people still waiting at the
     horizon censored there and people who gave up censored when they left the list (the wait
-    of someone who stays on the list).
+    of someone who stays on the list). A percentile the estimate never reaches is reported as
+    the longest wait observed (a lower bound), so no replication drops out of the mean.
     """
     referred = ref >= warm
     wait = enr - ref
@@ -215,8 +225,8 @@ def waiting_metrics(ref: np.ndarray, enr: np.ndarray, exit_day: np.ndarray, gave
     e = np.isfinite(enr)[referred]
     return {
         "enrolled_within_30_days_share": _mean(within[followed].astype(float)),
-        "wait_days_p50": km_quantile(d, e, 0.5),
-        "wait_days_p90": km_quantile(d, e, 0.9),
+        "wait_days_p50": km_quantile(d, e, 0.5, bound_if_unreached=True),
+        "wait_days_p90": km_quantile(d, e, 0.9, bound_if_unreached=True),
     }
 
 

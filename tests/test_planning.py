@@ -232,7 +232,8 @@ def test_waiting_metrics_by_hand():
     """4 referrals on day 0: enrolled day 5; enrolled day 40; gave up day 10; still waiting at the horizon (100).
 
     Within 30 days: 1 of 4. Kaplan-Meier: S = 3/4 after day 5, day 10 censored, S = 3/4 x 1/2 = 3/8
-    after day 40, so the median is 40 and the 90th percentile is never reached.
+    after day 40, so the median is 40; the 90th percentile is never reached (the last person at
+    risk still waits at day 100), so it is reported as its lower bound, 100 days.
     """
     ref = np.zeros(4)
     enr = np.array([5.0, 40.0, np.nan, np.nan])
@@ -241,7 +242,7 @@ def test_waiting_metrics_by_hand():
     out = waiting_metrics(ref, enr, exit_day, gave_up, 0.0, 100.0)
     assert out["enrolled_within_30_days_share"] == 0.25
     assert out["wait_days_p50"] == 40.0
-    assert math.isnan(out["wait_days_p90"])
+    assert out["wait_days_p90"] == 100.0
 
 
 def test_plan_warns_when_a_mean_wait_target_hides_people_who_give_up():
