@@ -388,3 +388,20 @@ def test_members_csv_and_counts_together_are_refused(tmp_path):
     (tmp_path / "members.csv").write_text(MEMBERS_OK, encoding="utf-8")
     msgs = _errors({"start": {"date": "2026-07-01", "members_csv": "members.csv", "workers": 3}}, tmp_path)
     assert len(msgs) == 1 and "not both" in msgs[0]
+
+
+def test_app_warns_when_the_schedule_changes_inside_the_warm_up():
+    pytest.importorskip("streamlit")  # the app extra; the app's own tests install it
+    from streamlit.testing.v1 import AppTest
+
+    from ips_sim import app
+
+    at = AppTest.from_file(str(app.APP_PATH), default_timeout=120)
+    at.run()
+    text = b"simulation: {horizon_years: 3, warmup_years: 2}\nreferrals: {schedule: [{from_month: 12, rate_per_month: 3}]}\n"
+    at.file_uploader(key="upload").set_value(("rising.yaml", text, "text/yaml")).run()
+    at.slider(key="replications").set_value(2)
+    at.button(key="run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("referrals.schedule[0].from_month" in w.value and "month 12" in w.value for w in at.warning)
+    assert any("mode: long run" in c.value for c in at.caption)
