@@ -15,8 +15,10 @@ import subprocess
 import numpy as np
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from conftest import IPS_SIM, REPO, cli_env
+from ips_sim.cli import main
 from ips_sim.model import run_replication
 from ips_sim.referral_fit import History, fit_referrals
 from ips_sim.scenario import MONTH_NAMES, add_months, scenario_from_dict
@@ -116,15 +118,16 @@ def test_bad_history_files_get_one_line_and_exit_2(tmp_path, case):
     path = tmp_path / "history.csv"
     path.write_text(text, encoding="utf-8")
     out = tmp_path / "out"
-    r = subprocess.run([str(IPS_SIM), "fit-referrals", str(path), "--out", str(out)], capture_output=True, text=True,
-                       env=cli_env())
-    assert r.returncode == 2, (r.stdout, r.stderr)
+    r = CliRunner().invoke(main, ["fit-referrals", str(path), "--out", str(out)])  # in process: fast
+    assert r.exit_code == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and expected in lines[0], lines
-    assert "Traceback" not in r.stderr and not out.exists()
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert not out.exists()
 
 
-def test_missing_history_file(tmp_path):
+def test_missing_history_file_through_the_real_command(tmp_path):
     r = subprocess.run([str(IPS_SIM), "fit-referrals", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")],
                        capture_output=True, text=True, env=cli_env())
     assert r.returncode == 2 and "no such file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
