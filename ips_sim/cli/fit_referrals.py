@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import click
@@ -24,23 +25,28 @@ Examples:
               help="Month-of-year factors: auto keeps them only if a likelihood-ratio test finds them (5% level).")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="Seed of the prediction-band simulation.")
-def fit_referrals_command(history, out, forecast_months, seasonality, seed):
+@click.option("--overwrite", is_flag=True, help="Replace a different fit's results in --out.")
+def fit_referrals_command(history, out, forecast_months, seasonality, seed, overwrite):
     """Fit monthly referral counts (columns month or date, and referrals) and write DIR/referrals.yaml.
 
     Poisson regression with a log-linear trend and month-of-year seasonality;
     negative binomial when the counts are over-dispersed. The referrals block
     in referrals.yaml can be pasted into a scenario with a start.date.
     """
+    from ..output import OutputFolder
     from ..referral_fit import fit_referrals, read_history, report_lines, write_fit
-    from ..report import atomic_folder
 
     hist = read_history(history)
+    key = {"history": hashlib.sha256(Path(history).read_bytes()).hexdigest(), "forecast_months": forecast_months,
+           "seasonality": seasonality, "seed": seed}
+    folder = OutputFolder(out, key, kind="fit-referrals", overwrite=overwrite)
+    folder.check()
     fit = fit_referrals(hist, forecast_months=forecast_months, seed=seed, seasonality=seasonality)
-    with atomic_folder(Path(out)) as tmp:
+    with folder.lock(), folder.write() as tmp:
         write_fit(tmp, fit)
     for line in report_lines(fit):
         click.echo(line)
-    click.echo(f"-> {out}/referrals.yaml, fit.txt, coefficients.csv, forecast.csv, fit.png")
+    click.echo(f"-> {folder.path}/referrals.yaml, fit.txt, coefficients.csv, forecast.csv, fit.png")
 
 
 COMMANDS = [fit_referrals_command]
