@@ -400,7 +400,7 @@ def render() -> None:  # pragma: no cover - exercised through streamlit.testing 
     sb.slider(LEVER_LABELS["referrals_per_month"], 0.0, max(15.0, float(base_levers["referrals_per_month"])),
               step=0.1, key="referrals_per_month", help="New referrals to the program per month, on average.")
     if base.referrals.schedule:
-        first = base.referrals.schedule[0].from_month
+        first = base.schedule_months()[0][0]
         sb.caption(f"This scenario's referral schedule changes the rate from month {first:g} on; "
                    "the slider sets the rate before that.")
     sb.slider(LEVER_LABELS["fte"], 0.05, 1.0, step=0.05, key="fte",
@@ -514,8 +514,9 @@ def render() -> None:  # pragma: no cover - exercised through streamlit.testing 
                    delta_color="off" if lower_better is None else ("inverse" if lower_better else "normal"),
                    help=f"95% CI {_fmt(row['ci_low'] * k)} – {_fmt(row['ci_high'] * k)} {unit}, "
                         f"{n} replications.")
-    st.caption(f"Means over {n} replications (seed {results['settings']['seed']}); "
-               f"metrics count only the years after the {sc.simulation.warmup_years:g}-year warm-up.")
+    st.caption(f"Means over {n} replications (seed {results['settings']['seed']}); mode: {sc.mode}.")
+    for line in sc.warnings():
+        st.warning(line)
 
     if base_run:
         st.subheader("Difference per metric (your settings − baseline)")

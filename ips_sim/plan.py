@@ -219,6 +219,30 @@ def sentence(res: PlanResult) -> str:
     return f"No value of {res.path} in {where} meets every target with {conf} confidence{hint}."
 
 
+GIVE_UP_LIMIT = 0.10  # above this share giving up, a met mean-wait target hides the people who left
+
+
+def give_up_warning(res: PlanResult) -> str | None:
+    """One line when a mean-wait target is met while more than 10% of referrals give up waiting.
+
+    The mean wait counts only people who enrolled; those who gave up are not in it, so a
+    short mean wait can sit beside a long queue that people leave.
+    """
+    waits = [t for t in res.targets if t.metric == "mean_wait_days"]
+    if not waits:
+        return None
+    answer = [p for p in res.points if p.status == MEETS]
+    candidates = answer or res.points
+    for p in candidates:
+        gave_up = p.rows.get("share_gave_up_waiting", {}).get("mean", math.nan)
+        for t in waits:
+            if p.verdicts[str(t)] == MEETS and math.isfinite(gave_up) and gave_up > GIVE_UP_LIMIT:
+                return (f"warning: {t} is met at {res.path} = {p.value} while {gave_up:.0%} of referrals give up "
+                        f"waiting (share_gave_up_waiting): the mean wait counts only people who enrolled; add a "
+                        f"target such as share_gave_up_waiting<=0.1 or enrolled_within_30_days_share>=0.8")
+    return None
+
+
 def plan_rows(res: PlanResult) -> list[dict]:
     """One row per value examined and target: the numbers behind the verdicts."""
     rows = []

@@ -14,6 +14,7 @@ field path, the bad value and what is allowed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +58,20 @@ class Simulation(_Section):
 
 
 class RatePeriod(_Section):
-    from_month: float = Field(ge=0)
+    """One piece of a referral schedule: from a month number (0 = day 0) or a calendar date on."""
+
+    from_month: float | None = Field(default=None, ge=0)
+    from_date: dt.date | None = None
     rate_per_month: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _one_start(self):
+        if (self.from_month is None) == (self.from_date is None):
+            raise ValueError("give either from_month (months after day 0) or from_date (an ISO date), not both")
+        return self
+
+
+MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
 class Referrals(_Section):
@@ -66,14 +79,156 @@ class Referrals(_Section):
     rate_per_month: float = Field(ge=0)
     schedule: list[RatePeriod]
     patience_mean_days: float | None = Field(gt=0)
+    # Non-homogeneous rate of a fitted history (ips-sim fit-referrals): rate of month k =
+    # schedule rate x exp(trend_per_year x months since base_date / 12) x seasonality[calendar month].
+    trend_per_year: float = Field(ge=-1, le=1)
+    seasonality: dict[Literal[MONTH_NAMES], float] | None
+    overdispersion: float = Field(ge=0, le=10)
+    base_date: dt.date | None
 
-    @field_validator("schedule")
+    @field_validator("seasonality")
     @classmethod
-    def _sorted(cls, v):
-        months = [p.from_month for p in v]
-        if months != sorted(months):
-            raise ValueError("schedule periods must be in increasing from_month order")
+    def _twelve_factors(cls, v):
+        if v is None:
+            return v
+        missing = [m for m in MONTH_NAMES if m not in v]
+        if missing:
+            raise ValueError(f"give a factor for each of the 12 months (missing: {', '.join(missing)})")
+        for k, x in v.items():
+            if not (math.isfinite(x) and 0 < x <= 10):
+                raise ValueError(f"factor for {k} is {x}; each factor must be > 0 and <= 10")
         return v
+
+
+# --------------------------------------------------------------------------- start state
+
+
+class StartWaitlist(_Section):
+    """People waiting today; optionally how long each has waited (days)."""
+
+    count: int = Field(ge=0, le=100_000)
+    waited_days: list[float] | float | None = None
+
+    @model_validator(mode="after")
+    def _per_person(self):
+        _check_per_person(self, "waited_days", self.count)
+        return self
+
+
+class StartJobSeekers(_Section):
+    """Enrolled members searching today; optionally months since enrollment and whether they have had a job."""
+
+    count: int = Field(ge=0, le=100_000)
+    months_since_enrollment: list[float] | float | None = None
+    had_job: list[bool] | bool | None = None
+
+    @model_validator(mode="after")
+    def _per_person(self):
+        _check_per_person(self, "months_since_enrollment", self.count)
+        _check_per_person(self, "had_job", self.count)
+        return self
+
+
+class StartWorkers(_Section):
+    """Members working today; optionally months in the current job and since enrollment."""
+
+    count: int = Field(ge=0, le=100_000)
+    months_in_job: list[float] | float | None = None
+    months_since_enrollment: list[float] | float | None = None
+
+    @model_validator(mode="after")
+    def _per_person(self):
+        _check_per_person(self, "months_in_job", self.count)
+        _check_per_person(self, "months_since_enrollment", self.count)
+        if self.months_in_job is not None and self.months_since_enrollment is not None:
+            jobs = self.months_in_job if isinstance(self.months_in_job, list) else [self.months_in_job] * self.count
+            enr = (self.months_since_enrollment if isinstance(self.months_since_enrollment, list)
+                   else [self.months_since_enrollment] * self.count)
+            if any(j > e for j, e in zip(jobs, enr)):
+                raise ValueError("months_in_job cannot exceed months_since_enrollment")
+        return self
+
+
+class StartVacantPosts(_Section):
+    """Specialist posts vacant today; optionally the months in post of recent hires in the filled posts."""
+
+    count: int = Field(ge=0, le=1000)
+    new_hire_months_in_post: list[float] = []
+
+
+def _check_per_person(section: BaseModel, name: str, count: int, low: float = 0.0) -> None:
+    """A per-person field is one value for everyone or a list of ``count`` values, none negative."""
+    v = getattr(section, name)
+    if v is None or isinstance(v, bool):
+        return
+    values = v if isinstance(v, list) else [v]
+    if isinstance(v, list) and len(v) != count:
+        raise ValueError(f"{name} lists {len(v)} values for count {count}: give one value per person or a "
+                         f"single value for everyone")
+    for x in values:
+        if not isinstance(x, bool) and not (math.isfinite(x) and low <= x <= 1200):
+            raise ValueError(f"{name} value {x} must be between {low:g} and 1200")
+
+
+class Start(_Section):
+    """The program on day 0 (planning from today). Each of the four groups is a count or a mapping with details."""
+
+    date: dt.date | None = None
+    waitlist: StartWaitlist | None = None
+    job_seekers: StartJobSeekers | None = None
+    workers: StartWorkers | None = None
+    vacant_posts: StartVacantPosts | None = None
+    members_csv: str | None = Field(default=None, min_length=1)
+
+    @field_validator("waitlist", "job_seekers", "workers", "vacant_posts", mode="before")
+    @classmethod
+    def _count_or_details(cls, v):
+        """A plain count is the same as ``{count: N}``."""
+        if v is None or isinstance(v, dict) or isinstance(v, BaseModel):
+            return v
+        if isinstance(v, int) and not isinstance(v, bool):
+            return {"count": v}
+        raise ValueError("expected a count (a whole number >= 0) or a mapping such as {count: 12, ...}")
+
+    @model_validator(mode="after")
+    def _details(self):
+        v = self.vacant_posts
+        if isinstance(v, StartVacantPosts):
+            for x in v.new_hire_months_in_post:
+                if not (math.isfinite(x) and 0 <= x <= 1200):
+                    raise ValueError(f"vacant_posts.new_hire_months_in_post value {x} must be between 0 and 1200")
+        return self
+
+    def count(self, group: str) -> int:
+        """People (or posts) in a group today."""
+        v = getattr(self, group)
+        return 0 if v is None else v.count
+
+    @property
+    def vacant(self) -> int:
+        return self.count("vacant_posts")
+
+    @property
+    def new_hire_months(self) -> list[float]:
+        v = self.vacant_posts
+        return list(v.new_hire_months_in_post) if v is not None else []
+
+
+def months_between(a: dt.date, b: dt.date) -> float:
+    """Calendar months from date ``a`` to date ``b`` (whole months between the same day of month are exact)."""
+    return 12 * (b.year - a.year) + (b.month - a.month) + (b.day - a.day) / DAYS_PER_MONTH
+
+
+def add_months(d: dt.date, k: int) -> dt.date:
+    """The date ``k`` calendar months after ``d`` (day clipped to the month's length)."""
+    y, m = divmod(d.month - 1 + k, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(d.day, day))
+        except ValueError:
+            continue
+    raise ValueError(d)  # pragma: no cover
 
 
 class Team(_Section):
@@ -265,6 +420,41 @@ class Scenario(_Section):
     costs: Costs
     supervision: Supervision
     turnover: Turnover
+    start: Start | None = None
+
+    @model_validator(mode="after")
+    def _calendar(self):
+        """Dated schedules and seasonality need start.date; schedules in increasing order; posts fit the team."""
+        ref = self.referrals
+        date = self.start.date if self.start is not None else None
+        dated = [k for k, p in enumerate(ref.schedule) if p.from_date is not None]
+        if dated and date is None:
+            raise ValueError(f"referrals.schedule[{dated[0]}].from_date needs start.date (the calendar date of day 0)")
+        if ref.seasonality is not None and date is None:
+            raise ValueError("referrals.seasonality needs start.date (the calendar month of day 0)")
+        if ref.base_date is not None and date is None:
+            raise ValueError("referrals.base_date needs start.date (the calendar date of day 0)")
+        months = [m for m, _ in self.schedule_months()]
+        if months != sorted(months):
+            raise ValueError("referrals.schedule periods must be in increasing order of from_month / from_date")
+        for k, m in enumerate(months):
+            if m < 0:
+                raise ValueError(f"referrals.schedule[{k}].from_date {ref.schedule[k].from_date} is before start.date "
+                                 f"{date}")
+        # Keep the rate finite over the horizon (a steep trend over a long horizon would explode).
+        top = max([ref.rate_per_month] + [r for _, r in self.schedule_months()])
+        seasonal = max(ref.seasonality.values()) if ref.seasonality else 1.0
+        offset = months_between(ref.base_date, date) if ref.base_date is not None else 0.0
+        growth = max(ref.trend_per_year * (offset / 12.0 + y) for y in (0.0, self.simulation.horizon_years))
+        if top * seasonal * math.exp(min(growth, 50.0)) > 100_000:
+            raise ValueError("referrals.trend_per_year: the referral rate would exceed 100000 a month within the "
+                             "horizon; use a smaller trend or a shorter horizon")
+        if self.start is not None:
+            vacant, hires = self.start.vacant, len(self.start.new_hire_months)
+            if vacant + hires > self.team.specialists:
+                raise ValueError(f"start.vacant_posts: {vacant} vacant and {hires} new hires in a team of "
+                                 f"{self.team.specialists} posts: at most team.specialists in all")
+        return self
 
     @model_validator(mode="after")
     def _supervisor_covers_team(self):
@@ -284,6 +474,44 @@ class Scenario(_Section):
     @property
     def warmup_days(self) -> float:
         return self.simulation.warmup_years * DAYS_PER_YEAR
+
+    @property
+    def start_date(self) -> dt.date | None:
+        """Calendar date of day 0 (``start.date``), or None."""
+        return self.start.date if self.start is not None else None
+
+    def schedule_months(self) -> list[tuple[float, float]]:
+        """The referral schedule as (from month, rate per month), dates turned into months after start.date."""
+        out = []
+        for p in self.referrals.schedule:
+            m = p.from_month if p.from_month is not None else months_between(self.start_date, p.from_date)
+            out.append((m, p.rate_per_month))
+        return out
+
+    @property
+    def mode(self) -> str:
+        """Which question a run answers: planning from today's state, or the long run from empty."""
+        if self.start is not None:
+            extra = f" after a {self.simulation.warmup_years:g}-year warm-up" if self.simulation.warmup_years else ""
+            when = f" on {self.start_date.isoformat()}" if self.start_date else ""
+            return f"planning from the start state{when}{extra}: metrics cover the {self.simulation.horizon_years:g}-year horizon"
+        return (f"long run: the program opens empty and metrics cover the years after a "
+                f"{self.simulation.warmup_years:g}-year warm-up (steady state)")
+
+    def warnings(self) -> list[str]:
+        """One line per referral-rate change inside the warm-up: the results never see it."""
+        warm = self.simulation.warmup_years * 12.0
+        out = []
+        for k, (m, rate) in enumerate(self.schedule_months()):
+            if 0 < m < warm:
+                name = "from_month" if self.referrals.schedule[k].from_month is not None else "from_date"
+                out.append(f"warning: referrals.schedule[{k}].{name}: the referral rate changes to {rate:g} a month "
+                           f"in month {m:g}, inside the {warm:g}-month warm-up: metrics only see the rate after it "
+                           f"(set simulation.warmup_years, or plan from today with a start: section)")
+        if warm > 0 and (self.referrals.trend_per_year != 0 or self.referrals.seasonality is not None):
+            out.append(f"warning: referrals.trend_per_year/seasonality: the referral rate changes every month, "
+                       f"also inside the {warm:g}-month warm-up that metrics do not see")
+        return out
 
     def with_updates(self, updates: dict[str, Any]) -> "Scenario":
         """A copy with dotted-path fields replaced, validated again."""
@@ -394,8 +622,12 @@ def _format_errors(source: str, exc: ValidationError) -> list[str]:
     return lines
 
 
-def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = None) -> Scenario:
-    """Validate a scenario mapping (as read from YAML) over the defaults."""
+def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = None,
+                       base_dir: str | Path | None = None) -> Scenario:
+    """Validate a scenario mapping (as read from YAML) over the defaults.
+
+    ``base_dir``: where a ``start.members_csv`` path is relative to (default: the folder of ``source``).
+    """
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -405,10 +637,129 @@ def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = 
     if name and "name" not in raw:
         data["name"] = name
     data.setdefault("name", "scenario")
+    start = raw.get("start")
+    if start is not None:
+        # Planning from today: metrics cover the horizon from day 0 unless the file asks for a warm-up.
+        sim = raw.get("simulation")
+        if not (isinstance(sim, dict) and "warmup_years" in sim) and isinstance(data.get("simulation"), dict):
+            data["simulation"]["warmup_years"] = 0.0
     try:
-        return Scenario.model_validate(data)
+        sc = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_format_errors(source, exc)) from None
+    if sc.start is not None and sc.start.members_csv is not None and isinstance(start, dict):
+        groups = [g for g in ("waitlist", "job_seekers", "workers") if start.get(g) is not None]
+        if groups:
+            raise ScenarioError([f"{source}: start.members_csv: {sc.start.members_csv!r}: give either members_csv "
+                                 f"or the counts ({', '.join('start.' + g for g in groups)}), not both"])
+        base = Path(source).parent if base_dir is None else Path(base_dir)
+        groups = read_members_csv(base / sc.start.members_csv, sc.start.date, f"{source}: start.members_csv")
+        data["start"] = {**start, **groups}
+        sc = Scenario.model_validate(data)
+    return sc
+
+
+START_PHASES = ("waiting", "job_seeker", "worker")
+_CSV_COLUMNS = ("phase", "referral_date", "enrollment_date", "job_start_date", "had_job")
+_TRUE, _FALSE = ("yes", "true", "1", "y"), ("no", "false", "0", "n", "")
+
+
+def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict:
+    """Today's members from a CSV (one row per person) as the start groups; ScenarioError lists every problem.
+
+    Columns: ``phase`` (waiting, job_seeker, worker), ``referral_date`` (waiting: optional),
+    ``enrollment_date`` (job seekers and workers), ``job_start_date`` (workers), ``had_job``
+    (job seekers: yes/no, optional). Dates are ISO (YYYY-MM-DD), on or before start.date.
+    """
+    src = str(path)
+    if start_date is None:
+        raise ScenarioError([f"{field}: {src}: the members' dates need start.date (the calendar date of day 0)"])
+    if not path.is_file():
+        raise ScenarioError([f"{src}: (file): no such file: {field} must name a CSV file "
+                             f"(path relative to the scenario file)"])
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ScenarioError([f"{src}: (file): cannot read: {exc}"]) from None
+    if not rows:
+        raise ScenarioError([f"{src}: (file): empty: expected a header with columns {', '.join(_CSV_COLUMNS)}"])
+    header = [h.strip() for h in rows[0]]
+    errors = []
+    for k, h in enumerate(header):
+        if h not in _CSV_COLUMNS:
+            errors.append(f"{src}: row 1, column {k + 1}: {h!r}: unknown column; allowed: {', '.join(_CSV_COLUMNS)}")
+    if "phase" not in header:
+        errors.append(f"{src}: row 1: (header): missing column 'phase'")
+    if errors:
+        raise ScenarioError(errors)
+    col = {h: k for k, h in enumerate(header)}
+    waited, seekers_m, seekers_job, workers_job, workers_enr = [], [], [], [], []
+
+    def date_of(cells, name, row, required):
+        k = col.get(name)
+        text = cells[k].strip() if k is not None and k < len(cells) else ""
+        if not text:
+            if required:
+                errors.append(f"{src}: row {row}, column {name}: (empty): required for this phase: an ISO date "
+                              f"(YYYY-MM-DD) on or before start.date {start_date}")
+            return None
+        try:
+            d = dt.date.fromisoformat(text)
+        except ValueError:
+            errors.append(f"{src}: row {row}, column {name}: {text!r}: expected an ISO date (YYYY-MM-DD)")
+            return None
+        if d > start_date:
+            errors.append(f"{src}: row {row}, column {name}: {text!r}: after start.date {start_date}: dates "
+                          f"describe the program up to day 0")
+            return None
+        return d
+
+    for row, cells in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            errors.append(f"{src}: row {row}: {len(cells)} cells for {len(header)} columns")
+            continue
+        phase = cells[col["phase"]].strip() if col["phase"] < len(cells) else ""
+        if phase not in START_PHASES:
+            errors.append(f"{src}: row {row}, column phase: {phase!r}: allowed: {', '.join(START_PHASES)}")
+            continue
+        ref = date_of(cells, "referral_date", row, False)
+        enr = date_of(cells, "enrollment_date", row, phase != "waiting")
+        job = date_of(cells, "job_start_date", row, phase == "worker")
+        k = col.get("had_job")
+        had = cells[k].strip().lower() if k is not None and k < len(cells) else ""
+        if had not in _TRUE + _FALSE:
+            errors.append(f"{src}: row {row}, column had_job: {had!r}: allowed: yes, no (or empty)")
+        if phase == "waiting":
+            for name, d in (("enrollment_date", enr), ("job_start_date", job)):
+                if d is not None:
+                    errors.append(f"{src}: row {row}, column {name}: {d}: a person waiting has no {name}")
+            waited.append(0.0 if ref is None else float((start_date - ref).days))
+        elif phase == "job_seeker":
+            if job is not None:
+                errors.append(f"{src}: row {row}, column job_start_date: {job}: a job seeker has no current job "
+                              f"(use phase worker)")
+            if enr is not None:
+                seekers_m.append((start_date - enr).days / DAYS_PER_MONTH)
+                seekers_job.append(had in _TRUE)
+        else:
+            if enr is not None and job is not None:
+                if job < enr:
+                    errors.append(f"{src}: row {row}, column job_start_date: {job}: before enrollment_date {enr}")
+                    continue
+                workers_job.append((start_date - job).days / DAYS_PER_MONTH)
+                workers_enr.append((start_date - enr).days / DAYS_PER_MONTH)
+        if ref is not None and enr is not None and ref > enr:
+            errors.append(f"{src}: row {row}, column enrollment_date: {enr}: before referral_date {ref}")
+    if errors:
+        raise ScenarioError(errors)
+    return {
+        "waitlist": {"count": len(waited), "waited_days": waited},
+        "job_seekers": {"count": len(seekers_m), "months_since_enrollment": seekers_m, "had_job": seekers_job},
+        "workers": {"count": len(workers_job), "months_in_job": workers_job, "months_since_enrollment": workers_enr},
+    }
 
 
 def yaml_error_line(source: str, exc: yaml.YAMLError) -> str:
@@ -469,9 +820,11 @@ def _type_text(ann) -> str:
     origin, args = get_origin(ann), get_args(ann)
     if origin is Literal:
         return "one of " + ", ".join(str(a) for a in args)
-    if origin in (Union, UnionType) and type(None) in args:
+    if origin in (Union, UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _type_text(inner[0]) + " or null"
+        return " or ".join(_type_text(a) for a in inner) + (" or null" if type(None) in args else "")
+    if ann is dt.date:
+        return "ISO date (YYYY-MM-DD)"
     if origin is list:
         return "list of " + _type_text(args[0]) if args else "list"
     if origin is dict:
@@ -515,7 +868,28 @@ def field_reference() -> list[FieldInfo]:
                 source=row.get("source", ""),
                 note=row.get("note", ""),
             ))
+    for name, (unit, note) in START_FIELDS.items():
+        allowed = _allowed(Start, name)
+        if name in ("waitlist", "job_seekers", "workers", "vacant_posts"):
+            allowed = "count (integer >= 0) or " + allowed
+        out.append(FieldInfo(path=f"start.{name}", default="null", unit=unit, allowed=allowed,
+                             source="the program's own records (optional section)", note=note))
     return out
+
+
+# The optional start: section has no defaults; what each field means (README field reference).
+START_FIELDS = {
+    "date": ("ISO date", "calendar date of day 0: results on calendar months; needed by from_date schedules, "
+             "seasonality and members_csv"),
+    "waitlist": ("people", "people waiting today: a count, or {count, waited_days: one value or a list per person}"),
+    "job_seekers": ("people", "enrolled members searching today: a count, or {count, months_since_enrollment, "
+                    "had_job} (one value or a list per person)"),
+    "workers": ("people", "members working today: a count, or {count, months_in_job, months_since_enrollment}"),
+    "vacant_posts": ("posts", "specialist posts vacant today (filled after turnover.hiring_delay_days on average): "
+                     "a count, or {count, new_hire_months_in_post: [months of each recent hire in a filled post]}"),
+    "members_csv": ("path", "instead of the counts: CSV of today's members (phase, referral_date, enrollment_date, "
+                    "job_start_date, had_job), path relative to the scenario file"),
+}
 
 
 def reference_markdown() -> str:

@@ -8,8 +8,8 @@ from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
 from ..metrics import METRICS, unit_label
 from ..output import OutputFolder
+from ..plan import give_up_warning, parse_target, parse_vary, plan, sentence, table_lines, write_plan
 from ..prices import currency_label
-from ..plan import parse_target, parse_vary, plan, sentence, table_lines, write_plan
 from ..sweep import try_updates
 from ..progress import Progress
 from ..scenario import ScenarioError, load_scenario
@@ -96,6 +96,8 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
                "replications": n, "max_replications": top, "confidence": confidence}
         folder = OutputFolder(out, key, kind="plan", overwrite=overwrite)
         folder.check()
+    for line in base.warnings():
+        click.echo(line, err=True)
     executor = make_executor(workers, scheduler)
     progress = Progress(len(values) * n, f"plan {path}", quiet)
     try:
@@ -109,7 +111,10 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     used = sorted({t.metric for t in parsed})
     text = [sentence(res), "", *table_lines(res), "",
             f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "
-            + "; ".join(f"{m} in {units[m]}" for m in used)]
+            + "; ".join(f"{m} in {units[m]}" for m in used), f"mode: {base.mode}"]
+    warning = give_up_warning(res)
+    if warning:
+        text.append(warning)
     for line in text:
         click.echo(line)
     if folder is not None:

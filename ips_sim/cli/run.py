@@ -75,6 +75,8 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
         if (work / "checkpoint.json").exists() and not checkpoint.matches():
             raise UserError([f"{work}: (folder): the saved run has a different scenario, seed, replications or "
                              "parameter uncertainty: --resume needs the same settings, or delete the folder"])
+        for line in sc.warnings():
+            click.echo(line, err=True)  # also in manifest.json
         checkpoint.start()
         started = time.perf_counter()
         progress = Progress(n, sc.name, quiet)
@@ -102,6 +104,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     if not quiet:
         table = summary_table(metrics, currency_label(sc.costs.price_year))
         click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {folder.path}/")
+        click.echo(f"  mode: {sc.mode}")
         for row in table.itertuples():
             click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")
 

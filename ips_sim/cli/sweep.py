@@ -73,6 +73,11 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
                           {"fingerprint": sw.fingerprint(keep_records)}, kind="sweep", overwrite=overwrite)
     folder.check()
     out_dir = folder.path
+    seen = []
+    for sc in sw.scenarios:  # referral-rate changes hidden in a warm-up, once each
+        seen += [line for line in sc.warnings() if line not in seen]
+    for line in seen:
+        click.echo(line, err=True)
     executor = make_executor(workers, scheduler)
     progress = None
 
