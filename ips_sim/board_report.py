@@ -233,7 +233,8 @@ def _run_context(folder: Path, man: dict) -> dict:
     budget = []
     if (folder / "budget.csv").exists():
         b = pd.read_csv(folder / "budget.csv")
-        budget = [{"year": int(r.year), "cost": fmt(r.service_cost, "money"), "fte": fmt(r.specialist_fte),
+        budget = [{"year": f"{int(r.year)} (from {r.begins})" if "begins" in b.columns else int(r.year),
+                   "cost": fmt(r.service_cost, "money"), "fte": fmt(r.specialist_fte),
                    "served": fmt(r.members_served), "employed": fmt(r.people_employed)} for r in b.itertuples()]
     return {
         "kind": "run",

@@ -159,6 +159,9 @@ def budget_table(records: list[FrozenRecords], scenario: Scenario) -> pd.DataFra
     df = pd.concat(frames).groupby("year", as_index=False).mean()[list(BUDGET_COLUMNS)]
     df["year"] = df["year"].astype(int)
     df.insert(1, "currency", currency_label(scenario.costs.price_year))
+    if scenario.start_date is not None:  # calendar dates: the day each program year begins
+        warm = round(12 * scenario.simulation.warmup_years)
+        df.insert(1, "begins", [add_months(scenario.start_date, warm + 12 * (y - 1)).isoformat() for y in df["year"]])
     return df
 
 
