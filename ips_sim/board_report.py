@@ -146,8 +146,9 @@ def scenario_words(sc: dict) -> str:
     desc = f" ({sc['description']})" if sc.get("description") else ""
     return (f"{sc['name']}{desc}: {arm} with {t['specialists']} employment specialist(s) "
             f"({t['fte_per_specialist']:g} FTE each, at most {t['caseload_cap']} members each), {sup_words}, "
-            f"{who}, {turnover}. The simulation runs {s['horizon_years']:g} years, the first "
-            f"{s['warmup_years']:g} as warm-up (not counted). Costs are in {currency_label(c['price_year'])} from "
+            f"{who}, {turnover}. The simulation runs {s['horizon_years']:g} years"
+            + (f", the first {s['warmup_years']:g} as warm-up (not counted)" if s["warmup_years"] else "")
+            + f". Costs are in {currency_label(c['price_year'])} from "
             f"{persp}, discounted at {100 * c['discount_rate']:g}% a year.")
 
 
@@ -327,6 +328,8 @@ def _compare_context(folder: Path, man: dict) -> dict:
     rows = []
     for m in COMPARE_ROWS:
         label, kind = LABELS[m]
+        if m == "people_employed" and basis == "per participant":
+            label, kind = "participants employed", "share"
         cells = [label + (f" ({currency})" if kind == "money" else "")]
         for o in options:
             g = comp[(comp.option == o) & (comp.metric == m)]
