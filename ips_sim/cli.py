@@ -178,5 +178,9 @@ from .trial import trial_command  # noqa: E402  (ips-sim trial: a virtual IPS vs
 main.add_command(calibrate_command)
 main.add_command(trial_command)
 
+from .sensitivity_command import sensitivity_command  # noqa: E402  (ips-sim sensitivity: which assumptions matter)
+
+main.add_command(sensitivity_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
