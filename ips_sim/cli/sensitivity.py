@@ -8,6 +8,25 @@ from pathlib import Path
 
 import click
 
+from ..errors import UserError
+from ..executors import check_scheduler_address, make_executor
+from ..plan import parse_target, parse_vary
+from ..progress import Progress
+from ..report import atomic_folder, versions
+from ..scenario import ScenarioError, load_scenario
+from ..sensitivity import (
+    SensitivityError,
+    check_outcomes,
+    default_ranges_path,
+    load_ranges,
+    oat_points,
+    plan_sensitivity,
+    run_sensitivity,
+    select,
+    summary_lines,
+    write_sensitivity,
+)
+
 EXAMPLES = """
 \b
 Examples:
@@ -69,24 +88,6 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     --plan-target, plan_sensitivity.csv: the smallest staffing meeting the
     targets with each assumption at its low and its high end.
     """
-    from .cli import Progress, UserError
-    from .executors import ExecutorError, check_scheduler_address, make_executor
-    from .plan import parse_target, parse_vary
-    from .report import atomic_folder, versions
-    from .scenario import ScenarioError, load_scenario
-    from .sensitivity import (
-        SensitivityError,
-        check_outcomes,
-        default_ranges_path,
-        load_ranges,
-        oat_points,
-        plan_sensitivity,
-        run_sensitivity,
-        select,
-        summary_lines,
-        write_sensitivity,
-    )
-
     errors = list(check_outcomes(outcomes))
     if method == "sobol" and sobol_samples & (sobol_samples - 1):
         errors.append(f"--sobol-samples: {sobol_samples}: must be a power of 2 (e.g. 32, 64, 128)")
@@ -135,10 +136,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     n_points = len(oat_points(ranges.varied)) + trajectories * (k + 1)
     if method == "sobol":
         n_points += sobol_samples * (sobol_top + 2)
-    try:
-        executor = make_executor(workers, scheduler)
-    except ExecutorError as exc:
-        raise UserError([str(exc)]) from None
+    executor = make_executor(workers, scheduler)
     click.echo(f"{base.name}: {k} assumptions, {n_points} points x {replications} replications on "
                f"{executor.description}", err=True)
     progress = Progress(n_points, "sensitivity", quiet)
@@ -177,3 +175,6 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     with atomic_folder(out) as tmp:
         write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots)
     click.echo(f"-> {out}/")
+
+
+COMMANDS = [sensitivity_command]
