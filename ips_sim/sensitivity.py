@@ -25,7 +25,9 @@ results do not depend on where they ran.
 from __future__ import annotations
 
 import csv
+import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,19 +268,73 @@ def _mean(xs: list[float]) -> float:
     return float(arr.mean()) if arr.size else float("nan")
 
 
+class PointStore:
+    """Finished work units of an analysis, saved in a folder so an interrupted run resumes.
+
+    ``key`` (scenario, seed, design, ranges ...) is stored with the units;
+    resuming with a different key is refused, so results of different runs
+    are never mixed. Each unit is one small JSON file, written then renamed.
+    """
+
+    def __init__(self, folder: Path, key: dict):
+        self.folder = Path(folder)
+        self.key = json.loads(json.dumps(key, sort_keys=True, default=str))
+
+    def matches(self) -> bool:
+        path = self.folder / "key.json"
+        if not path.exists():
+            return False
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) == self.key
+        except (OSError, ValueError):
+            return False
+
+    def start(self) -> None:
+        (self.folder / "units").mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.folder / "key.json", json.dumps(self.key, sort_keys=True))
+
+    def get(self, name: str):
+        path = self.folder / "units" / f"{name}.json"
+        if not path.exists():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def put(self, name: str, value) -> None:
+        _write_atomic(self.folder / "units" / f"{name}.json", json.dumps(value))
+
+    def count(self) -> int:
+        return len(list((self.folder / "units").glob("*.json")))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def evaluate(executor, unit: Callable, args: tuple, points: list[dict[str, Any]],
-             per_unit: int | None = None, progress: Callable[[int], None] | None = None) -> np.ndarray:
+             per_unit: int | None = None, progress: Callable[[int], None] | None = None,
+             store: PointStore | None = None, stage: str = "points") -> np.ndarray:
     """Outcomes of every point, ``unit(*args, points_chunk)`` per chunk, back in point order.
 
     ``unit`` is a module-level function (so it can be sent to worker processes);
-    it returns one list of outcome values per point of its chunk.
+    it returns one list of outcome values per point of its chunk. With a
+    ``store``, chunks already saved are not run again and each new one is saved.
     """
     if not points:
         return np.zeros((0, 0))
     size = per_unit or max(1, min(MAX_POINTS_PER_UNIT, math.ceil(len(points) / max(1, executor.capacity * 4))))
-    starts = list(range(0, len(points), size))
-    window = max(2, executor.capacity * 2)
     got: dict[int, list] = {}
+    starts = []
+    for s in range(0, len(points), size):
+        saved = store.get(f"{stage}-{s:06d}-{size}") if store else None
+        if saved is not None:
+            got[s] = saved
+            if progress:
+                progress(len(saved))
+        else:
+            starts.append(s)
+    window = max(2, executor.capacity * 2)
     in_flight: dict = {}
     it = iter(starts)
     exhausted = False
@@ -296,6 +352,8 @@ def evaluate(executor, unit: Callable, args: tuple, points: list[dict[str, Any]]
             for fut in done:
                 s = in_flight.pop(fut)
                 got[s] = fut.result()
+                if store:
+                    store.put(f"{stage}-{s:06d}-{size}", got[s])
                 if progress:
                     progress(len(got[s]))
     except BaseException:
@@ -375,7 +433,8 @@ def oat_points(ranges: Sequence[AssumptionRange]) -> list[dict[str, Any]]:
 def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, executor, *, method: str = "morris",
                     trajectories: int = 10, sobol_samples: int = 64, sobol_top: int = 4, replications: int = 10,
                     seed: int | None = None, unit: Callable = model_unit, unit_args: tuple | None = None,
-                    per_unit: int | None = None, progress: Callable[[int], None] | None = None) -> SensitivityResult:
+                    per_unit: int | None = None, progress: Callable[[int], None] | None = None,
+                    store: PointStore | None = None) -> SensitivityResult:
     """Morris screening (and Sobol for the ``sobol_top`` with the largest mu*) plus one-at-a-time ends.
 
     ``unit``/``unit_args`` evaluate points (default: the model, ``replications``
@@ -389,7 +448,7 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
 
     # One at a time: the scenario itself and each end (tornado), plus the replication noise at the default.
     oat = oat_points(varied)
-    Y_oat = evaluate(executor, unit, args, oat, per_unit, progress)
+    Y_oat = evaluate(executor, unit, args, oat, per_unit, progress, store, "oat")
     default_values = {o: float(Y_oat[0, j]) for j, o in enumerate(outcomes)}
 
     data = base.model_dump(mode="json")
@@ -400,7 +459,7 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
         except (KeyError, AttributeError):
             defaults[r.parameter] = None  # not a scenario field (a test function's input)
     X = morris_design(varied, trajectories, sample_seed)
-    Y = evaluate(executor, unit, args, point_updates(varied, X), per_unit, progress)
+    Y = evaluate(executor, unit, args, point_updates(varied, X), per_unit, progress, store, "morris")
     points_run = len(oat) + len(X)
     res = SensitivityResult(method, outcomes, ranges, trajectories, sobol_samples, [], replications, seed,
                             default_values, {}, {}, 0)
@@ -431,7 +490,8 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
         chosen = [r for r in varied if r in chosen]  # keep the file's order
         res.sobol_parameters = [r.parameter for r in chosen]
         Xs = sobol_design(chosen, sobol_samples, sample_seed)
-        Ys = evaluate(executor, unit, args, point_updates(chosen, Xs), per_unit, progress)
+        Ys = evaluate(executor, unit, args, point_updates(chosen, Xs), per_unit, progress, store,
+                      "sobol")
         points_run += len(Xs)
         for j, o in enumerate(outcomes):
             s = sobol_indices(chosen, Ys[:, j], sample_seed)
@@ -511,30 +571,35 @@ class PlanSensitivity:
     targets: list
     baseline: Any                              # answer at the scenario's values (None: no value meets)
     rows: list[dict]                           # parameter, end, value, answer, change
-    baseline_result: Any = None
 
 
 def plan_sensitivity(base: Scenario, path: str, values: list, targets: list, ranges: Sequence[AssumptionRange],
                      executor, *, replications: int, max_replications: int, seed: int | None = None,
-                     confidence: float = 0.95, progress=None) -> PlanSensitivity:
+                     confidence: float = 0.95, progress=None, store: PointStore | None = None) -> PlanSensitivity:
     """Re-plan with each assumption at its low and its high end (others at default), same seed (CRN)."""
     from .plan import plan
 
-    def answer(sc):
+    def answer(name, sc):
+        saved = store.get(name) if store else None
+        if saved is not None:
+            return saved
         res = plan(sc, path, values, targets, executor, replications=replications,
                    max_replications=max_replications, confidence=confidence, seed=seed, progress=progress)
-        return res
+        got = {"answer": res.answer, "values_examined": len(res.points),
+               "replications": sum(p.replications for p in res.points)}
+        if store:
+            store.put(name, got)
+        return got
 
-    base_res = answer(base)
+    base_res = answer("plan-baseline", base)
     rows = []
-    for r in ranges:
+    for k, r in enumerate(ranges):
         for end, x in (("low", r.low), ("high", r.high)):
-            res = answer(base.with_updates({r.parameter: r.value(x)}))
-            rows.append({"parameter": r.parameter, "end": end, "value": r.value(x), "answer": res.answer,
-                         "baseline": base_res.answer, "change": _change(base_res.answer, res.answer),
-                         "values_examined": len(res.points),
-                         "replications": sum(p.replications for p in res.points)})
-    return PlanSensitivity(path, list(targets), base_res.answer, rows, base_res)
+            res = answer(f"plan-{k:03d}-{end}", base.with_updates({r.parameter: r.value(x)}))
+            rows.append({"parameter": r.parameter, "end": end, "value": r.value(x), "answer": res["answer"],
+                         "baseline": base_res["answer"], "change": _change(base_res["answer"], res["answer"]),
+                         "values_examined": res["values_examined"], "replications": res["replications"]})
+    return PlanSensitivity(path, list(targets), base_res["answer"], rows)
 
 
 def _change(baseline, answer) -> float | None:

@@ -230,3 +230,38 @@ def test_bad_input_one_line_exit_2(tmp_path, args, row, expect):
     assert len(lines) == 1 and expect in lines[0], result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
+    import ips_sim.cli.sensitivity as command
+
+    sc, ranges = _tiny(tmp_path)
+    args = ["sensitivity", str(sc), "--outcome", "mean_wait_days", "--ranges", str(ranges), "--trajectories", "3",
+            "-n", "2", "--workers", "1", "--quiet", "--no-plots"]
+    fresh = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "fresh")])
+    assert fresh.exit_code == 0, fresh.output
+
+    out = tmp_path / "out"
+    real = command.write_sensitivity
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(command, "write_sensitivity", interrupted)
+    first = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert first.exit_code == 130 and "--resume" in first.output
+    assert not out.exists()
+    units = sorted((tmp_path / "out.partial" / "units").glob("*.json"))
+    assert len(units) >= 4
+    for u in units[::2]:  # as if interrupted half way: every other unit is lost
+        u.unlink()
+    monkeypatch.setattr(command, "write_sensitivity", real)
+    again = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert again.exit_code == 2 and "--resume" in again.output  # never silently discards saved work
+    resumed = CliRunner().invoke(main, [*args, "--out", str(out), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert (out / "sensitivity.csv").read_bytes() == (tmp_path / "fresh" / "sensitivity.csv").read_bytes()
+    assert not (tmp_path / "out.partial").exists()
+    other = CliRunner().invoke(main, [*args[:-4], "-n", "3", "--workers", "1", "--quiet", "--out", str(out),
+                                      "--resume"])
+    assert other.exit_code == 0  # no partial left: a resume with nothing to resume just runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..progress import Progress
 from ..report import atomic_folder, versions
 from ..scenario import ScenarioError, load_scenario
 from ..sensitivity import (
+    PointStore,
     SensitivityError,
     check_outcomes,
     default_ranges_path,
@@ -26,6 +28,9 @@ from ..sensitivity import (
     summary_lines,
     write_sensitivity,
 )
+
+# Points per work unit: fixed, so saved units line up whatever the number of workers on --resume.
+POINTS_PER_UNIT = 4
 
 EXAMPLES = """
 \b
@@ -74,11 +79,13 @@ Examples:
 @click.option("--seed", type=click.IntRange(0), default=None, help="Base random seed [default: the scenario's].")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: outputs/<scenario name>_sensitivity/].")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run: points already finished (saved in OUT.partial/) are not run again.")
 @click.option("--no-plots", is_flag=True, help="Write the tables only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, trajectories, sobol_samples, sobol_top,
                         replications, plan_vary, plan_targets, plan_replications, plan_max_replications, workers,
-                        scheduler, seed, out, no_plots, quiet):
+                        scheduler, seed, out, resume, no_plots, quiet):
     """Which assumptions change the outcomes (Morris, Sobol) and the recommended staffing.
 
     Every parameter marked assumption in calibration/parameters.csv is varied
@@ -136,6 +143,19 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     n_points = len(oat_points(ranges.varied)) + trajectories * (k + 1)
     if method == "sobol":
         n_points += sobol_samples * (sobol_top + 2)
+    key = {"scenario": base.model_dump(mode="json"), "seed": seed, "replications": replications, "method": method,
+           "trajectories": trajectories, "sobol_samples": sobol_samples, "sobol_top": sobol_top,
+           "outcomes": list(outcomes), "ranges": [vars(r) for r in ranges.varied], "points_per_unit": POINTS_PER_UNIT,
+           "plan": [plan_vary, list(plan_targets), plan_replications, plan_max_replications] if parsed else None}
+    work = out.parent / f"{out.name}.partial"
+    store = PointStore(work, key)
+    if work.exists() and not resume:
+        raise UserError([f"{work}: an interrupted run of this output folder is here; continue it with --resume, "
+                         "or delete the folder to start again"])
+    if work.exists() and not store.matches():
+        raise UserError([f"{work}: --resume: the interrupted run had other settings (scenario, seed, design, ranges, "
+                         "outcomes or planning question); rerun it as it was, or delete the folder to start again"])
+    store.start()
     executor = make_executor(workers, scheduler)
     click.echo(f"{base.name}: {k} assumptions, {n_points} points x {replications} replications on "
                f"{executor.description}", err=True)
@@ -143,38 +163,48 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     started = time.time()
     ps = None
     try:
-        res = run_sensitivity(base, outcomes, ranges, executor, method=method, trajectories=trajectories,
-                              sobol_samples=sobol_samples, sobol_top=sobol_top, replications=replications,
-                              seed=seed, progress=lambda n: progress(n))
-        progress.close()
-        if parsed:
-            click.echo(f"re-planning {path} at {2 * k + 1} settings", err=True)
-            ps = plan_sensitivity(base, path, values, parsed, ranges.varied, executor,
-                                  replications=plan_replications, max_replications=plan_max_replications, seed=seed)
+        res, ps = _run(base, outcomes, ranges, executor, method, trajectories, sobol_samples, sobol_top,
+                       replications, seed, store, progress, parsed, path, values, plan_replications,
+                       plan_max_replications)
+        text = summary_lines(res, ps, values)
+        for line in text:
+            click.echo(line)
+        doc = {"scenario": base.model_dump(mode="json"), "seed": seed, "replications_per_point": replications,
+               "method": method, "outcomes": list(outcomes), "trajectories": trajectories,
+               "sobol_samples": sobol_samples if method == "sobol" else None,
+               "sobol_parameters": res.sobol_parameters, "points": res.points_run,
+               "ranges_file": str(ranges_file or default_ranges_path()),
+               "plan": {"vary": plan_vary, "targets": list(plan_targets), "replications": plan_replications,
+                        "max_replications": plan_max_replications} if parsed else None,
+               "versions": versions(), "wall_time_seconds": round(time.time() - started, 3),
+               "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:])}
+        with atomic_folder(out) as tmp:
+            write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots)
     except KeyboardInterrupt:
         progress.close()
-        click.echo("\ninterrupted; nothing was written", err=True)
+        click.echo(f"\ninterrupted; finished points are saved in {work}/: run the same command with --resume "
+                   "to continue", err=True)
         sys.exit(130)
-    except SensitivityError as exc:
-        raise UserError(exc.messages) from None
     finally:
         progress.close()
         executor.close()
-    text = summary_lines(res, ps, values)
-    for line in text:
-        click.echo(line)
-    doc = {"scenario": base.model_dump(mode="json"), "seed": seed, "replications_per_point": replications,
-           "method": method, "outcomes": list(outcomes), "trajectories": trajectories,
-           "sobol_samples": sobol_samples if method == "sobol" else None,
-           "sobol_parameters": res.sobol_parameters, "points": res.points_run,
-           "ranges_file": str(ranges_file or default_ranges_path()),
-           "plan": {"vary": plan_vary, "targets": list(plan_targets), "replications": plan_replications,
-                    "max_replications": plan_max_replications} if parsed else None,
-           "versions": versions(), "wall_time_seconds": round(time.time() - started, 3),
-           "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:])}
-    with atomic_folder(out) as tmp:
-        write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots)
+    shutil.rmtree(work, ignore_errors=True)
     click.echo(f"-> {out}/")
+
+
+def _run(base, outcomes, ranges, executor, method, trajectories, sobol_samples, sobol_top, replications, seed,
+         store, progress, targets, path, values, plan_replications, plan_max_replications):
+    """The analyses, then (with targets) the re-plans at each assumption's ends."""
+    res = run_sensitivity(base, outcomes, ranges, executor, method=method, trajectories=trajectories,
+                          sobol_samples=sobol_samples, sobol_top=sobol_top, replications=replications,
+                          seed=seed, per_unit=POINTS_PER_UNIT, progress=progress, store=store)
+    progress.close()
+    ps = None
+    if targets:
+        click.echo(f"re-planning {path} at {2 * len(ranges.varied) + 1} settings", err=True)
+        ps = plan_sensitivity(base, path, values, targets, ranges.varied, executor, replications=plan_replications,
+                              max_replications=plan_max_replications, seed=seed, store=store)
+    return res, ps
 
 
 COMMANDS = [sensitivity_command]
