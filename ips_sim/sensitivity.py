@@ -50,6 +50,9 @@ METHODS = ("morris", "sobol")
 MORRIS_LEVELS = 4
 CONFIDENCE = 0.95
 MAX_POINTS_PER_UNIT = 8
+# mu* that replication noise alone gives, in standard errors of a point's mean: two independent
+# N(0, SE^2) means differ by 2 SE / sqrt(pi) on average, over a Morris step of 2/3 of the range.
+NOISE_MU_STAR = 2 / math.sqrt(math.pi) / (MORRIS_LEVELS / (2 * (MORRIS_LEVELS - 1)))
 
 
 class SensitivityError(ScenarioError):
@@ -239,14 +242,18 @@ def point_updates(ranges: Sequence[AssumptionRange], X: np.ndarray) -> list[dict
 
 def model_unit(base: Scenario, seed: int, replications: int, outcomes: tuple[str, ...],
                points: list[dict[str, Any]]) -> list[list[float]]:
-    """One work unit: mean of each outcome over replications 0..n-1 at each point (same seed: CRN)."""
+    """One work unit: mean of each outcome over replications 0..n-1 at each point (same seed: CRN).
+
+    Each point's row is the outcome means followed by their standard errors over replications.
+    """
     from .experiment import run_replications
 
     out = []
     for updates in points:
         sc = base.with_updates(updates) if updates else base
         per_rep, _ = run_replications(sc, replications, seed, workers=1, keep_records=False)
-        out.append([_mean([m[o] for m in per_rep]) for o in outcomes])
+        cols = [[m[o] for m in per_rep] for o in outcomes]
+        out.append([_mean(c) for c in cols] + [_se(c) for c in cols])
     return out
 
 
@@ -260,6 +267,12 @@ def ishigami_unit(a: float, b: float, points: list[dict[str, Any]]) -> list[list
         x1, x2, x3 = (float(p.get(k, 0.0)) for k in ("x1", "x2", "x3"))
         out.append([math.sin(x1) + a * math.sin(x2) ** 2 + b * x3 ** 4 * math.sin(x1)])
     return out
+
+
+def _se(xs: list[float]) -> float:
+    arr = np.asarray(xs, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return float(arr.std(ddof=1) / math.sqrt(arr.size)) if arr.size > 1 else float("nan")
 
 
 def _mean(xs: list[float]) -> float:
@@ -385,7 +398,7 @@ class SensitivityResult:
     replications: int
     seed: int
     default_values: dict[str, float]            # outcome -> value at the scenario's own settings
-    noise_sd: dict[str, float]                  # outcome -> replication standard error of a point's mean
+    noise_se: dict[str, float]                  # outcome -> replication standard error of a point's mean
     per_outcome: dict[str, OutcomeResult] = field(default_factory=dict)
     points_run: int = 0
 
@@ -450,6 +463,9 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
     oat = oat_points(varied)
     Y_oat = evaluate(executor, unit, args, oat, per_unit, progress, store, "oat")
     default_values = {o: float(Y_oat[0, j]) for j, o in enumerate(outcomes)}
+    # Units that report standard errors (the model) put them after the means.
+    has_se = Y_oat.shape[1] == 2 * len(outcomes)
+    noise_se = {o: float(Y_oat[0, len(outcomes) + j]) if has_se else 0.0 for j, o in enumerate(outcomes)}
 
     data = base.model_dump(mode="json")
     defaults = {}
@@ -462,7 +478,7 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
     Y = evaluate(executor, unit, args, point_updates(varied, X), per_unit, progress, store, "morris")
     points_run = len(oat) + len(X)
     res = SensitivityResult(method, outcomes, ranges, trajectories, sobol_samples, [], replications, seed,
-                            default_values, {}, {}, 0)
+                            default_values, noise_se, {}, 0)
     for j, o in enumerate(outcomes):
         y = Y[:, j]
         if not np.all(np.isfinite(y)):
@@ -476,7 +492,9 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
                          "default": defaults[r.parameter],
                          "mu_star": float(m["mu_star"][i]), "mu_star_conf": float(m["mu_star_conf"][i]),
                          "mu": float(m["mu"][i]), "sigma": float(m["sigma"][i]),
-                         "at_low": lo, "at_high": hi, "swing": abs(hi - lo)})
+                         "at_low": lo, "at_high": hi, "swing": abs(hi - lo),
+                         "noise_floor": NOISE_MU_STAR * noise_se[o],
+                         "above_noise": bool(m["mu_star"][i] - m["mu_star_conf"][i] > NOISE_MU_STAR * noise_se[o])})
         res.per_outcome[o] = OutcomeResult(o, rows)
 
     if method == "sobol":
@@ -530,8 +548,8 @@ def _unit(outcome: str) -> str:
 
 
 def negligible(row: dict, top: float) -> bool:
-    """An effect below 2% of the largest mu* for this outcome, or exactly zero."""
-    return row["mu_star"] <= 0.02 * top
+    """An effect below 2% of the largest mu*, or not clearly above what replication noise alone gives."""
+    return row["mu_star"] <= 0.02 * top or not row.get("above_noise", True)
 
 
 def outcome_sentence(res: SensitivityResult, outcome: str) -> str:
@@ -542,13 +560,19 @@ def outcome_sentence(res: SensitivityResult, outcome: str) -> str:
     if top_mu <= 0:
         return f"{outcome}: none of the {len(rows)} ranged assumptions changes it."
     lead = [r for r in rows if not negligible(r, top_mu)][:3]
+    if not lead:
+        r = rows[0]
+        return (f"{outcome}: no assumption moves it clearly beyond replication noise (largest mu* "
+                f"{_fmt(r['mu_star'])} {unit}, {r['parameter']}; noise alone gives about {_fmt(r['noise_floor'])}); "
+                "add replications per point to tell.")
     parts = []
     for r in lead:
         parts.append(f"{r['parameter']} ({_fmt(r['low'])} to {_fmt(r['high'])} moves it from {_fmt(r['at_low'])} "
                      f"to {_fmt(r['at_high'])} {unit}; mu* {_fmt(r['mu_star'])}"
                      + (f", ST {_fmt(r['ST'])}" if math.isfinite(r.get("ST", float("nan"))) else "") + ")")
     quiet = sum(1 for r in rows if negligible(r, top_mu))
-    tail = f"; {quiet} of {len(rows)} barely move it (mu* under 2% of the largest)" if quiet else ""
+    tail = (f"; {quiet} of {len(rows)} barely move it (mu* under 2% of the largest, or not clearly above "
+            f"replication noise)") if quiet else ""
     return (f"{outcome} ({_fmt(res.default_values[outcome])} {unit} at the scenario's values) changes most with "
             + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + tail + ".")
 
@@ -556,7 +580,7 @@ def outcome_sentence(res: SensitivityResult, outcome: str) -> str:
 def table_rows(res: SensitivityResult) -> list[dict]:
     """The ranked table: one row per outcome and parameter."""
     cols = ["outcome", "rank", "parameter", "low", "high", "default", "at_low", "at_high", "swing",
-            "mu_star", "mu_star_conf", "mu", "sigma"]
+            "mu_star", "mu_star_conf", "mu", "sigma", "noise_floor", "above_noise"]
     if res.method == "sobol":
         cols += ["S1", "S1_conf", "ST", "ST_conf"]
     return [{c: r.get(c) for c in cols} for o in res.outcomes for r in res.per_outcome[o].rows]
