@@ -267,3 +267,17 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     other = CliRunner().invoke(main, [*args[:-4], "-n", "3", "--workers", "1", "--quiet", "--out", str(out),
                                       "--resume"])
     assert other.exit_code == 0  # no partial left: a resume with nothing to resume just runs
+
+
+def test_local_processes_and_dask_cluster_give_identical_tables(tmp_path):
+    distributed = pytest.importorskip("distributed")  # a test dependency: present in CI
+    sc, ranges = _tiny(tmp_path)
+    args = ["sensitivity", str(sc), "--outcome", "mean_wait_days", "--ranges", str(ranges), "--trajectories", "2",
+            "-n", "2", "--quiet", "--no-plots"]
+    a = CliRunner().invoke(main, [*args, "--workers", "2", "--out", str(tmp_path / "a")])
+    assert a.exit_code == 0, a.output
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, host="127.0.0.1",
+                                  protocol="tcp", dashboard_address=None) as cluster:
+        b = CliRunner().invoke(main, [*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "b")])
+    assert b.exit_code == 0, b.output
+    assert (tmp_path / "a" / "sensitivity.csv").read_bytes() == (tmp_path / "b" / "sensitivity.csv").read_bytes()

@@ -176,7 +176,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
                "ranges_file": str(ranges_file or default_ranges_path()),
                "plan": {"vary": plan_vary, "targets": list(plan_targets), "replications": plan_replications,
                         "max_replications": plan_max_replications} if parsed else None,
-               "versions": versions(), "wall_time_seconds": round(time.time() - started, 3),
+               "executor": executor.description, "versions": versions(), "wall_time_seconds": round(time.time() - started, 3),
                "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:])}
         with atomic_folder(out) as tmp:
             write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots)
