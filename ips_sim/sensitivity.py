@@ -748,32 +748,44 @@ def plot_outcome(res: SensitivityResult, outcome: str, folder: Path) -> Path:
     return path
 
 
-def plot_plan(ps: PlanSensitivity, folder: Path) -> Path | None:
-    """The recommended staffing at each assumption's low and high end (only those that move it)."""
+def plot_plan(ps: PlanSensitivity, values: list, folder: Path) -> Path | None:
+    """The recommended staffing at each assumption's low and high end; those that move it on top."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    params = list(dict.fromkeys(r["parameter"] for r in ps.rows))
-    if not params or not isinstance(ps.baseline, (int, float)):
+    numeric = [v for v in values if isinstance(v, (int, float))]
+    if not ps.rows or len(numeric) != len(values):
         return None
-    fig, ax = plt.subplots(figsize=(9, max(3.5, 0.38 * len(params) + 1.8)))
+    none_at = max(numeric) + 1  # where "no value meets the targets" is drawn
+    moved = set(plan_rank(ps))
+    params = sorted(dict.fromkeys(r["parameter"] for r in ps.rows), key=lambda p: (p not in moved, p))
+    ends = {(r["parameter"], r["end"]): r for r in ps.rows}
+    fig, ax = plt.subplots(figsize=(9.5, max(3.5, 0.36 * len(params) + 1.9)))
     ys = np.arange(len(params))[::-1]
+    base = ps.baseline if ps.baseline is not None else none_at
     for y, p in zip(ys, params):
-        for row in (r for r in ps.rows if r["parameter"] == p):
-            a = row["answer"]
-            if not isinstance(a, (int, float)):
+        for end, dy, colour in (("low", 0.14, "#4c72b0"), ("high", -0.14, "#dd8452")):
+            row = ends.get((p, end))
+            if row is None:
                 continue
-            dy = -0.13 if row["end"] == "low" else 0.13
-            ax.plot([ps.baseline, a], [y + dy, y + dy], color="#bbbbbb", lw=1)
-            ax.plot(a, y + dy, "o", color="#4c72b0" if row["end"] == "low" else "#dd8452", ms=7)
-    ax.axvline(ps.baseline, color="black", lw=1, ls="--")
-    ax.set_yticks(ys, [_short(p) for p in params], fontsize=9)
+            a = row["answer"] if row["answer"] is not None else none_at
+            ax.plot([base, a], [y + dy, y + dy], color="#bbbbbb", lw=1)
+            ax.plot(a, y + dy, "o", color=colour, ms=7)
+    ax.axvline(base, color="black", lw=1, ls="--")
+    labels = []
+    for p in params:
+        lo, hi = ends.get((p, "low")), ends.get((p, "high"))
+        rng = f"  [{_fmt(lo['value'])}, {_fmt(hi['value'])}]" if lo and hi else ""
+        labels.append(_short(p) + rng)
+    ax.set_yticks(ys, labels, fontsize=9)
+    ticks = sorted(numeric)
+    ax.set_xticks(ticks + [none_at], [str(t) for t in ticks] + ["none"])
+    ax.set_xlim(min(ticks) - 0.5, none_at + 0.5)
     ax.set_xlabel(f"{ps.path} recommended (dashed: at the scenario's values)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("Smallest staffing meeting " + " and ".join(str(t) for t in ps.targets)
-                 + "\nwith each assumption at its low (blue) or high (orange) end", fontsize=10)
+                 + "\nwith each assumption at its low (blue, upper) or high (orange, lower) end", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     path = folder / "plan_sensitivity.png"
@@ -783,7 +795,7 @@ def plot_plan(ps: PlanSensitivity, folder: Path) -> Path | None:
 
 
 def write_sensitivity(folder: Path, res: SensitivityResult, ps: PlanSensitivity | None, text: list[str],
-                      manifest_doc: dict, plots: bool = True) -> None:
+                      manifest_doc: dict, plots: bool = True, plan_values: list | None = None) -> None:
     """sensitivity.csv, ranges_used.csv, plan_sensitivity.csv, sensitivity.txt, manifest.json and the plots."""
     import json
 
@@ -808,7 +820,7 @@ def write_sensitivity(folder: Path, res: SensitivityResult, ps: PlanSensitivity 
         for o in res.outcomes:
             plot_outcome(res, o, folder)
         if ps is not None:
-            plot_plan(ps, folder)
+            plot_plan(ps, plan_values or [], folder)
 
 
 def summary_lines(res: SensitivityResult, ps: PlanSensitivity | None, plan_values: list | None) -> list[str]:

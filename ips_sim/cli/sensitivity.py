@@ -179,7 +179,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
                "executor": executor.description, "versions": versions(), "wall_time_seconds": round(time.time() - started, 3),
                "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:])}
         with atomic_folder(out) as tmp:
-            write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots)
+            write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots, plan_values=values)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"\ninterrupted; finished points are saved in {work}/: run the same command with --resume "
