@@ -520,18 +520,18 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
                     row[key] = float(s[key][i]) if i is not None else float("nan")
     res.points_run = points_run
     for o in outcomes:
-        res.per_outcome[o].rows = ranked(res.per_outcome[o].rows, method)
+        res.per_outcome[o].rows = ranked(res.per_outcome[o].rows)
         res.per_outcome[o].sentence = outcome_sentence(res, o)
     return res
 
 
-def ranked(rows: list[dict], method: str) -> list[dict]:
-    """Rows by importance: ST for Sobol-analysed parameters first, then mu*; rank 1 = most important."""
-    def key(r):
-        st = r.get("ST", float("nan"))
-        return (0 if method == "sobol" and math.isfinite(st) else 1,
-                -(st if method == "sobol" and math.isfinite(st) else 0.0), -r["mu_star"], r["parameter"])
-    out = sorted(rows, key=key)
+def ranked(rows: list[dict]) -> list[dict]:
+    """Rows by Morris mu* (the screening covers every parameter), largest first; rank 1 = most important.
+
+    Sobol indices, where run, are reported beside mu*: they split the variance
+    among the few screened in, and do not re-rank the rest.
+    """
+    out = sorted(rows, key=lambda r: (-r["mu_star"], r["parameter"]))
     for k, r in enumerate(out, start=1):
         r["rank"] = k
     return out
