@@ -688,8 +688,8 @@ def plot_outcome(res: SensitivityResult, outcome: str, folder: Path) -> Path:
     base = res.default_values[outcome]
     n_panels = 3 if res.method == "sobol" else 2
     height = max(4.5, 0.38 * len(rows) + 2.2)
-    fig, axes = plt.subplots(1, n_panels, figsize=(6.4 * n_panels + 1.5, height),
-                             gridspec_kw={"width_ratios": [1.25] + [1] * (n_panels - 1)})
+    fig, axes = plt.subplots(1, n_panels, figsize=(5.6 * n_panels + 3, height), layout="constrained",
+                             gridspec_kw={"width_ratios": [1.2, 1, 0.9][:n_panels]})
     ax = axes[0]
     order = sorted(rows, key=lambda r: (r["swing"], -r["rank"]))
     ys = np.arange(len(order))
@@ -741,7 +741,6 @@ def plot_outcome(res: SensitivityResult, outcome: str, folder: Path) -> Path:
 
     fig.suptitle(f"{outcome}: which assumptions matter ({res.replications} replications per point, "
                  f"common random numbers)", fontsize=12)
-    fig.tight_layout()
     path = folder / f"sensitivity_{outcome}.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -759,8 +758,9 @@ def plot_plan(ps: PlanSensitivity, values: list, folder: Path) -> Path | None:
     if not ps.rows or len(numeric) != len(values):
         return None
     none_at = max(numeric) + 1  # where "no value meets the targets" is drawn
-    moved = set(plan_rank(ps))
-    params = sorted(dict.fromkeys(r["parameter"] for r in ps.rows), key=lambda p: (p not in moved, p))
+    moved = plan_rank(ps)  # largest change first
+    others = [p for p in dict.fromkeys(r["parameter"] for r in ps.rows) if p not in moved]
+    params = moved + others
     ends = {(r["parameter"], r["end"]): r for r in ps.rows}
     fig, ax = plt.subplots(figsize=(9.5, max(3.5, 0.36 * len(params) + 1.9)))
     ys = np.arange(len(params))[::-1]
