@@ -28,6 +28,7 @@ import csv
 import json
 import math
 import os
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -732,7 +733,8 @@ def plot_outcome(res: SensitivityResult, outcome: str, folder: Path) -> Path:
                 color="#dd8452", label="ST (with interactions)", capsize=2)
         ax.barh(y - 0.18, [r["S1"] for r in srows], height=0.36, xerr=[r["S1_conf"] for r in srows],
                 color="#4c72b0", label="S1 (alone)", capsize=2)
-        ax.set_yticks(y, [_short(r["parameter"]) for r in srows], fontsize=9)
+        ax.set_yticks(y, ["\n".join(textwrap.wrap(_short(r["parameter"]).replace("_", " "), 16)) for r in srows],
+                      fontsize=9)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel("share of the outcome's variance")
         ax.set_title(f"Sobol indices of the top {len(srows)} ({res.sobol_samples} base samples)", fontsize=10)
