@@ -264,9 +264,11 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
     assert resumed.exit_code == 0, resumed.output
     assert (out / "sensitivity.csv").read_bytes() == (tmp_path / "fresh" / "sensitivity.csv").read_bytes()
     assert not (tmp_path / "out.partial").exists()
-    other = CliRunner().invoke(main, [*args[:-4], "-n", "3", "--workers", "1", "--quiet", "--out", str(out),
-                                      "--resume"])
-    assert other.exit_code == 0  # no partial left: a resume with nothing to resume just runs
+    # Other settings into the same folder: refused (the results are never silently replaced) unless --overwrite.
+    other = [*args[:-4], "-n", "3", "--workers", "1", "--quiet", "--out", str(out)]
+    refused = CliRunner().invoke(main, other)
+    assert refused.exit_code == 2 and "--overwrite" in refused.output, refused.output
+    assert CliRunner().invoke(main, [*other, "--overwrite"]).exit_code == 0
 
 
 def test_local_processes_and_dask_cluster_give_identical_tables(tmp_path):

@@ -13,7 +13,9 @@ from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
 from ..plan import parse_target, parse_vary
 from ..progress import Progress
-from ..report import atomic_folder, versions
+from . import interrupt
+from ..output import OutputFolder
+from ..report import versions
 from ..scenario import ScenarioError, load_scenario
 from ..sensitivity import (
     PointStore,
@@ -81,11 +83,12 @@ Examples:
               help="Output folder [default: outputs/<scenario name>_sensitivity/].")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run: points already finished (saved in OUT.partial/) are not run again.")
+@click.option("--overwrite", is_flag=True, help="Replace results of a different analysis in --out.")
 @click.option("--no-plots", is_flag=True, help="Write the tables only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, trajectories, sobol_samples, sobol_top,
                         replications, plan_vary, plan_targets, plan_replications, plan_max_replications, workers,
-                        scheduler, seed, out, resume, no_plots, quiet):
+                        scheduler, seed, out, resume, overwrite, no_plots, quiet):
     """Which assumptions change the outcomes (Morris, Sobol) and the recommended staffing.
 
     Every parameter marked assumption in calibration/parameters.csv is varied
@@ -147,25 +150,33 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
            "trajectories": trajectories, "sobol_samples": sobol_samples, "sobol_top": sobol_top,
            "outcomes": list(outcomes), "ranges": [vars(r) for r in ranges.varied], "points_per_unit": POINTS_PER_UNIT,
            "plan": [plan_vary, list(plan_targets), plan_replications, plan_max_replications] if parsed else None}
-    work = out.parent / f"{out.name}.partial"
+    folder = OutputFolder(out, key, kind="sensitivity", overwrite=overwrite)
+    folder.check()
+    work = folder.partial
     store = PointStore(work, key)
-    if work.exists() and not resume:
-        raise UserError([f"{work}: an interrupted run of this output folder is here; continue it with --resume, "
-                         "or delete the folder to start again"])
-    if work.exists() and not store.matches():
-        raise UserError([f"{work}: --resume: the interrupted run had other settings (scenario, seed, design, ranges, "
-                         "outcomes or planning question); rerun it as it was, or delete the folder to start again"])
-    store.start()
-    executor = make_executor(workers, scheduler)
-    click.echo(f"{base.name}: {k} assumptions, {n_points} points x {replications} replications on "
-               f"{executor.description}", err=True)
-    progress = Progress(n_points, "sensitivity", quiet)
-    started = time.time()
-    ps = None
-    try:
-        res, ps = _run(base, outcomes, ranges, executor, method, trajectories, sobol_samples, sobol_top,
-                       replications, seed, store, progress, parsed, path, values, plan_replications,
-                       plan_max_replications)
+    with folder.lock():
+        if work.exists() and not resume:
+            raise UserError([f"{work}: an interrupted run of this output folder is here; continue it with --resume, "
+                             "or delete the folder to start again"])
+        if work.exists() and not store.matches():
+            raise UserError([f"{work}: --resume: the interrupted run had other settings (scenario, seed, design, "
+                             "ranges, outcomes or planning question); rerun it as it was, or delete the folder "
+                             "to start again"])
+        store.start()
+        executor = make_executor(workers, scheduler)
+        click.echo(f"{base.name}: {k} assumptions, {n_points} points x {replications} replications on "
+                   f"{executor.description}", err=True)
+        progress = Progress(n_points, "sensitivity", quiet)
+        started = time.time()
+        interrupt.interrupted(f"finished points are saved in {work}/: run the same command with --resume "
+                              "to continue")
+        try:
+            res, ps = _run(base, outcomes, ranges, executor, method, trajectories, sobol_samples, sobol_top,
+                           replications, seed, store, progress, parsed, path, values, plan_replications,
+                           plan_max_replications)
+        finally:
+            progress.close()
+            executor.close()
         text = summary_lines(res, ps, values)
         for line in text:
             click.echo(line)
@@ -176,19 +187,12 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
                "ranges_file": str(ranges_file or default_ranges_path()),
                "plan": {"vary": plan_vary, "targets": list(plan_targets), "replications": plan_replications,
                         "max_replications": plan_max_replications} if parsed else None,
-               "executor": executor.description, "versions": versions(), "wall_time_seconds": round(time.time() - started, 3),
+               "executor": executor.description, "versions": versions(),
+               "wall_time_seconds": round(time.time() - started, 3),
                "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:])}
-        with atomic_folder(out) as tmp:
+        with folder.write() as tmp:
             write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots, plan_values=values)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"\ninterrupted; finished points are saved in {work}/: run the same command with --resume "
-                   "to continue", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
-        executor.close()
-    shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     click.echo(f"-> {out}/")
 
 
