@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
 from ..plan import parse_target, parse_vary
 from ..progress import Progress
-from . import interrupt
+from .interrupt import interrupted
 from ..output import OutputFolder
 from ..report import versions
 from ..scenario import ScenarioError, load_scenario
@@ -168,7 +168,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
                    f"{executor.description}", err=True)
         progress = Progress(n_points, "sensitivity", quiet)
         started = time.time()
-        interrupt.interrupted(f"finished points are saved in {work}/: run the same command with --resume "
+        interrupted(f"finished points are saved in {work}/: run the same command with --resume "
                               "to continue")
         try:
             res, ps = _run(base, outcomes, ranges, executor, method, trajectories, sobol_samples, sobol_top,
