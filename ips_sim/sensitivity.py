@@ -737,7 +737,8 @@ def plot_outcome(res: SensitivityResult, outcome: str, folder: Path) -> Path:
                       fontsize=9)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel("share of the outcome's variance")
-        ax.set_title(f"Sobol indices of the top {len(srows)} ({res.sobol_samples} base samples)", fontsize=10)
+        ax.set_title(f"Sobol indices of the top {len(srows)} by mu* ({res.sobol_samples} base samples):\n"
+                     "shares of the variance they cause, others at defaults", fontsize=10)
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(axis="x", alpha=0.3)
 
