@@ -25,6 +25,7 @@ results do not depend on where they ran.
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import math
 import os
@@ -224,8 +225,13 @@ def select(ranges: Ranges, names: Sequence[str], source: str = "--parameter") ->
 
 def check_outcomes(outcomes: Sequence[str]) -> list[str]:
     """One error line per unknown outcome name."""
-    return [f"--outcome: {o!r}: unknown metric; allowed: {', '.join(METRIC_NAMES)}"
-            for o in outcomes if o not in METRIC_NAMES]
+    out = []
+    for o in outcomes:
+        if o not in METRIC_NAMES:
+            close = difflib.get_close_matches(o, METRIC_NAMES, n=1, cutoff=0.5)
+            hint = f"did you mean {close[0]}? " if close else ""
+            out.append(f"--outcome: {o!r}: unknown metric; {hint}allowed: {', '.join(METRIC_NAMES)}")
+    return out
 
 
 def salib_problem(ranges: Sequence[AssumptionRange]) -> dict:
