@@ -2,16 +2,17 @@
 
 Every error line echoes the bad value so the user can find it, but a value can
 be a 100,000-item list, a whole file read by mistake or text with newlines and
-terminal escape codes. :func:`shown` is the one way to echo a value and
-:func:`one_line` the last guard on a whole message.
+terminal escape codes. :func:`shown` is the one way to echo a value; :class:`ips_sim.errors.UserError`
+bounds each whole line.
 """
 
 from __future__ import annotations
 
 import reprlib
 
-MAX_VALUE_CHARS = 200      # an echoed value (repr) is cut to this many characters
-MAX_LINE_CHARS = 1000      # a whole error line is cut to this many characters
+from . import errors
+
+MAX_VALUE_CHARS = 200      # an echoed value (repr) is cut to this many characters; UserError bounds whole lines
 
 _repr = reprlib.Repr()
 _repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxdict = 8
@@ -26,12 +27,9 @@ def escape_controls(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    """``text`` on one line, cut to ``limit`` characters with a note of how long it was."""
-    text = escape_controls(str(text))
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text):,} characters)"
+def clip(text, limit: int = MAX_VALUE_CHARS) -> str:
+    """``text`` on one line (control characters escaped), cut to about ``limit`` characters."""
+    return errors.clip(escape_controls(str(text)), limit + 40)
 
 
 def shown(value) -> str:
@@ -48,8 +46,3 @@ def shown(value) -> str:
     except Exception:  # noqa: BLE001 - a value whose repr fails is still reported
         text = f"<{type(value).__name__}>"
     return clip(text)
-
-
-def one_line(message: str, limit: int = MAX_LINE_CHARS) -> str:
-    """A whole message as one bounded line (the last guard before it reaches the terminal)."""
-    return clip(" ".join(str(message).splitlines()), limit)

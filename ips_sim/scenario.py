@@ -26,7 +26,8 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
-from .echo import clip, one_line, shown
+from .echo import clip, shown
+from .errors import UserError
 from .names import name_problem, safe_name
 from .safe_yaml import YAMLInputError, load_yaml_file, load_yaml_text
 
@@ -380,13 +381,8 @@ def _merge(base: dict, override: dict) -> dict:
 # --------------------------------------------------------------------------- loading
 
 
-class ScenarioError(Exception):
-    """Invalid scenario input; ``messages`` holds one line per problem (each one bounded line)."""
-
-    def __init__(self, messages: list[str]):
-        messages = [one_line(m) for m in messages]
-        super().__init__("\n".join(messages))
-        self.messages = messages
+class ScenarioError(UserError):
+    """Invalid scenario input; ``messages`` holds one line per problem."""
 
 
 def _allowed_from_error(err: dict) -> str:
