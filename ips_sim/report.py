@@ -8,6 +8,7 @@ written result where a finished one is expected.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -134,6 +135,12 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
 
 
 def versions() -> dict[str, str]:
+    """Versions of ips-sim, Python and the dependencies (looked up once per process: ~0.1 s each time)."""
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
     out = {"ips-sim": __version__, "python": platform.python_version()}
     for dist in DEPENDENCIES:
         try:

@@ -13,6 +13,7 @@ field path, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import csv
 import functools
 import math
@@ -53,7 +54,7 @@ MAX_REFERRALS_PER_MONTH = 10_000    # a typical IPS team receives a few referral
                                     # system is modelled as several programs (ips-sim state), not one
 MAX_COHORT = 100_000
 MAX_SCHEDULE_PERIODS = 1200         # one rate a month for 100 years
-MAX_MONEY = 1e9                     # per FTE-year or per hour, in any currency and price year; keeps every
+MAX_MONEY = 1_000_000_000                     # per FTE-year or per hour, in any currency and price year; keeps every
                                     # total (x 1,000 specialists x 100 years) far from overflow
 MAX_SEED = 2**63 - 1
 
@@ -357,7 +358,20 @@ def default_values(directory: Path | None = None, arm: str = "ips") -> dict:
     fitted behavioural parameters ``fitted.yaml``; for the usual-services arm,
     ``usual_services.yaml`` and then its fitted values ``fitted_usual_services.yaml``.
     """
-    directory = directory or calibration_dir()
+    directory = Path(directory or calibration_dir())
+    files = ("parameters.csv", "fitted.yaml", "usual_services.yaml", "fitted_usual_services.yaml")
+    stamps = []
+    for name in files:  # the cache is keyed on the files' sizes and times: an edited file is read again
+        try:
+            st = (directory / name).stat()
+            stamps.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append((name, None, None))
+    return copy.deepcopy(_default_values(directory, arm, tuple(stamps)))
+
+
+@functools.lru_cache(maxsize=16)
+def _default_values(directory: Path, arm: str, stamps: tuple) -> dict:
     data: dict = {}
     for row in defaults_table(directory):
         set_dotted(data, row["parameter"], _parse_value(row["value"]))

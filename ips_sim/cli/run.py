@@ -11,6 +11,7 @@ import click
 from ..scenario import load_scenario, load_scenarios
 from ..errors import UserError
 from ..progress import Progress
+from ..workload import check_scenario
 
 EXAMPLES = """
 \b
@@ -38,7 +39,10 @@ Examples:
                    "parameter uncertainty; fields set in the scenario file win over the draws.")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run: replications already saved in <out>.partial/ are not run again.")
-def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_uncertainty, resume):
+@click.option("--force", is_flag=True,
+              help="Run even if the estimated work is over the limit (about an hour of CPU time, or a "
+                   "replication too large for memory).")
+def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_uncertainty, resume, force):
     """Run SCENARIO and write tables, plots and a manifest to the output folder.
 
     Finished replications are saved in <out>.partial/ as the run goes; after
@@ -49,6 +53,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
 
     sc = load_scenario(scenario)
     n = replications or sc.simulation.replications
+    check_scenario(sc, n, scenario, force)
     seed = sc.simulation.seed if seed is None else seed
     out_dir = Path(out) if out else Path("outputs") / sc.name
     work = out_dir.with_name(out_dir.name + ".partial")

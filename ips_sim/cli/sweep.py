@@ -11,6 +11,7 @@ from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
 from ..progress import Progress
 from ..sweep import SweepError, glance, load_sweep, partial_dir, run_sweep
+from ..workload import check_many
 
 SWEEP_EXAMPLES = """
 \b
@@ -41,7 +42,11 @@ Examples:
 @click.option("--keep-records", is_flag=True,
               help="Also write per-member, per-job and monthly tables of every point (large).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def sweep_command(sweep_file, workers, scheduler, resume, out, replications, seed, quiet, keep_records, no_plots):
+@click.option("--force", is_flag=True,
+              help="Run even if the estimated work is over the limit (about an hour of CPU time, or a "
+                   "replication too large for memory).")
+def sweep_command(sweep_file, workers, scheduler, resume, out, replications, seed, quiet, keep_records, no_plots,
+                  force):
     """Run a base scenario over a grid of field values (e.g. specialists x referral rate).
 
     Every point uses the same seed and replications (common random numbers),
@@ -66,6 +71,7 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
     if sw.replications < 2:
         raise UserError([f"{sweep_file}: replications: {sw.replications}: at least 2 are needed "
                          "for confidence intervals"])
+    check_many(((sc, sw.replications) for sc in sw.scenarios), sweep_file, force)
     out_dir = Path(out) if out else Path("outputs") / sw.name
     executor = make_executor(workers, scheduler)
     progress = None
