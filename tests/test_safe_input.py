@@ -378,3 +378,12 @@ def test_plan_target_on_a_metric_that_never_applies(tmp_path):
     assert first.startswith("ever_employed_rate_affected does not apply to this scenario: it has no value in any "
                             "of the 4 replications"), first
     assert "too close" not in result.stdout and "raise --max-replications" not in result.stdout
+
+
+def test_infinite_results_are_named_not_dropped():
+    from ips_sim.metrics import infinite_metrics
+
+    rows = [{"cost_per_placement": 1.0, "mean_wait_days": math.nan},
+            {"cost_per_placement": math.inf, "mean_wait_days": 3.0}]
+    assert infinite_metrics(rows) == ["cost_per_placement is infinite in 1 of 2 replications (first: replication 1)"]
+    assert infinite_metrics(rows[:1]) == []

@@ -11,6 +11,7 @@ import click
 from ..scenario import load_scenario, load_scenarios
 from ..errors import UserError
 from ..progress import Progress
+from ..metrics import infinite_metrics
 from ..workload import check_scenario
 
 EXAMPLES = """
@@ -83,6 +84,10 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     finally:
         progress.close()
     wall = time.perf_counter() - started
+    infinite = infinite_metrics(metrics)
+    if infinite:  # the schema's bounds should make this impossible; never write such a table
+        raise UserError([f"{scenario}: results: {line}: the numbers overflowed; lower the cost and wage fields"
+                         for line in infinite])
     with atomic_folder(out_dir) as tmp:
         write_run(tmp, sc, metrics, records, manifest(sc, seed, n, wall, workers=workers,
                                                          parameter_uncertainty=parameter_uncertainty), plots=not no_plots)

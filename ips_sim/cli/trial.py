@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
 from ..calibration import draw_updates, explicit_paths, load_draws
-from ..scenario import load_scenario, scenario_from_dict
+from ..scenario import load_scenario, read_yaml_file, scenario_from_dict
 from ..trial import format_table, virtual_trial, write_trial
 
 
@@ -43,12 +42,8 @@ def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, con
     if parameter_uncertainty:
 
         all_draws = load_draws()
-        with open(scenario, encoding="utf-8") as f:
-            ex_i = explicit_paths(yaml.safeload_scenario(f) or {})
-        ex_c = set()
-        if control:
-            with open(control, encoding="utf-8") as f:
-                ex_c = explicit_paths(yaml.safeload_scenario(f) or {})
+        ex_i = explicit_paths(read_yaml_file(scenario) or {})
+        ex_c = explicit_paths(read_yaml_file(control) or {}) if control else set()
         draws = [(draw_updates(ips, all_draws, i, ex_i), draw_updates(ctl, all_draws, i, ex_c))
                  for i in range(len(all_draws))]
     result = virtual_trial(ips, ctl, n_per_arm, follow_up_months, replications, seed, workers, draws)
