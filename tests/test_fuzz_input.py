@@ -262,14 +262,15 @@ def run_case(i: int, sandbox: Path, cases_dir: Path) -> tuple[str, str | None, s
                      f"stderr {result.stderr[:300]!r}"), label
 
 
-def run_cases(job: tuple[list[int], Path, Path]) -> list[tuple[str, str | None, str]]:
-    """A worker's share of the cases, with the work limit lowered and a per-case alarm."""
+def run_cases(job: tuple[list[int], Path, Path]) -> tuple[list[tuple[str, str | None, str]], float]:
+    """A worker's share of the cases, with the work limit lowered and a per-case alarm; (results, CPU s)."""
     indices, sandbox, cases_dir = job
     # A case may not simulate more than about 0.1 s (estimate), so extremes are refused, not run.
     workload.MAX_CPU_SECONDS = 0.1
     old = signal.signal(signal.SIGALRM, _on_alarm)
+    cpu = time.process_time()
     try:
-        return [run_case(i, sandbox, cases_dir) for i in indices]
+        return [run_case(i, sandbox, cases_dir) for i in indices], time.process_time() - cpu
     finally:
         signal.signal(signal.SIGALRM, old)
 
@@ -285,7 +286,9 @@ def test_fuzz_scenarios_run_or_are_refused_cleanly(tmp_path, capsys):
     cwd = os.getcwd()
     try:
         with multiprocessing.get_context("fork").Pool(2) as pool:
-            results = [r for part in pool.map(run_cases, jobs) for r in part]
+            parts = pool.map(run_cases, jobs)
+        results = [r for part, _ in parts for r in part]
+        cpu = [c for _, c in parts]
     finally:
         os.chdir(cwd)
     elapsed = time.perf_counter() - started
@@ -304,7 +307,7 @@ def test_fuzz_scenarios_run_or_are_refused_cleanly(tmp_path, capsys):
     named = [p for p in sandbox.glob("d*/outputs/*")]
     leftovers = [str(p) for p in sandbox.rglob("*.partial")]
 
-    summary = (f"fuzz seed {SEED}: {CASES} cases in {elapsed:.1f} s: "
+    summary = (f"fuzz seed {SEED}: {CASES} cases in {elapsed:.1f} s (CPU {cpu[0]:.1f} s + {cpu[1]:.1f} s): "
                + ", ".join(f"{k} {outcomes[k]}" for k in ("ran", "rejected cleanly", "crash", "hang")))
     with capsys.disabled():
         print("\n" + summary)
