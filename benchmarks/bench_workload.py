@@ -1,6 +1,6 @@
 """How well the work estimate (ips_sim.workload) predicts the time of one replication.
 
-Prints, for scenarios that stress referrals or specialists, the measured seconds
+Prints, for scenarios that stress referrals or specialists, the CPU seconds
 of one replication, the estimate, and the fitted cost per referral and per
 specialist planning step; asserts nothing. The estimate's constants should stay
 above the fitted ones (the estimate errs on the long side).
@@ -25,7 +25,7 @@ CASES = [  # (referrals per month, specialists, years)
 
 def main() -> None:
     rows = []
-    print(f"{'rate':>6} {'spec':>5} {'years':>5} {'referrals':>10} {'steps':>9} {'measured s':>11} "
+    print(f"{'rate':>6} {'spec':>5} {'years':>5} {'referrals':>10} {'steps':>9} {'CPU s':>11} "
           f"{'estimate s':>11} {'ratio':>6}")
     for rate, specialists, years in CASES:
         sc = scenario_from_dict({"referrals": {"rate_per_month": rate, "schedule": []},
@@ -33,9 +33,9 @@ def main() -> None:
                                  "supervision": {"specialists_per_supervisor": None},
                                  "simulation": {"horizon_years": years, "warmup_years": 1}}, "bench")
         w = workload.estimate(sc, 1)
-        t = time.perf_counter()
+        t = time.process_time()  # CPU time: less disturbed by other work on a shared machine than wall time
         run_replication(sc, 0, 1)
-        dt = time.perf_counter() - t
+        dt = time.process_time() - t
         rows.append((w.referrals, w.specialist_steps, dt))
         print(f"{rate:>6} {specialists:>5} {years:>5} {w.referrals:>10,.0f} {w.specialist_steps:>9,.0f} "
               f"{dt:>11.2f} {w.cpu_seconds:>11.2f} {w.cpu_seconds / dt:>6.2f}")

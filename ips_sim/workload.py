@@ -9,9 +9,10 @@ time or memory; the commands' ``--force`` skips the refusal.
 
 The cost model is linear in what the event loop does: every referral costs
 its events (arrival, waiting, enrolment, job search, jobs, exit), every
-planning step costs a pass over each specialist. The constants were measured
-on the team's 2-core machine under load (benchmarks/bench_workload.py prints
-them) and rounded up, so the estimate errs on the long side.
+planning step costs a pass over each specialist. The constants are CPU
+times measured on the team's 2-core machine (benchmarks/bench_workload.py
+prints them) and rounded up, so the estimate errs on the long side (by 1.3x
+to 7x in the benchmark's cases).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from dataclasses import dataclass
 from .errors import UserError
 from .scenario import DAYS_PER_MONTH, Scenario
 
-SECONDS_PER_REFERRAL = 1.5e-4          # measured 35-190 us per referral (more when most enrol and find jobs)
-SECONDS_PER_SPECIALIST_STEP = 2.5e-5   # measured 22 us per specialist per planning step
+# CPU time measured by benchmarks/bench_workload.py (2 cores, Python 3.11): 14 us per referral who gives
+# up waiting to 75 us per referral served, 9 us per specialist per planning step; rounded up.
+SECONDS_PER_REFERRAL = 1.0e-4
+SECONDS_PER_SPECIALIST_STEP = 1.5e-5
 MAX_CPU_SECONDS = 3600                 # refuse more than 1 CPU-hour of simulation without --force
 MAX_REFERRALS_PER_REPLICATION = 1_000_000   # a replication holds every member in memory (measured ~0.6 KB each)
 

@@ -302,7 +302,7 @@ def test_work_over_the_limit_refused_with_estimate_and_limit(tmp_path):
     assert time.perf_counter() - t < HANG
     assert len(lines) == 2
     assert lines[0].startswith(f"{p}: about 1,800,000 referrals in one replication: at most 1,000,000")
-    assert "estimated 2.3 hours of CPU time" in lines[1] and "the limit is 60 minutes" in lines[1]
+    assert "estimated 90 minutes of CPU time" in lines[1] and "the limit is 60 minutes" in lines[1]
     assert all("--force" in ln for ln in lines)
     assert not (tmp_path / "out").exists()
 
