@@ -505,14 +505,14 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
 
 
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
-                   progress=None, draws_path: str | Path | None = None, checkpoint=None):
+                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None):
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
     draws = load_draws(draws_path)
     explicit = explicit_paths(read_yaml_file(scenario_path) or {})
     per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
                 for d in range(min(len(draws), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,
-                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint)
+                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor)
 
 
 # --------------------------------------------------------------------------- the whole calibration

@@ -9,6 +9,7 @@ import click
 
 from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
+from ..output import OutputFolder
 from ..progress import Progress
 from ..sweep import SweepError, glance, load_sweep, partial_dir, run_sweep
 from ..workload import check_many
@@ -42,11 +43,12 @@ Examples:
 @click.option("--keep-records", is_flag=True,
               help="Also write per-member, per-job and monthly tables of every point (large).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--overwrite", is_flag=True, help="Replace results of a different sweep in --out.")
 @click.option("--force", is_flag=True,
               help="Run even if the estimated work is over the limit (about an hour of CPU time, or a "
                    "replication too large for memory).")
 def sweep_command(sweep_file, workers, scheduler, resume, out, replications, seed, quiet, keep_records, no_plots,
-                  force):
+                  overwrite, force):
     """Run a base scenario over a grid of field values (e.g. specialists x referral rate).
 
     Every point uses the same seed and replications (common random numbers),
@@ -72,7 +74,10 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
         raise UserError([f"{sweep_file}: replications: {sw.replications}: at least 2 are needed "
                          "for confidence intervals"])
     check_many(((sc, sw.replications) for sc in sw.scenarios), sweep_file, force)
-    out_dir = Path(out) if out else Path("outputs") / sw.name
+    folder = OutputFolder(Path(out) if out else Path("outputs") / sw.name,
+                          {"fingerprint": sw.fingerprint(keep_records)}, kind="sweep", overwrite=overwrite)
+    folder.check()
+    out_dir = folder.path
     executor = make_executor(workers, scheduler)
     progress = None
 
@@ -87,8 +92,9 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
             progress(k)
 
     try:
-        result = run_sweep(sw, out_dir, executor, resume=resume, keep_records=keep_records, progress=tick,
-                           plots=not no_plots, on_start=on_start)
+        with folder.lock():
+            result = run_sweep(sw, out_dir, executor, resume=resume, keep_records=keep_records, progress=tick,
+                               plots=not no_plots, on_start=on_start)
     except KeyboardInterrupt:
         if progress is not None:
             progress.close()
