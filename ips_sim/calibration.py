@@ -44,9 +44,10 @@ from typing import Any, Callable
 
 import numpy as np
 import yaml
-from scipy import optimize, stats
+from scipy import optimize
 
 from .experiment import run_replications
+from .intervals import mean_ci
 from .metrics import replication_metrics
 from .scenario import (
     DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted, read_yaml_file,
@@ -259,10 +260,7 @@ def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates:
 def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, float]:
     """(95% CI low, high of the simulated mean; 2.5 and 97.5 percentiles over single simulated trials)."""
     def t_ci(x):
-        x = x[np.isfinite(x)]
-        m, s = x.mean(), x.std(ddof=1)
-        h = stats.t.ppf(0.975, len(x) - 1) * s / math.sqrt(len(x))
-        return m - h, m + h
+        return mean_ci(x)[1:]
 
     if t.arm in ("ips", "usual_services"):
         x = _values(ips_rows if t.arm == "ips" else us_rows, t.metric)
@@ -635,9 +633,7 @@ def fit_table(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict
         else:
             x = np.array([r[t.metric] for r in prog], float)
             x = x[np.isfinite(x)]
-            mean = float(x.mean())
-            h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-            lo, hi = mean - h, mean + h
+            mean, lo, hi = mean_ci(x)
             p_lo, p_hi = float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5))
             n_rep = len(x)
             u_mean = u_lo = u_hi = math.nan
