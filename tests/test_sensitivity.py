@@ -220,6 +220,7 @@ def test_cli_end_to_end_on_a_tiny_scenario(tmp_path):
     (["--outcome", "mean_wait_days"], "service.first_month_days,40,30,,r", "row 5, low: 40: low must be below high"),
     (["--outcome", "mean_wait_days"], "jobs.hours_per_week_sd,x,12,,r", "row 5, low: 'x': expected a finite number"),
     (["--outcome", "mean_wait_days", "--parameter", "jobs.nope"], None, "--parameter: 'jobs.nope'"),
+    (["--outcome", "mean_wait_days", "--trajectories", "100", "-n", "100000"], None, "of CPU time"),
 ])
 def test_bad_input_one_line_exit_2(tmp_path, args, row, expect):
     sc, ranges = _tiny(tmp_path)

@@ -15,6 +15,7 @@ from ..plan import parse_target, parse_vary
 from ..progress import Progress
 from .interrupt import interrupted
 from ..output import OutputFolder
+from ..workload import check_many
 from ..report import versions
 from ..scenario import ScenarioError, load_scenario
 from ..sensitivity import (
@@ -84,11 +85,13 @@ Examples:
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run: points already finished (saved in OUT.partial/) are not run again.")
 @click.option("--overwrite", is_flag=True, help="Replace results of a different analysis in --out.")
+@click.option("--force", is_flag=True,
+              help="Run even if the estimated work is over the limit (more than an hour of CPU time).")
 @click.option("--no-plots", is_flag=True, help="Write the tables only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, trajectories, sobol_samples, sobol_top,
                         replications, plan_vary, plan_targets, plan_replications, plan_max_replications, workers,
-                        scheduler, seed, out, resume, overwrite, no_plots, quiet):
+                        scheduler, seed, out, resume, overwrite, force, no_plots, quiet):
     """Which assumptions change the outcomes (Morris, Sobol) and the recommended staffing.
 
     Every parameter marked assumption in calibration/parameters.csv is varied
@@ -150,6 +153,12 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
            "trajectories": trajectories, "sobol_samples": sobol_samples, "sobol_top": sobol_top,
            "outcomes": list(outcomes), "ranges": [vars(r) for r in ranges.varied], "points_per_unit": POINTS_PER_UNIT,
            "plan": [plan_vary, list(plan_targets), plan_replications, plan_max_replications] if parsed else None}
+    # Before any work: the analyses' points, and at most every planned value at --plan-max-replications
+    # for each of the 2k + 1 re-plans.
+    requests = [(base, n_points * replications)]
+    if parsed:
+        requests += [(base.with_updates({path: v}), plan_max_replications * (2 * k + 1)) for v in values]
+    check_many(requests, scenario, force)
     folder = OutputFolder(out, key, kind="sensitivity", overwrite=overwrite)
     folder.check()
     work = folder.partial
