@@ -39,6 +39,7 @@ import math
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -47,15 +48,14 @@ from scipy import optimize, stats
 
 from .experiment import run_replications
 from .metrics import replication_metrics
-from .model import run_replication
 from .scenario import (
     DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted, set_dotted,
 )
 from .trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
 
 DEFAULT_SEED = 20261123
-DEFAULT_REPLICATIONS = 150
-DEFAULT_BUDGET = 120
+DEFAULT_REPLICATIONS = 100
+DEFAULT_BUDGET = 100
 DEFAULT_DRAWS = 100
 TRIAL_N = 120             # per arm: the mean IPS arm of the 28 RCTs is 3187/28 = 114; 120 = 6 specialists x 20
 TRIAL_FOLLOW_UP = 18.0    # months: the trials' mean follow-up is 18.6 months (Bond slides)
@@ -136,9 +136,13 @@ class Free:
 FREE = {
     "ips": (
         Free("job_rate_scale", 0.05, 20.0, paths=("job_search.job_rate_search_per_month",
-                                                   "job_search.job_rate_development_per_month")),
-        Free("jobs.end_rate_per_month", 0.005, 2.0),
-        Free("engagement.disengage_rate_per_month", 0.001, 1.0),
+                                                   "job_search.job_rate_development_per_month"), step=0.15),
+        Free("jobs.end_rate_per_month", 0.005, 2.0, step=0.2),
+        Free("engagement.disengage_rate_per_month", 0.001, 1.0, step=0.2),
+        # Latent job classes (tenure.py): share of fragile jobs and how much faster they end.
+        Free("jobs.fragile_share", 0.02, 0.98, log=False, step=0.1),
+        Free("jobs.fragile_rate_ratio", 1.0, 200.0, step=0.2),
+        Free("jobs.hours_per_week_mean", 8.0, 40.0, log=False, step=2.0),
     ),
     "usual_services": (
         Free("job_search.job_rate_search_per_month", 0.001, 3.0),
@@ -251,7 +255,8 @@ def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates:
     if t.design == "trial":
         return trial_quantity(t, ips_rows, us_rows)
     if "program" not in cache:
-        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS, sim.seed)
+        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS, sim.seed,
+                                            workers=sim.workers)
     return _mean(_values(cache["program"], t.metric))
 
 
@@ -281,21 +286,24 @@ def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, f
             float(np.nanpercentile(per, 2.5)), float(np.nanpercentile(per, 97.5)))
 
 
-def program_outcomes(scenario: Scenario, replications: int, seed: int) -> list[dict]:
+def program_outcomes(scenario: Scenario, replications: int, seed: int, workers: int = 1) -> list[dict]:
     """Running-program quantities per replication (benchmarks: caseload working share, job tenure)."""
-    rows = []
-    for i in range(replications):
-        rec = run_replication(scenario, i, seed).freeze()
-        met = replication_metrics(rec, scenario)
-        row = {"employed_share_mean": met["employed_share_mean"],
-               "quarterly_working_rate": met["quarterly_working_rate"],
-               "ever_employed_rate": met["ever_employed_rate"]}
-        # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
-        row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
-                                            if met["quarterly_working_rate"] > 0 else math.nan)
-        row.update(first_job_tenure(rec, scenario, seed))
-        rows.append(row)
+    rows, _ = run_replications(scenario, replications, seed, workers, keep_records=False,
+                               outcome=partial(program_row, seed=seed))
     return rows
+
+
+def program_row(rec, scenario: Scenario, seed: int) -> dict:
+    """One running-program replication's benchmark quantities (module level: sent to worker processes)."""
+    met = replication_metrics(rec, scenario)
+    row = {"employed_share_mean": met["employed_share_mean"],
+           "quarterly_working_rate": met["quarterly_working_rate"],
+           "ever_employed_rate": met["ever_employed_rate"]}
+    # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
+    row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
+                                        if met["quarterly_working_rate"] > 0 else math.nan)
+    row.update(first_job_tenure(rec, scenario, seed))
+    return row
 
 
 def first_job_tenure(rec, scenario: Scenario, seed: int, months: float = 24.0) -> dict:
@@ -615,7 +623,7 @@ def fit_table(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict
             unc_i += simulate_arm(sc_i, 1, sim.seed, fu, first=first + k)
             unc_u += simulate_arm(sc_u, 1, sim.seed, fu, first=first + k + CONTROL_OFFSET)
     program_sc = sim.scenario("ips", ips_upd).with_updates({"name": "calibration_program"})
-    prog = program_outcomes(program_sc, PROGRAM_REPLICATIONS, sim.seed)
+    prog = program_outcomes(program_sc, PROGRAM_REPLICATIONS, sim.seed, workers=sim.workers)
     out = []
     for t in targets:
         if t.design == "trial":

@@ -16,7 +16,9 @@ working) are censored by the model at the exit. Trial outcomes do not stop
 counting work at an exit, so each such job is continued after the exit with
 an exponential remaining duration at the model's job-ending hazard *without
 follow-along* (``jobs.end_rate_per_month x (1 + follow_along_shortfall_effect)``,
-divided by ``match_tenure_ratio`` for jobs that match preferences), from its
+divided by ``match_tenure_ratio`` for jobs that match preferences, times
+``fragile_rate_ratio`` for fragile jobs: given its class a job's hazard is
+constant, so the remaining duration is exponential), from its
 own random stream. Assumption: after an exit nobody starts a new job (the
 model no longer follows them), which understates work after exits a little.
 
@@ -97,6 +99,7 @@ def job_end_days(rec: FrozenRecords, scenario: Scenario, seed: int) -> np.ndarra
         jb = scenario.jobs
         rate = jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect) / DAYS_PER_MONTH
         rate = np.where(j["preference_match"], rate / jb.match_tenure_ratio, rate)
+        rate = np.where(j["fragile"], rate * jb.fragile_rate_ratio, rate)  # the job's latent class (tenure.py)
         rng = np.random.default_rng(stream_seed(seed, rec.replication, "job_after_exit"))
         e = rng.standard_exponential(len(end))  # one draw per job, in job order
         with np.errstate(divide="ignore"):
