@@ -177,6 +177,7 @@ class Jobs(_Section):
 class FollowAlong(_Section):
     step_down_enabled: bool
     step_down_after_months: float = Field(ge=0.5, le=240)
+    support_after_step_down: float = Field(ge=0, le=1)
 
 
 class Costs(_Section):

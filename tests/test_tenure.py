@@ -124,3 +124,35 @@ def test_first_job_window_counts_jobs_after_exit_as_continuing():
     assert 0 < d["first_job_tenure_months"] <= 24
     assert d["months_worked_24m_after_first_job"] >= d["first_job_tenure_months"]
     assert d["jobs_24m_after_first_job"] >= 1
+
+
+@pytest.mark.parametrize("support", [1.0, 0.0])
+def test_jobs_continued_after_an_exit_end_at_their_own_rate(support):
+    """A job left at an exit continues with an exponential remainder at the job's own rate times
+    (1 + shortfall x (1 - support)): support = follow_along.support_after_step_down after a step-down,
+    0 after a drop-out. So remainder x rate is standard exponential: mean 1 (SE 1/sqrt(n)), for each exit
+    reason separately."""
+    from ips_sim.records import EXIT_REASONS
+    from ips_sim.trial import job_end_days
+
+    sc = load_scenario(REPO / "scenarios" / "two_specialists_38_members.yaml").with_updates(
+        {"follow_along.support_after_step_down": support, "engagement.disengage_rate_employed_per_month": 0.05})
+    jb = sc.jobs
+    rem, rate, stepped = [], [], []
+    for i in range(20):
+        rec = run_replication(sc, i, 31).freeze()
+        j = rec.job
+        left = j["end_reason"] == -2
+        end = job_end_days(rec, sc, 31)
+        r = jb.end_rate_per_month / M / np.where(j["preference_match"], jb.match_tenure_ratio, 1.0)
+        r = r * np.where(j["fragile"], jb.fragile_rate_ratio, 1.0)
+        reason = rec.member["exit_reason"][j["member_id"]]
+        rem.append((end - j["observed_until_day"])[left])
+        rate.append(r[left])
+        stepped.append((reason == EXIT_REASONS.index("stepped_down"))[left])
+    rem, rate, stepped = np.concatenate(rem), np.concatenate(rate), np.concatenate(stepped)
+    shortfall = jb.follow_along_shortfall_effect
+    for mask, sup in ((stepped, support), (~stepped, 0.0)):
+        z = rem[mask] * rate[mask] * (1.0 + shortfall * (1.0 - sup))
+        assert len(z) > 50
+        assert abs(z.mean() - 1.0) <= 4 / math.sqrt(len(z)), (sup, z.mean(), len(z))
