@@ -55,13 +55,14 @@ from .tenure import hazard, mean_tenure, mixture, plot_first_job_survival, survi
 from .trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
 
 DEFAULT_SEED = 20261123
-DEFAULT_REPLICATIONS = 50
-DEFAULT_BUDGET = 80
+DEFAULT_REPLICATIONS = 30
+DEFAULT_BUDGET = 50
 DEFAULT_DRAWS = 100
 TRIAL_N = 120             # per arm: the mean IPS arm of the 28 RCTs is 3187/28 = 114; 120 = 6 specialists x 20
 TRIAL_FOLLOW_UP = 18.0    # months: the trials' mean follow-up is 18.6 months (Bond slides)
 PROGRAM_REPLICATIONS = 40       # running-program replications in the report
-PROGRAM_REPLICATIONS_FIT = 20   # ... and in each evaluation of a fit with program targets (same seed: CRN)
+PROGRAM_REPLICATIONS_FIT = 12   # ... and in each evaluation of a fit with program targets (same seed: CRN)
+DRAW_CHECKS = 10                # parameter draws re-simulated in the report to check the linearised inverse
 ARMS = ("ips", "usual_services")
 
 
@@ -668,7 +669,7 @@ def fitted_program(sim: Simulator, ips_upd: dict) -> list[dict]:
     return program_outcomes(program_sc, PROGRAM_REPLICATIONS, sim.seed, workers=sim.workers)
 
 
-def check_draws(sim: Simulator, targets: list[Target], draws: list[dict], n_check: int = 20,
+def check_draws(sim: Simulator, targets: list[Target], draws: list[dict], n_check: int = DRAW_CHECKS,
                 replications: int = 30) -> list[dict]:
     """How well the linearised draws hit their drawn targets: simulate the first ``n_check`` draws.
 
@@ -803,7 +804,7 @@ def write_report(out: Path, sim: Simulator, targets: list[Target], ips: ArmFit, 
         lines += ["## Parameter draws", "",
                   f"{len(draws)} draws in `draws.csv` (see docs/calibration.md); the column 'with parameter "
                   "uncertainty' above runs replication i with draw i. Check of the linearised inverse: the first "
-                  f"{min(20, len(draws))} draws simulated with 30 trials each (fresh replications): does each draw "
+                  f"{min(DRAW_CHECKS, len(draws))} draws simulated with 30 trials each (fresh replications): does each draw "
                   "reproduce the targets it was drawn for?", "",
                   "| fit target | drawn mean (sd) | simulated mean (sd) | mean abs error | correlation drawn vs simulated |",
                   "|---|---|---|---|---|"]
