@@ -55,13 +55,13 @@ from .tenure import hazard, mean_tenure, mixture, plot_first_job_survival, survi
 from .trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
 
 DEFAULT_SEED = 20261123
-DEFAULT_REPLICATIONS = 30
-DEFAULT_BUDGET = 50
+DEFAULT_REPLICATIONS = 60
+DEFAULT_BUDGET = 100
 DEFAULT_DRAWS = 100
 TRIAL_N = 120             # per arm: the mean IPS arm of the 28 RCTs is 3187/28 = 114; 120 = 6 specialists x 20
 TRIAL_FOLLOW_UP = 18.0    # months: the trials' mean follow-up is 18.6 months (Bond slides)
 PROGRAM_REPLICATIONS = 40       # running-program replications in the report
-PROGRAM_REPLICATIONS_FIT = 12   # ... and in each evaluation of a fit with program targets (same seed: CRN)
+PROGRAM_REPLICATIONS_FIT = 20   # ... and in each evaluation of a fit with program targets (same seed: CRN)
 DRAW_CHECKS = 10                # parameter draws re-simulated in the report to check the linearised inverse
 ARMS = ("ips", "usual_services")
 
