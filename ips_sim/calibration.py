@@ -40,7 +40,6 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from functools import partial
 from typing import Any, Callable
 
 import numpy as np
