@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from ips_sim.scenario import (
-    Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted, yaml_error_line,
+    Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted, read_yaml_text,
 )
 
 APP_PATH = Path(__file__).resolve()
@@ -134,19 +134,17 @@ def scenario_from_upload(data: bytes | str, filename: str = "uploaded.yaml") -> 
             raise ScenarioError([f"{filename}: (file): cannot read: not UTF-8 text ({exc.reason})"]) from None
     else:
         text = data
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError([yaml_error_line(filename, exc)]) from None
+    raw = read_yaml_text(text, filename)
     return scenario_from_dict(raw, filename, name=Path(filename).stem or "uploaded")
 
 
 def replications_set_in(data: bytes | str) -> int | None:
     """``simulation.replications`` if a (valid) scenario file sets it, else None (the app's default applies)."""
     try:
-        raw = yaml.safe_load(data)
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        raw = read_yaml_text(text, "<upload>")
         value = raw["simulation"]["replications"]
-    except (yaml.YAMLError, TypeError, KeyError):
+    except (ScenarioError, UnicodeDecodeError, TypeError, KeyError):
         return None
     return value if isinstance(value, int) else None
 

@@ -344,3 +344,19 @@ def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95)
         rows.append({"metric": name, "unit": units.get(name, ""), "mean": mean, "std": sd,
                      "ci_low": lo, "ci_high": hi, "replications": n})
     return rows
+
+
+def infinite_metrics(per_replication: list[dict[str, float]]) -> list[str]:
+    """One line per metric that is infinite in some replication (e.g. costs overflowing); empty if none.
+
+    NaN means "no value" (no placements, no jobs) and is allowed; an infinite value
+    is never a result, and summary tables would silently drop it.
+    """
+    lines = []
+    names = list(per_replication[0]) if per_replication else []
+    for name in names:
+        bad = [i for i, r in enumerate(per_replication) if math.isinf(r[name])]
+        if bad:
+            lines.append(f"{name} is infinite in {len(bad)} of {len(per_replication)} replications "
+                         f"(first: replication {bad[0]})")
+    return lines

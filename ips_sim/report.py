@@ -6,6 +6,7 @@ folder that :mod:`ips_sim.output` promotes into place whole.
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 from importlib import metadata
@@ -190,6 +191,12 @@ def trajectory_table(monthly: pd.DataFrame) -> pd.DataFrame:
 
 
 def versions() -> dict[str, str]:
+    """Versions of ips-sim, Python and the dependencies (looked up once per process: ~0.1 s each time)."""
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
     out = {"ips-sim": __version__, "python": platform.python_version()}
     for dist in DEPENDENCIES:
         try:

@@ -13,8 +13,10 @@ field path, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +24,17 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
+from .echo import clip, shown
 from .errors import UserError
 from .paths import (  # noqa: F401  (re-exported: where the defaults live)
     DATA_SUFFIXES, PACKAGE_DATA, calibration_dir, refresh_package_data, repository_calibration_dir,
 )
 from .prices import years_available
+from .names import name_problem, safe_name
+from .safe_yaml import YAMLInputError, load_yaml_file, load_yaml_text
 
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
@@ -36,9 +42,51 @@ ACTIVITIES = ("intake", "follow_along", "job_search", "job_development")
 END_REASONS = ("quit", "fired", "temporary_job_ended", "laid_off")
 
 
+# Bounds on what the model can do: beyond these a run would not finish (or overflow), so they are refused.
+MAX_REFERRALS_PER_MONTH = 10_000    # a typical IPS team receives a few referrals a month; a whole state's
+                                    # system is modelled as several programs (ips-sim state), not one
+MAX_COHORT = 100_000
+MAX_SCHEDULE_PERIODS = 1200         # one rate a month for 100 years
+MAX_MONEY = 1_000_000_000                     # per FTE-year or per hour, in any currency and price year; keeps every
+                                    # total (x 1,000 specialists x 100 years) far from overflow
+MAX_SEED = 2**63 - 1
+
+
+def _number_types(annotation) -> bool:
+    """Whether a field annotation expects a number (int or float, possibly optional)."""
+    if annotation in (int, float):
+        return True
+    return get_origin(annotation) in (Union, UnionType) and any(a in (int, float) for a in get_args(annotation))
+
+
+@functools.lru_cache(maxsize=None)
+def _field_kind(model: type, name: str) -> str:
+    field = model.model_fields.get(name)
+    if field is None:
+        return ""
+    ann = field.annotation
+    if _number_types(ann):
+        return "number"
+    if get_origin(ann) is dict and get_args(ann)[1:] == (float,):
+        return "mapping of numbers"
+    return ""
+
+
 class _Section(BaseModel):
     # allow_inf_nan=False: an infinite referral rate would hang the run, an infinite wage poison the tables.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, v, info: ValidationInfo):
+        """Strict numbers: YAML's true/yes are not the number 1 (a file saying ``specialists: true`` is a mistake)."""
+        kind = _field_kind(cls, info.field_name)
+        if kind == "number" and isinstance(v, bool):
+            raise ValueError("a number is expected, not true/false")
+        if kind == "mapping of numbers" and isinstance(v, dict) and any(isinstance(x, bool) for x in v.values()):
+            bad = next(k for k, x in v.items() if isinstance(x, bool))
+            raise ValueError(f"{clip(bad, 40)}: a number is expected, not true/false")
+        return v
 
 
 class Simulation(_Section):
@@ -46,7 +94,7 @@ class Simulation(_Section):
     warmup_years: float = Field(ge=0, le=50)
     planning_step_days: float = Field(ge=1, le=31)
     replications: int = Field(ge=1, le=100_000)
-    seed: int = Field(ge=0)
+    seed: int = Field(ge=0, le=MAX_SEED)
 
     @model_validator(mode="after")
     def _warmup_inside_horizon(self):
@@ -60,9 +108,9 @@ class Simulation(_Section):
 class RatePeriod(_Section):
     """One piece of a referral schedule: from a month number (0 = day 0) or a calendar date on."""
 
-    from_month: float | None = Field(default=None, ge=0)
+    from_month: float | None = Field(default=None, ge=0, le=1200)
     from_date: dt.date | None = None
-    rate_per_month: float = Field(ge=0)
+    rate_per_month: float = Field(ge=0, le=MAX_REFERRALS_PER_MONTH)
 
     @model_validator(mode="after")
     def _one_start(self):
@@ -75,9 +123,9 @@ MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "o
 
 
 class Referrals(_Section):
-    cohort_size: int = Field(ge=0, le=1_000_000)
-    rate_per_month: float = Field(ge=0)
-    schedule: list[RatePeriod]
+    cohort_size: int = Field(ge=0, le=MAX_COHORT)
+    rate_per_month: float = Field(ge=0, le=MAX_REFERRALS_PER_MONTH)
+    schedule: list[RatePeriod] = Field(max_length=MAX_SCHEDULE_PERIODS)
     patience_mean_days: float | None = Field(gt=0)
     # Non-homogeneous rate of a fitted history (ips-sim fit-referrals): rate of month k =
     # schedule rate x exp(trend_per_year x months since base_date / 12) x seasonality[calendar month].
@@ -293,15 +341,18 @@ class Jobs(_Section):
     preference_match_probability: float = Field(ge=0, le=1)
     end_rate_per_month: float = Field(ge=0, le=10)
     match_tenure_ratio: float = Field(ge=1, le=100)
+    fragile_share: float = Field(ge=0, le=1)
+    fragile_rate_ratio: float = Field(ge=1, le=1000)
+    fragile_odds_ratio_short_hours: float = Field(gt=0, le=1000)
     follow_along_shortfall_effect: float = Field(ge=0, le=100)
     end_reason_shares: dict[Literal["quit", "fired", "temporary_job_ended", "laid_off"], float]
     hours_per_week_mean: float = Field(gt=0, le=80)
     hours_per_week_sd: float = Field(ge=0, le=80)
     hours_per_week_min: float = Field(ge=0, le=80)
     hours_per_week_max: float = Field(gt=0, le=80)
-    hourly_wage_mean: float = Field(ge=0)
-    hourly_wage_sd: float = Field(ge=0)
-    hourly_wage_min: float = Field(ge=0)
+    hourly_wage_mean: float = Field(ge=0, le=MAX_MONEY)
+    hourly_wage_sd: float = Field(ge=0, le=MAX_MONEY)
+    hourly_wage_min: float = Field(ge=0, le=MAX_MONEY)
 
     @field_validator("end_reason_shares")
     @classmethod
@@ -323,6 +374,7 @@ class Jobs(_Section):
 class FollowAlong(_Section):
     step_down_enabled: bool
     step_down_after_months: float = Field(ge=0.5, le=240)
+    support_after_step_down: float = Field(ge=0, le=1)
 
 
 # Money inputs of the costs section; each carries its own price year in costs.price_years.
@@ -332,7 +384,6 @@ COST_MONEY_ITEMS = ("specialist_cost_per_fte_year", "supervisor_cost_per_fte_yea
 CostItem = Literal["specialist_cost_per_fte_year", "supervisor_cost_per_fte_year", "travel_cost_per_mile",
                    "benefits_counselling_cost_per_new_member", "fixed_cost_per_year", "cost_per_member_month",
                    "hospital_cost_per_member_month", "hourly_wage"]
-MONEY_MAX = 1e9  # per item: far above any program, low enough that totals stay finite
 
 
 class Costs(_Section):
@@ -340,20 +391,20 @@ class Costs(_Section):
 
     price_year: int | None = Field(ge=1900, le=2200)
     price_years: dict[CostItem, int]
-    specialist_cost_per_fte_year: float = Field(ge=0, le=MONEY_MAX)
-    supervisor_cost_per_fte_year: float = Field(ge=0, le=MONEY_MAX)
+    specialist_cost_per_fte_year: float = Field(ge=0, le=MAX_MONEY)
+    supervisor_cost_per_fte_year: float = Field(ge=0, le=MAX_MONEY)
     supervisor_fringe_rate: float = Field(ge=0, le=3)
     overhead_rate: float = Field(ge=0, le=3)
     travel_miles_per_community_hour: float = Field(ge=0, le=100)
     travel_cost_per_mile: float = Field(ge=0, le=100)
     hire_cost_share_of_specialist_year: float = Field(ge=0, le=5)
-    benefits_counselling_cost_per_new_member: float = Field(ge=0, le=MONEY_MAX)
-    fixed_cost_per_year: float = Field(ge=0, le=MONEY_MAX)
-    cost_per_member_month: float = Field(ge=0, le=MONEY_MAX)
+    benefits_counselling_cost_per_new_member: float = Field(ge=0, le=MAX_MONEY)
+    fixed_cost_per_year: float = Field(ge=0, le=MAX_MONEY)
+    cost_per_member_month: float = Field(ge=0, le=MAX_MONEY)
     discount_rate: float = Field(ge=0, le=0.5)
     perspective: Literal["funder", "wider"]
     offsets: list[Literal["earnings", "hospital"]]
-    hospital_cost_per_member_month: float = Field(ge=0, le=MONEY_MAX)
+    hospital_cost_per_member_month: float = Field(ge=0, le=MAX_MONEY)
 
     @model_validator(mode="after")
     def _years_and_offsets(self):
@@ -405,8 +456,8 @@ class Turnover(_Section):
 class Scenario(_Section):
     """A fully resolved scenario: every field present and valid."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str = ""
+    name: str
+    description: str = Field("", max_length=10_000)
     arm: Literal["ips", "usual_services"] = "ips"
     simulation: Simulation
     referrals: Referrals
@@ -455,6 +506,14 @@ class Scenario(_Section):
                 raise ValueError(f"start.vacant_posts: {vacant} vacant and {hires} new hires in a team of "
                                  f"{self.team.specialists} posts: at most team.specialists in all")
         return self
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v):
+        why = name_problem(v)
+        if why:
+            raise ValueError(why)
+        return v
 
     @model_validator(mode="after")
     def _supervisor_covers_team(self):
@@ -525,7 +584,7 @@ class Scenario(_Section):
 
 
 def _parse_value(text: str) -> Any:
-    return yaml.safe_load(text) if text.strip() else None
+    return load_yaml_text(text, "parameters.csv") if text.strip() else None
 
 
 def defaults_table(directory: Path | None = None) -> list[dict[str, str]]:
@@ -555,8 +614,7 @@ def get_dotted(data: Any, path: str) -> Any:
 def _overlay_file(data: dict, path: Path) -> None:
     """Apply ``parameters: {dotted.path: value}`` from a YAML file, if it exists."""
     if path.exists():
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+        doc = read_yaml_file(path, "calibration overlay") or {}
         for key, value in (doc.get("parameters") or {}).items():
             set_dotted(data, key, value)
 
@@ -568,7 +626,20 @@ def default_values(directory: Path | None = None, arm: str = "ips") -> dict:
     fitted behavioural parameters ``fitted.yaml``; for the usual-services arm,
     ``usual_services.yaml`` and then its fitted values ``fitted_usual_services.yaml``.
     """
-    directory = directory or calibration_dir()
+    directory = Path(directory or calibration_dir())
+    files = ("parameters.csv", "fitted.yaml", "usual_services.yaml", "fitted_usual_services.yaml")
+    stamps = []
+    for name in files:  # the cache is keyed on the files' sizes and times: an edited file is read again
+        try:
+            st = (directory / name).stat()
+            stamps.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append((name, None, None))
+    return copy.deepcopy(_default_values(directory, arm, tuple(stamps)))
+
+
+@functools.lru_cache(maxsize=16)
+def _default_values(directory: Path, arm: str, stamps: tuple) -> dict:
     data: dict = {}
     for row in defaults_table(directory):
         set_dotted(data, row["parameter"], _parse_value(row["value"]))
@@ -610,16 +681,20 @@ def _allowed_from_error(err: dict) -> str:
 def _format_errors(source: str, exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
+        loc = ".".join(clip(p, 80) for p in err["loc"])
         value = err.get("input")
-        if err["type"] == "missing":
-            shown = "(missing)"
-        elif isinstance(value, dict) and len(repr(value)) > 80:
-            shown = "{...}"
-        else:
-            shown = repr(value)
-        lines.append(f"{source}: {loc or '(top level)'}: {shown}: {_allowed_from_error(err)}")
+        text = "(missing)" if err["type"] == "missing" else shown(value)
+        lines.append(f"{source}: {loc or '(top level)'}: {text}: {clip(_allowed_from_error(err), 300)}")
     return lines
+
+
+def kind_of(value: Any) -> str:
+    """What a value is, in words, for errors that must not echo it (a whole file read as text)."""
+    if isinstance(value, str):
+        return f"text ({len(value):,} characters)"
+    if isinstance(value, list):
+        return f"a list ({len(value):,} items)"
+    return {bool: "true/false", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = None,
@@ -631,11 +706,12 @@ def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = 
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ScenarioError([f"{source}: (top level): {raw!r}: a scenario must be a mapping of fields"])
+        raise ScenarioError([f"{source}: (top level): {kind_of(raw)}: a scenario must be a mapping of fields "
+                             "(field: value lines)"])
     arm = raw.get("arm", "ips")
     data = _merge(default_values(arm=arm if arm in ("ips", "usual_services") else "ips"), raw)
     if name and "name" not in raw:
-        data["name"] = name
+        data["name"] = safe_name(name)
     data.setdefault("name", "scenario")
     start = raw.get("start")
     if start is not None:
@@ -766,25 +842,24 @@ def yaml_error_line(source: str, exc: yaml.YAMLError) -> str:
     """One line for a YAML syntax error: file, line and column, what is wrong."""
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"{source}: {where}: YAML syntax error: {problem}"
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable YAML"])[0]
+    return f"{source}: {where}: YAML syntax error: {clip(problem, 300)}"
 
 
 def read_yaml_file(path: str | Path, what: str = "scenario") -> Any:
-    """Parse a YAML file; raise ScenarioError with one line if it is missing or unreadable."""
-    path = Path(path)
-    source = str(path)
-    if not path.exists():
-        raise ScenarioError([f"{source}: (file): no such file: give the path of a {what} YAML file"])
-    if path.is_dir():
-        raise ScenarioError([f"{source}: (file): is a folder: give the path of a {what} YAML file"])
+    """Parse a YAML file with the hardened reader (:mod:`ips_sim.safe_yaml`); ScenarioError lists the problems."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        raise ScenarioError([yaml_error_line(source, exc)]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"{source}: (file): cannot read: {exc}"]) from None
+        return load_yaml_file(path, what)
+    except YAMLInputError as exc:
+        raise ScenarioError(exc.messages) from None
+
+
+def read_yaml_text(text: str, source: str) -> Any:
+    """Parse YAML text (e.g. typed into the app) with the hardened reader; ScenarioError lists the problems."""
+    try:
+        return load_yaml_text(text, source)
+    except YAMLInputError as exc:
+        raise ScenarioError(exc.messages) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
