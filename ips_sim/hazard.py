@@ -18,13 +18,14 @@ import math
 class HazardClock:
     """Integrated hazard of one risk for one specialist's members."""
 
-    __slots__ = ("rate", "level", "t0", "t_end", "heap", "_seq")
+    __slots__ = ("rate", "level", "t0", "t_end", "limit", "heap", "_seq")
 
     def __init__(self):
         self.rate = 0.0          # per day, constant until the next planning step
         self.level = 0.0         # integrated hazard at t0
         self.t0 = 0.0
         self.t_end = 0.0         # next planning step: the rate holds until then
+        self.limit = -math.inf   # level reached at t_end (-inf when the rate is 0: nothing falls due)
         self.heap: list = []
         self._seq = 0            # tie-breaker so members are never compared
 
@@ -42,6 +43,12 @@ class HazardClock:
         self.t0 = t
         self.rate = rate
         self.t_end = t_end
+        self.limit = self.level + rate * (t_end - t) if rate > 0.0 else -math.inf
+
+    def any_due(self) -> bool:
+        """Whether some threshold is reached before the next planning step (cheap; no pops)."""
+        heap = self.heap
+        return bool(heap) and heap[0][0] <= self.limit
 
     def add(self, t: float, residual: float, member, version: int):
         """Start a member on this risk at time ``t``.
@@ -66,9 +73,7 @@ class HazardClock:
         caller drops those whose ``version`` no longer matches.
         """
         heap = self.heap
-        if not heap or self.rate <= 0.0:
-            return
-        limit = self.level + self.rate * (self.t_end - self.t0)
+        limit = self.limit
         while heap and heap[0][0] <= limit:
             threshold, _, member, version = heapq.heappop(heap)
             yield self.t0 + (threshold - self.level) / self.rate, member, version

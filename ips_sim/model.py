@@ -95,6 +95,7 @@ class Program:
             cum += p
             self.reason_cdf.append((cum, r))
         self.rate_schedule = self._rate_schedule()
+        self.k = _PlanningConstants(scenario, self.week_factor)
         for s in self.specialists:
             s.hours = self.hours_per_step
 
@@ -258,58 +259,75 @@ class Program:
     # ------------------------------------------------------------------ planning step
 
     def _plan(self, s: Specialist, t: float, t_end: float) -> None:
-        sc = self.sc
-        sv, js, en, jb = sc.service, sc.job_search, sc.engagement, sc.jobs
-        wf = self.week_factor
+        """Share out one specialist's hours for the step [t, t_end) and set the hazards that follow.
+
+        When nothing the shares depend on has changed since the specialist's last step
+        (counts, intake owed, hours, practice quality), the hours and rates are those of
+        that step: only the clocks move on.
+        """
         n_search, n_employed, n_new = s.n_search, s.n_employed, s.n_new_workers
+        backlog, q = s.intake_backlog, s.quality
+        if (n_search == s.seen_search and n_employed == s.seen_employed and n_new == s.seen_new
+                and backlog == s.seen_backlog and s.hours == s.seen_hours and q == s.seen_quality):
+            got = s.got
+            for clock in s.clocks:
+                clock.set_rate(t, clock.rate, t_end)
+        else:
+            s.seen_search, s.seen_employed, s.seen_new = n_search, n_employed, n_new
+            s.seen_backlog, s.seen_hours, s.seen_quality = backlog, s.hours, q
+            got = self._share_hours(s, t, t_end, n_search, n_employed, n_new, backlog, q)
+        s.intake_backlog = backlog - got[INTAKE]
+
+        schedule = self._schedule
+        for clock, kind in s.clock_events:
+            if clock.heap and clock.heap[0][0] <= clock.limit:
+                for due, member, token in clock.pop_due():
+                    if member.token_of(kind) == token:
+                        schedule(due, kind, member, token)
+
+        demand = s.demand
+        self.rec.weeks.append((
+            t, s.index, s.hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
+            demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], s.contacts,
+            s.n_caseload, 1.0 if s.in_post else 0.0, s.sup_need, s.sup_got, q,
+        ))
+
+    def _share_hours(self, s: Specialist, t: float, t_end: float, n_search: int, n_employed: int, n_new: int,
+                     backlog: float, q: float) -> list:
+        """Allocate the hours; set the six hazard rates from the share of demanded hours received."""
+        k = self.k
         demand = (
-            s.intake_backlog,
-            (n_new * sv.follow_along_hours_per_member_week_first_month
-             + (n_employed - n_new) * sv.follow_along_hours_per_member_week) * wf,
-            n_search * sv.job_search_hours_per_member_week * wf,
-            sv.job_development_hours_per_week * sc.team.fte_per_specialist * wf,
+            backlog,
+            (n_new * k.follow_first_month + (n_employed - n_new) * k.follow) * k.wf,
+            n_search * k.search * k.wf,
+            k.development,
         )
         got = allocate(s.hours, demand, self.policy, self.order)
-        s.intake_backlog -= got[INTAKE]
+        s.got, s.demand = got, demand
 
         # Share of demanded hours actually received, times the specialist's practice
         # quality (supervision, new-hire ramp-up; exactly 1 in the core model): the
         # effective dose that drives the hazards.
-        q = s.quality
         search_share = (got[JOB_SEARCH] / demand[JOB_SEARCH] if demand[JOB_SEARCH] > 0 else 1.0) * q
         follow_share = (got[FOLLOW_ALONG] / demand[FOLLOW_ALONG] if demand[FOLLOW_ALONG] > 0 else 1.0) * q
-        contacts = got[JOB_DEVELOPMENT] / sv.job_development_hours_per_contact
+        s.contacts = contacts = got[JOB_DEVELOPMENT] / k.hours_per_contact
         if n_search > 0:
-            per_seeker_week = contacts * q / wf / n_search  # effective contacts
-            dev_effect = min(1.0, per_seeker_week / js.contacts_per_searcher_week_full_effect)
+            per_seeker_week = contacts * q / k.wf / n_search  # effective contacts
+            dev_effect = min(1.0, per_seeker_week / k.contacts_full_effect)
         else:
             dev_effect = 1.0
 
         m = DAYS_PER_MONTH
-        find_rate = (js.job_rate_own_per_month
-                     + js.job_rate_search_per_month * search_share ** js.dose_exponent
-                     + js.job_rate_development_per_month * dev_effect) / m
-        thin_search = 1.0 + en.shortfall_effect * (1.0 - search_share)
-        thin_follow = 1.0 + en.shortfall_effect * (1.0 - follow_share)
+        find_rate = (k.rate_own + k.rate_search * search_share ** k.dose_exponent + k.rate_development * dev_effect) / m
+        thin_search = 1.0 + k.shortfall_effect * (1.0 - search_share)
+        thin_follow = 1.0 + k.shortfall_effect * (1.0 - follow_share)
         s.find.set_rate(t, find_rate, t_end)
-        s.contact.set_rate(t, search_share / js.first_contact_mean_days, t_end)
-        s.dis_early.set_rate(t, en.disengage_rate_early_per_month * thin_search / m, t_end)
-        s.dis_late.set_rate(t, en.disengage_rate_per_month * thin_search / m, t_end)
-        s.dis_employed.set_rate(t, en.disengage_rate_employed_per_month * thin_follow / m, t_end)
-        s.job_end.set_rate(
-            t, jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect * (1.0 - follow_share)) / m, t_end
-        )
-
-        for clock, kind in s.clock_events:
-            for due, member, token in clock.pop_due():
-                if member.token_of(kind) == token:
-                    self._schedule(due, kind, member, token)
-
-        self.rec.weeks.append((
-            t, s.index, s.hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
-            demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts, s.n_caseload,
-            1.0 if s.in_post else 0.0, s.sup_need, s.sup_got, q,
-        ))
+        s.contact.set_rate(t, search_share / k.first_contact_mean_days, t_end)
+        s.dis_early.set_rate(t, k.disengage_early * thin_search / m, t_end)
+        s.dis_late.set_rate(t, k.disengage_late * thin_search / m, t_end)
+        s.dis_employed.set_rate(t, k.disengage_employed * thin_follow / m, t_end)
+        s.job_end.set_rate(t, k.job_end * (1.0 + k.follow_shortfall_effect * (1.0 - follow_share)) / m, t_end)
+        return got
 
     # ------------------------------------------------------------------ member events
 
@@ -608,6 +626,36 @@ class Program:
                 self._schedule(start + self.first_month_days, FIRST_MONTH_OVER, m, tok)
             if self.step_down_days is not None:
                 self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
+
+
+class _PlanningConstants:
+    """Scenario numbers the planning step uses, read once (attribute chains on the scenario cost time)."""
+
+    __slots__ = ("wf", "follow_first_month", "follow", "search", "development", "hours_per_contact",
+                 "contacts_full_effect", "rate_own", "rate_search", "rate_development", "dose_exponent",
+                 "first_contact_mean_days", "shortfall_effect", "disengage_early", "disengage_late",
+                 "disengage_employed", "job_end", "follow_shortfall_effect")
+
+    def __init__(self, sc: Scenario, wf: float):
+        sv, js, en, jb = sc.service, sc.job_search, sc.engagement, sc.jobs
+        self.wf = wf
+        self.follow_first_month = sv.follow_along_hours_per_member_week_first_month
+        self.follow = sv.follow_along_hours_per_member_week
+        self.search = sv.job_search_hours_per_member_week
+        self.development = sv.job_development_hours_per_week * sc.team.fte_per_specialist * wf
+        self.hours_per_contact = sv.job_development_hours_per_contact
+        self.contacts_full_effect = js.contacts_per_searcher_week_full_effect
+        self.rate_own = js.job_rate_own_per_month
+        self.rate_search = js.job_rate_search_per_month
+        self.rate_development = js.job_rate_development_per_month
+        self.dose_exponent = js.dose_exponent
+        self.first_contact_mean_days = js.first_contact_mean_days
+        self.shortfall_effect = en.shortfall_effect
+        self.disengage_early = en.disengage_rate_early_per_month
+        self.disengage_late = en.disengage_rate_per_month
+        self.disengage_employed = en.disengage_rate_employed_per_month
+        self.job_end = jb.end_rate_per_month
+        self.follow_shortfall_effect = jb.follow_along_shortfall_effect
 
 
 def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:

@@ -30,6 +30,11 @@ def caseload_cap(scenario: Scenario) -> int:
     return max(1, math.floor(scenario.team.caseload_cap * scenario.team.fte_per_specialist + 1e-9))
 
 
+def team_caseload_cap(scenario: Scenario) -> int:
+    """Places on the team: specialists x each one's FTE-scaled cap (what the model enforces)."""
+    return scenario.team.specialists * caseload_cap(scenario)
+
+
 def allocate(available: float, demand: tuple, policy: str, order: tuple) -> list:
     """Hours received by each activity (indexed as ``ACTIVITIES``).
 
@@ -142,6 +147,8 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end", "clock_events",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
+        "clocks", "got", "demand", "contacts",
+        "seen_search", "seen_employed", "seen_new", "seen_backlog", "seen_hours", "seen_quality",
     )
 
     def __init__(self, index: int, cap: int, hours: float = 0.0):
@@ -166,6 +173,14 @@ class Specialist:
         self.dis_late = HazardClock()      # job seekers later on: dropping out
         self.dis_employed = HazardClock()  # workers: dropping out of services
         self.job_end = HazardClock()       # workers: the job ending
+        self.clocks = (self.find, self.contact, self.dis_early, self.dis_late, self.dis_employed, self.job_end)
+        # Last planning step's hours (received per activity, demanded) and employer contacts, and
+        # what they were computed from (model.Program._plan reuses them when nothing changed).
+        self.got: list = [0.0, 0.0, 0.0, 0.0]
+        self.demand: tuple = (0.0, 0.0, 0.0, 0.0)
+        self.contacts = 0.0
+        self.seen_search = self.seen_employed = self.seen_new = -1
+        self.seen_backlog = self.seen_hours = self.seen_quality = -1.0
 
     @property
     def room(self) -> int:
