@@ -45,10 +45,6 @@ class HazardClock:
         self.t_end = t_end
         self.limit = self.level + rate * (t_end - t) if rate > 0.0 else -math.inf
 
-    def any_due(self) -> bool:
-        """Whether some threshold is reached before the next planning step (cheap; no pops)."""
-        heap = self.heap
-        return bool(heap) and heap[0][0] <= self.limit
 
     def add(self, t: float, residual: float, member, version: int):
         """Start a member on this risk at time ``t``.
@@ -77,3 +73,27 @@ class HazardClock:
         while heap and heap[0][0] <= limit:
             threshold, _, member, version = heapq.heappop(heap)
             yield self.t0 + (threshold - self.level) / self.rate, member, version
+
+
+def carry_on(clocks, t: float, t_end: float) -> None:
+    """Each clock keeps its rate for the step [t, t_end): as ``clock.set_rate(t, clock.rate, t_end)``.
+
+    One call for a specialist's clocks when their rates did not change (the planning step's
+    common case), with the same arithmetic, so results do not depend on which path ran.
+    """
+    for c in clocks:
+        rate = c.rate
+        c.level = level = c.level + rate * (t - c.t0)
+        c.t0 = t
+        c.t_end = t_end
+        c.limit = level + rate * (t_end - t) if rate > 0.0 else -math.inf
+
+
+def set_rates(clocks, rates, t: float, t_end: float) -> None:
+    """``clock.set_rate(t, rate, t_end)`` for each clock and its rate, in one call."""
+    for c, rate in zip(clocks, rates):
+        c.level = level = c.level + c.rate * (t - c.t0)
+        c.t0 = t
+        c.rate = rate
+        c.t_end = t_end
+        c.limit = level + rate * (t_end - t) if rate > 0.0 else -math.inf

@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from heapq import heappush
+from operator import attrgetter
 
 import simpy
+from simpy.events import NORMAL
 
-from .records import Member, ReplicationRecords
+from .hazard import carry_on, set_rates
+from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
 from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, END_REASONS, Scenario
 from .staffing import (
     FOLLOW_ALONG, INTAKE, JOB_DEVELOPMENT, JOB_SEARCH,
@@ -28,12 +32,37 @@ from .staffing import (
 )
 from .streams import Streams
 
-# Phases of a member.
-WAITING, SEARCH, EMPLOYED, GONE = range(4)
-
-# Kinds of member event; each names the token that must still match for it to happen.
+WAITING, SEARCH, EMPLOYED, GONE = Phase
 (DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP,
- PREPARATION_OVER, DISCHARGE) = range(10)
+ PREPARATION_OVER, DISCHARGE) = EventKind
+
+# The token a member event must still match to happen (a member who moved on since it was
+# scheduled has a new token): the drop-out clock's, the main one (job finding or job ending,
+# waiting, preparation), the first-contact clock's; discharge carries the member's id and is
+# checked by phase instead.
+_TOKEN = {
+    DROP_OUT: "tok_drop", EARLY_PERIOD_OVER: "tok_drop", FIRST_CONTACT: "tok_contact",
+    JOB_FOUND: "tok_main", JOB_ENDED: "tok_main", FIRST_MONTH_OVER: "tok_main", STEP_DOWN: "tok_main",
+    GIVE_UP: "tok_main", PREPARATION_OVER: "tok_main", DISCHARGE: "id",
+}
+TOKEN_OF = tuple(attrgetter(_TOKEN[k]) for k in EventKind)
+
+
+class MemberEvent:
+    """A member event on SimPy's queue: what SimPy's ``step`` needs (callbacks, ``_ok``) and no more.
+
+    Lighter than a ``simpy.Timeout`` carrying a tuple: a member event is the model's
+    most frequent object.
+    """
+
+    __slots__ = ("callbacks", "kind", "member", "token")
+    _ok = True
+
+    def __init__(self, callbacks: tuple, kind: EventKind, member: Member, token: int):
+        self.callbacks = callbacks
+        self.kind = kind
+        self.member = member
+        self.token = token
 
 
 class Program:
@@ -69,6 +98,14 @@ class Program:
         self.n_waiting = 0
         self.rec = ReplicationRecords(replication)
         self._token = 0
+        self._callbacks = (self._dispatch,)
+        handlers = {
+            JOB_FOUND: self._start_job, JOB_ENDED: self._end_job, DROP_OUT: self._drop_out,
+            FIRST_CONTACT: self._first_contact, EARLY_PERIOD_OVER: self._early_period_over,
+            FIRST_MONTH_OVER: self._first_month_over, STEP_DOWN: self._step_down,
+            PREPARATION_OVER: self._start_job_hunt, DISCHARGE: self._discharge, GIVE_UP: self._give_up,
+        }
+        self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -89,7 +126,7 @@ class Program:
         )
         self.patience_mean = scenario.referrals.patience_mean_days
         self.match_ratio = jb.match_tenure_ratio
-        reasons = [(r, jb.end_reason_shares.get(r, 0.0)) for r in END_REASONS]
+        reasons = [(JobEnd[r.upper()], jb.end_reason_shares.get(r, 0.0)) for r in END_REASONS]
         cum, self.reason_cdf = 0.0, []
         for r, p in reasons:
             cum += p
@@ -154,10 +191,17 @@ class Program:
         self._token += 1
         return self._token
 
-    def _schedule(self, due: float, kind: int, member: Member, token: int) -> None:
-        delay = due - self.env.now
-        ev = self.env.timeout(delay if delay > 0.0 else 0.0, (kind, member, token))
-        ev.callbacks.append(self._dispatch)
+    def _schedule(self, due: float, kind: EventKind, member: Member, token: int) -> None:
+        """Put a member event on SimPy's queue at ``due`` (at once if that has passed).
+
+        As ``env.timeout(delay)`` does (same time arithmetic, same event-id order), without
+        building a Timeout.
+        """
+        env = self.env
+        now = env._now
+        delay = due - now
+        heappush(env._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(env._eid),
+                              MemberEvent(self._callbacks, kind, member, token)))
 
     # ------------------------------------------------------------------ processes
 
@@ -261,20 +305,23 @@ class Program:
     def _plan(self, s: Specialist, t: float, t_end: float) -> None:
         """Share out one specialist's hours for the step [t, t_end) and set the hazards that follow.
 
-        When nothing the shares depend on has changed since the specialist's last step
-        (counts, intake owed, hours, practice quality), the hours and rates are those of
-        that step: only the clocks move on.
+        When nothing the step depends on has changed since the specialist's last step
+        (counts, intake owed, hours, practice quality, supervision), the hours, rates and
+        week record are those of that step: only the clocks move on.
         """
         n_search, n_employed, n_new = s.n_search, s.n_employed, s.n_new_workers
         backlog, q = s.intake_backlog, s.quality
         if (n_search == s.seen_search and n_employed == s.seen_employed and n_new == s.seen_new
-                and backlog == s.seen_backlog and s.hours == s.seen_hours and q == s.seen_quality):
+                and backlog == s.seen_backlog and q == s.seen_quality and s.hours == s.seen_hours
+                and s.n_caseload == s.seen_caseload and s.sup_got == s.seen_sup_got
+                and s.sup_need == s.seen_sup_need and s.in_post == s.seen_in_post):
             got = s.got
-            for clock in s.clocks:
-                clock.set_rate(t, clock.rate, t_end)
+            carry_on(s.clocks, t, t_end)
         else:
             s.seen_search, s.seen_employed, s.seen_new = n_search, n_employed, n_new
-            s.seen_backlog, s.seen_hours, s.seen_quality = backlog, s.hours, q
+            s.seen_backlog, s.seen_quality, s.seen_hours = backlog, q, s.hours
+            s.seen_caseload, s.seen_sup_got, s.seen_sup_need, s.seen_in_post = (
+                s.n_caseload, s.sup_got, s.sup_need, s.in_post)
             got = self._share_hours(s, t, t_end, n_search, n_employed, n_new, backlog, q)
         s.intake_backlog = backlog - got[INTAKE]
 
@@ -282,15 +329,10 @@ class Program:
         for clock, kind in s.clock_events:
             if clock.heap and clock.heap[0][0] <= clock.limit:
                 for due, member, token in clock.pop_due():
-                    if member.token_of(kind) == token:
+                    if TOKEN_OF[kind](member) == token:
                         schedule(due, kind, member, token)
-
-        demand = s.demand
-        self.rec.weeks.append((
-            t, s.index, s.hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
-            demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], s.contacts,
-            s.n_caseload, 1.0 if s.in_post else 0.0, s.sup_need, s.sup_got, q,
-        ))
+        self.rec.week_days.append(t)
+        self.rec.week_rows.append(s.row)
 
     def _share_hours(self, s: Specialist, t: float, t_end: float, n_search: int, n_employed: int, n_new: int,
                      backlog: float, q: float) -> list:
@@ -303,14 +345,14 @@ class Program:
             k.development,
         )
         got = allocate(s.hours, demand, self.policy, self.order)
-        s.got, s.demand = got, demand
+        s.got = got
 
         # Share of demanded hours actually received, times the specialist's practice
         # quality (supervision, new-hire ramp-up; exactly 1 in the core model): the
         # effective dose that drives the hazards.
         search_share = (got[JOB_SEARCH] / demand[JOB_SEARCH] if demand[JOB_SEARCH] > 0 else 1.0) * q
         follow_share = (got[FOLLOW_ALONG] / demand[FOLLOW_ALONG] if demand[FOLLOW_ALONG] > 0 else 1.0) * q
-        s.contacts = contacts = got[JOB_DEVELOPMENT] / k.hours_per_contact
+        contacts = got[JOB_DEVELOPMENT] / k.hours_per_contact
         if n_search > 0:
             per_seeker_week = contacts * q / k.wf / n_search  # effective contacts
             dev_effect = min(1.0, per_seeker_week / k.contacts_full_effect)
@@ -321,49 +363,54 @@ class Program:
         find_rate = (k.rate_own + k.rate_search * search_share ** k.dose_exponent + k.rate_development * dev_effect) / m
         thin_search = 1.0 + k.shortfall_effect * (1.0 - search_share)
         thin_follow = 1.0 + k.shortfall_effect * (1.0 - follow_share)
-        s.find.set_rate(t, find_rate, t_end)
-        s.contact.set_rate(t, search_share / k.first_contact_mean_days, t_end)
-        s.dis_early.set_rate(t, k.disengage_early * thin_search / m, t_end)
-        s.dis_late.set_rate(t, k.disengage_late * thin_search / m, t_end)
-        s.dis_employed.set_rate(t, k.disengage_employed * thin_follow / m, t_end)
-        s.job_end.set_rate(t, k.job_end * (1.0 + k.follow_shortfall_effect * (1.0 - follow_share)) / m, t_end)
+        set_rates(s.clocks, (  # in the order of Specialist.clocks
+            find_rate,
+            search_share / k.first_contact_mean_days,
+            k.disengage_early * thin_search / m,
+            k.disengage_late * thin_search / m,
+            k.disengage_employed * thin_follow / m,
+            k.job_end * (1.0 + k.follow_shortfall_effect * (1.0 - follow_share)) / m,
+        ), t, t_end)
+        # The step's week record but its day (records.WEEK_COLUMNS).
+        s.row = (s.index, s.hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
+                 demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts,
+                 s.n_caseload, 1.0 if s.in_post else 0.0, s.sup_need, s.sup_got, q)
         return got
 
     # ------------------------------------------------------------------ member events
 
-    def _dispatch(self, event) -> None:
-        kind, member, token = event._value
-        if member.token_of(kind) != token:
-            return  # the member moved on since this was scheduled
-        t = self.env.now
-        if kind == JOB_FOUND:
-            self._start_job(member, t)
-        elif kind == JOB_ENDED:
-            self._end_job(member, t)
-        elif kind == DROP_OUT:
-            self._exit(member, t, "disengaged")
-        elif kind == FIRST_CONTACT:
-            member.first_contact_day = t
-            member.tok_contact = 0
-        elif kind == EARLY_PERIOD_OVER:
-            s = member.specialist
-            residual = member.th_drop - member.clock_drop.level_at(t)
-            self._join_drop_out(member, s.dis_late, t, residual)
-        elif kind == FIRST_MONTH_OVER:
-            member.new_worker = False
-            member.specialist.n_new_workers -= 1
-        elif kind == STEP_DOWN:
-            self._exit(member, t, "stepped_down")
-        elif kind == PREPARATION_OVER:
-            self._start_job_hunt(member, t)
-        elif kind == DISCHARGE:
-            if member.phase == SEARCH and member.n_jobs == 0:
-                self._exit(member, t, "discharged_no_job")
-        elif kind == GIVE_UP:
-            member.phase = GONE
-            member.exit_day = t
-            member.exit_reason = "gave_up_waiting"
-            self.n_waiting -= 1
+    def _dispatch(self, event: MemberEvent) -> None:
+        kind, member = event.kind, event.member
+        if TOKEN_OF[kind](member) == event.token:  # else the member moved on since it was scheduled
+            self._handler[kind](member, self.env._now)
+
+    def _drop_out(self, member: Member, t: float) -> None:
+        self._exit(member, t, ExitReason.DISENGAGED)
+
+    def _step_down(self, member: Member, t: float) -> None:
+        self._exit(member, t, ExitReason.STEPPED_DOWN)
+
+    def _discharge(self, member: Member, t: float) -> None:
+        if member.phase == SEARCH and member.n_jobs == 0:
+            self._exit(member, t, ExitReason.DISCHARGED_NO_JOB)
+
+    def _first_contact(self, member: Member, t: float) -> None:
+        member.first_contact_day = t
+        member.tok_contact = 0
+
+    def _early_period_over(self, member: Member, t: float) -> None:
+        residual = member.th_drop - member.clock_drop.level_at(t)
+        self._join_drop_out(member, member.specialist.dis_late, t, residual)
+
+    def _first_month_over(self, member: Member, t: float) -> None:
+        member.new_worker = False
+        member.specialist.n_new_workers -= 1
+
+    def _give_up(self, member: Member, t: float) -> None:
+        member.phase = GONE
+        member.exit_day = t
+        member.exit_reason = ExitReason.GAVE_UP_WAITING
+        self.n_waiting -= 1
 
     def _refer(self, t: float) -> None:
         m = Member(len(self.rec.members), t)
@@ -492,14 +539,14 @@ class Program:
         if self.step_down_days is not None:
             self._schedule(t + self.step_down_days, STEP_DOWN, m, tok)
 
-    def _leave_job(self, m: Member, t: float, reason: str) -> None:
+    def _leave_job(self, m: Member, t: float, reason: JobEnd) -> None:
         s = m.specialist
         s.n_employed -= 1
         if m.new_worker:
             s.n_new_workers -= 1
             m.new_worker = False
         self.rec.end_job(m.job, t, reason)
-        m.days_employed += t - m.job[2]
+        m.days_employed += t - m.job.start_day
         m.job = None
 
     def _end_job(self, m: Member, t: float) -> None:
@@ -513,11 +560,11 @@ class Program:
         residual = m.th_drop - m.clock_drop.level_at(t)
         self._start_search(m, t, residual)
 
-    def _exit(self, m: Member, t: float, reason: str) -> None:
+    def _exit(self, m: Member, t: float, reason: ExitReason) -> None:
         s = m.specialist
         if m.phase == EMPLOYED:
             # The member leaves services, not (as far as we know) the job: censored here.
-            self._leave_job(m, t, None)
+            self._leave_job(m, t, JobEnd.LEFT_SERVICES_WHILE_WORKING)
         else:
             s.n_search -= 1
         s.n_caseload -= 1
@@ -550,8 +597,7 @@ class Program:
         s.cap = 0
         s.quality = 1.0
         s.sup_need = s.sup_got = 0.0
-        s.vacancy = [s.index, t, None]
-        self.rec.vacancies.append(s.vacancy)
+        s.vacancy = self.rec.open_vacancy(s.index, t)
         members = [m for m in self.rec.members if m.specialist is s and m.phase != GONE]
         for m in members:
             if m.staff_change_day is None:
@@ -570,7 +616,7 @@ class Program:
         s.hours = self.hours_per_step
         s.cap = s.base_cap
         s.ramp = 0.0 if self.ramp_days > 0 else 1.0
-        s.vacancy[2] = t
+        s.vacancy.end_day = t
         s.vacancy = None
         self._admit_from_waitlist(t)
 
@@ -619,7 +665,7 @@ class Program:
             m.th_main, due = r.job_end.add(t, m.th_main - old.job_end.level_at(t), m, tok)
             if due is not None:
                 self._schedule(due, JOB_ENDED, m, tok)
-            start = m.job[2]
+            start = m.job.start_day
             if m.new_worker:
                 old.n_new_workers -= 1
                 r.n_new_workers += 1

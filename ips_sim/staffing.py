@@ -147,8 +147,8 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end", "clock_events",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
-        "clocks", "got", "demand", "contacts",
-        "seen_search", "seen_employed", "seen_new", "seen_backlog", "seen_hours", "seen_quality",
+        "clocks", "got", "row", "seen_search", "seen_employed", "seen_new", "seen_backlog", "seen_hours",
+        "seen_quality", "seen_caseload", "seen_sup_got", "seen_sup_need", "seen_in_post",
     )
 
     def __init__(self, index: int, cap: int, hours: float = 0.0):
@@ -161,7 +161,7 @@ class Specialist:
         self.quality = 1.0        # practice quality this planning step (supervision x ramp-up)
         self.sup_need = 0.0       # supervisor hours needed this planning step
         self.sup_got = 0.0        # supervisor hours received this planning step
-        self.vacancy = None       # the open vacancy record [post, start, end] while vacant
+        self.vacancy = None       # the open records.Vacancy while the post is vacant
         self.n_caseload = 0       # enrolled members (job seekers + workers)
         self.n_search = 0         # members in job search
         self.n_employed = 0       # members in a job (follow-along)
@@ -174,13 +174,13 @@ class Specialist:
         self.dis_employed = HazardClock()  # workers: dropping out of services
         self.job_end = HazardClock()       # workers: the job ending
         self.clocks = (self.find, self.contact, self.dis_early, self.dis_late, self.dis_employed, self.job_end)
-        # Last planning step's hours (received per activity, demanded) and employer contacts, and
-        # what they were computed from (model.Program._plan reuses them when nothing changed).
+        # The last planning step's hours received per activity and week record, and what they
+        # were computed from (model.Program._plan reuses them when nothing changed).
         self.got: list = [0.0, 0.0, 0.0, 0.0]
-        self.demand: tuple = (0.0, 0.0, 0.0, 0.0)
-        self.contacts = 0.0
-        self.seen_search = self.seen_employed = self.seen_new = -1
-        self.seen_backlog = self.seen_hours = self.seen_quality = -1.0
+        self.row: tuple = ()
+        self.seen_search = self.seen_employed = self.seen_new = self.seen_caseload = -1
+        self.seen_backlog = self.seen_hours = self.seen_quality = self.seen_sup_got = self.seen_sup_need = -1.0
+        self.seen_in_post = None
 
     @property
     def room(self) -> int:
