@@ -24,13 +24,20 @@ from simpy.events import NORMAL
 
 from .hazard import carry_on, set_rates
 from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
-from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, END_REASONS, Scenario
+from .scenario import DAYS_PER_MONTH, END_REASONS, Scenario
 from .staffing import (
-    FOLLOW_ALONG, INTAKE, JOB_DEVELOPMENT, JOB_SEARCH,
-    Specialist, allocate, caseload_cap, coverage, direct_hours_per_week, expected_post_shares,
-    practice_quality, priority_indices, supervised_specialists, supervision_hours_per_week,
+    FOLLOW_ALONG,
+    INTAKE,
+    JOB_DEVELOPMENT,
+    JOB_SEARCH,
+    Specialist,
+    allocate,
+    caseload_cap,
+    direct_hours_per_week,
+    priority_indices,
 )
 from .streams import Streams
+from .workforce import Workforce
 
 WAITING, SEARCH, EMPLOYED, GONE = Phase
 (DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP,
@@ -136,48 +143,14 @@ class Program:
         for s in self.specialists:
             s.hours = self.hours_per_step
 
-        # Supervision and turnover (see staffing.py). With supervision fully covering the
-        # hours needed and no turnover, every specialist's practice quality stays exactly 1
-        # and the model is the core model.
-        sup, to = scenario.supervision, scenario.turnover
-        self.manage = sup.enabled or to.enabled
-        self.supervised = sup.enabled
-        wf = self.week_factor
-        self.sup_available = supervision_hours_per_week(scenario) * wf
-        self.sup_exp_need = sup.hours_per_specialist_week * wf
-        self.sup_new_need = sup.hours_per_new_hire_week * wf
-        p_ramp, p_vacant = expected_post_shares(scenario)
-        others = max(0, supervised_specialists(scenario) - scenario.team.specialists)
-        # Specialists of other teams the supervisor also covers: expected need, their posts
-        # turning over like this program's (steady state).
-        self.sup_external_need = others * (
-            self.sup_exp_need * (1.0 - p_ramp - p_vacant) + self.sup_new_need * p_ramp)
-        self.practice_effect = sup.practice_effect
-        self.ramp_days = to.ramp_up_months * DAYS_PER_MONTH
-        self.ramp_step = self.step / self.ramp_days if self.ramp_days > 0 else 1.0
-        self.ramp_start = to.new_hire_effectiveness
-        self.ramp_sup_effect = to.ramp_supervision_effect
-        self.reassign = to.caseload_on_departure == "reassign"
-        self.orphans: deque[Member] = deque()  # members of a vacant post waiting for a colleague with room
-        if not to.enabled:
-            # Nobody leaves: every post filled by an experienced specialist for good, so
-            # coverage and quality are constant; set them once and keep the loop lean.
-            self.manage = False
-            self._supervise()
+        # Supervision and staff turnover (workforce.py); with neither, practice quality stays 1.
+        self.workforce = Workforce(self, scenario, streams)
 
         env = self.env
         env.process(self.referrals())
         env.process(self.planning())
         env.process(self.snapshots())
-        if to.enabled and to.annual_rate > 0:
-            tenure = DAYS_PER_YEAR / to.annual_rate
-            for s in self.specialists:
-                # Own streams per post: turnover never shifts another stream's draws.
-                env.process(self.turnover(
-                    s, tenure, to.hiring_delay_days,
-                    streams.exponential(f"specialist_turnover_{s.index}"),
-                    streams.exponential(f"specialist_hiring_delay_{s.index}"),
-                ))
+        self.workforce.start()
 
     # ------------------------------------------------------------------ running
 
@@ -243,43 +216,16 @@ class Program:
     def planning(self):
         """Every planning step, each specialist shares out their hours."""
         env = self.env
-        manage = self.manage
+        workforce = self.workforce
+        manage = workforce.changes
         while True:
             t = env.now
             t_end = t + self.step
             if manage:
-                self._supervise()
+                workforce.supervise()
             for s in self.specialists:
                 self._plan(s, t, t_end)
             yield env.timeout(self.step)
-
-    def _supervise(self) -> None:
-        """Share the supervisor's hours out; set each specialist's practice quality for this step.
-
-        Every specialist supervised gets the same share (coverage) of the hours they
-        need; new hires need more. Quality = (1 - practice_effect x (1 - coverage)),
-        times the new hire's ramp-up effectiveness; ramp-up advances more slowly when
-        coverage is short.
-        """
-        specialists = self.specialists
-        if self.supervised:
-            exp_need, new_need = self.sup_exp_need, self.sup_new_need
-            total = self.sup_external_need
-            for s in specialists:
-                need = (new_need if s.ramp < 1.0 else exp_need) if s.in_post else 0.0
-                s.sup_need = need
-                total += need
-            c = coverage(self.sup_available, total)
-        else:
-            c = 1.0
-        for s in specialists:
-            s.sup_got = s.sup_need * c
-            if s.in_post:
-                s.quality = practice_quality(c, self.practice_effect, s.ramp, self.ramp_start)
-                if s.ramp < 1.0:
-                    s.ramp += self.ramp_step * (1.0 - self.ramp_sup_effect * (1.0 - c))
-                    if s.ramp >= 1.0:
-                        s.ramp = 1.0
 
     def snapshots(self):
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
@@ -444,8 +390,8 @@ class Program:
         return best
 
     def _admit_from_waitlist(self, t: float) -> None:
-        if self.orphans:
-            self._reassign_orphans(t)
+        if self.workforce.orphans:
+            self.workforce.reassign_orphans(t)
         while self.waitlist:
             s = self._specialist_with_room()
             if s is None:
@@ -573,105 +519,6 @@ class Program:
         m.exit_reason = reason
         m.tok_main = m.tok_drop = m.tok_contact = 0
         self._admit_from_waitlist(t)
-
-
-    # ------------------------------------------------------------------ staff turnover
-
-    def turnover(self, s: Specialist, tenure_days: float, delay_days: float, draw_leave, draw_delay):
-        """One post: the specialist leaves (exponential tenure), the post stays vacant, a new hire starts."""
-        env = self.env
-        while True:
-            yield env.timeout(draw_leave() * tenure_days)
-            self._depart(s, env.now)
-            yield env.timeout(draw_delay() * delay_days)
-            self._hire(s, env.now)
-
-    def _depart(self, s: Specialist, t: float) -> None:
-        """The specialist of post ``s`` leaves: the post has no hours and takes nobody new.
-
-        Members move to colleagues with room (``reassign``); the rest stay with the
-        vacant post and get no hours (their hazards follow at the next planning step).
-        """
-        s.in_post = False
-        s.hours = 0.0
-        s.cap = 0
-        s.quality = 1.0
-        s.sup_need = s.sup_got = 0.0
-        s.vacancy = self.rec.open_vacancy(s.index, t)
-        members = [m for m in self.rec.members if m.specialist is s and m.phase != GONE]
-        for m in members:
-            if m.staff_change_day is None:
-                m.staff_change_day = t
-        if self.reassign:
-            for m in members:
-                r = self._specialist_with_room()
-                if r is None:
-                    self.orphans.append(m)
-                else:
-                    self._transfer(m, r, t)
-
-    def _hire(self, s: Specialist, t: float) -> None:
-        """A new hire fills post ``s``: full hours from the next planning step, ramping up."""
-        s.in_post = True
-        s.hours = self.hours_per_step
-        s.cap = s.base_cap
-        s.ramp = 0.0 if self.ramp_days > 0 else 1.0
-        s.vacancy.end_day = t
-        s.vacancy = None
-        self._admit_from_waitlist(t)
-
-    def _reassign_orphans(self, t: float) -> None:
-        orphans = self.orphans
-        while orphans:
-            m = orphans[0]
-            if m.phase == GONE or m.specialist.in_post:
-                orphans.popleft()  # left services, or the post was filled meanwhile
-                continue
-            r = self._specialist_with_room()
-            if r is None:
-                return
-            orphans.popleft()
-            self._transfer(m, r, t)
-
-    def _transfer(self, m: Member, r: Specialist, t: float) -> None:
-        """Move an enrolled member to specialist ``r``, keeping every clock's residual hazard."""
-        old = m.specialist
-        m.specialist = r
-        old.n_caseload -= 1
-        r.n_caseload += 1
-        dc = m.clock_drop
-        early = dc is old.dis_early
-        new_clock = r.dis_early if early else (r.dis_late if dc is old.dis_late else r.dis_employed)
-        self._join_drop_out(m, new_clock, t, m.th_drop - dc.level_at(t))
-        if early:
-            self._schedule(m.enrollment_day + self.early_days, EARLY_PERIOD_OVER, m, m.tok_drop)
-        if m.phase == SEARCH:
-            old.n_search -= 1
-            r.n_search += 1
-            if m.th_main is not None:  # on the job-finding clock (not in preparation)
-                m.tok_main = tok = self._next_token()
-                m.th_main, due = r.find.add(t, m.th_main - old.find.level_at(t), m, tok)
-                if due is not None:
-                    self._schedule(due, JOB_FOUND, m, tok)
-            if m.tok_contact != 0:  # still waiting for the first employer contact
-                m.tok_contact = tok = self._next_token()
-                m.th_contact, due = r.contact.add(t, m.th_contact - old.contact.level_at(t), m, tok)
-                if due is not None:
-                    self._schedule(due, FIRST_CONTACT, m, tok)
-        else:  # EMPLOYED
-            old.n_employed -= 1
-            r.n_employed += 1
-            m.tok_main = tok = self._next_token()
-            m.th_main, due = r.job_end.add(t, m.th_main - old.job_end.level_at(t), m, tok)
-            if due is not None:
-                self._schedule(due, JOB_ENDED, m, tok)
-            start = m.job.start_day
-            if m.new_worker:
-                old.n_new_workers -= 1
-                r.n_new_workers += 1
-                self._schedule(start + self.first_month_days, FIRST_MONTH_OVER, m, tok)
-            if self.step_down_days is not None:
-                self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
 
 
 class _PlanningConstants:

@@ -121,6 +121,8 @@ WEEK_COLUMNS = (
     "in_post", "supervision_needed", "supervision_received", "practice_quality",
 )
 MONTH_COLUMNS = ("day", "waitlist", "caseload", "employed")
+WEEK = {name: i for i, name in enumerate(WEEK_COLUMNS)}    # column index by name
+MONTH = {name: i for i, name in enumerate(MONTH_COLUMNS)}
 
 
 
@@ -218,6 +220,58 @@ class FrozenRecords:
     month: np.ndarray
     # (post, start day, end day) of each vacancy (turnover); empty without turnover
     vacancy: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+
+    # ------------------------------------------------------------------ named accessors
+
+    def job_ended(self) -> np.ndarray:
+        """Per job: it ended while the member was in services (not censored at an exit or the horizon)."""
+        return np.isfinite(self.job["end_day"])
+
+    def job_stop_day(self) -> np.ndarray:
+        """Per job: the last day it was observed, its end or where it was censored (member's exit, horizon)."""
+        j = self.job
+        return np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
+
+    def job_end_is(self, reason: JobEnd) -> np.ndarray:
+        return self.job["end_reason"] == reason
+
+    def exit_is(self, reason: ExitReason) -> np.ndarray:
+        """Per member: left for ``reason``."""
+        return self.member["exit_reason"] == reason
+
+    def enrolled_from(self, day: float) -> np.ndarray:
+        """Per member: enrolled on or after ``day``."""
+        enr = self.member["enrollment_day"]
+        return np.isfinite(enr) & (enr >= day)
+
+    def weeks(self, start: float = -np.inf, in_post_only: bool = False) -> dict[str, np.ndarray]:
+        """Week records (specialist x planning step) from ``start`` on, by column name (WEEK_COLUMNS).
+
+        ``in_post_only`` drops the steps of vacant posts (turnover): specialist-weeks.
+        """
+        w = self.week
+        if w.shape[1] < len(WEEK_COLUMNS):
+            # Core layout of older records (13 columns): every post filled, no supervision
+            # needed, practice quality 1.
+            extra = np.tile([1.0, 0.0, 0.0, 1.0], (len(w), 1))[:, : len(WEEK_COLUMNS) - w.shape[1]]
+            w = np.hstack([w, extra])
+        keep = w[:, WEEK["day"]] >= start
+        if in_post_only:
+            keep &= w[:, WEEK["in_post"]] > 0
+        w = w[keep]
+        return {name: w[:, i] for i, name in enumerate(WEEK_COLUMNS)}
+
+    def months(self) -> dict[str, np.ndarray]:
+        """Month-end snapshots by column name (MONTH_COLUMNS)."""
+        return {name: self.month[:, i] for i, name in enumerate(MONTH_COLUMNS)}
+
+    def vacancy_days(self, start: float, end: float) -> float:
+        """Days specialist posts stood vacant within [start, end], summed over posts (0 without turnover)."""
+        v = self.vacancy
+        if len(v) == 0:
+            return 0.0
+        stop = np.where(np.isfinite(v[:, 2]), v[:, 2], end)
+        return float(np.clip(np.minimum(stop, end) - np.maximum(v[:, 1], start), 0.0, None).sum())
 
     @classmethod
     def from_records(cls, r: ReplicationRecords) -> "FrozenRecords":

@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import __version__
 from .metrics import METRICS, summarise
-from .records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, FrozenRecords
+from .records import WEEK_COLUMNS, ExitReason, FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario
 
 FLOAT_FORMAT = "%.6g"
@@ -49,7 +49,7 @@ def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
     frames = []
     for r in records:
         m = r.member
-        reason = np.array([""] + list(EXIT_REASONS), dtype=object)[m["exit_reason"].astype(int) + 1]
+        reason = _labels(ExitReason, m["exit_reason"])
         frames.append(pd.DataFrame({
             "replication": r.replication,
             "member_id": m["member_id"],
@@ -67,10 +67,14 @@ def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _labels(codes: type[ExitReason] | type[JobEnd], values: np.ndarray) -> np.ndarray:
+    """Names of enum codes, as written in the tables ("" for still going / still enrolled)."""
+    lowest = min(codes)
+    names = np.array([codes(c).label for c in range(lowest, max(codes) + 1)], dtype=object)
+    return names[values.astype(int) - lowest]
+
+
 def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
-    # end_reason codes: -2 the member left services while working (job censored there),
-    # -1 still going at the horizon, 0.. a reason from JOB_END_REASONS.
-    names = np.array(["left_services_while_working", ""] + list(JOB_END_REASONS), dtype=object)
     frames = []
     for r in records:
         j = r.job
@@ -83,7 +87,7 @@ def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "hours_per_week": j["hours_per_week"],
             "hourly_wage": j["hourly_wage"],
             "preference_match": j["preference_match"],
-            "end_reason": names[j["end_reason"].astype(int) + 2],
+            "end_reason": _labels(JobEnd, j["end_reason"]),
             "observed_until_day": j["observed_until_day"],
         }))
     return pd.concat(frames, ignore_index=True)

@@ -38,7 +38,7 @@ import numpy as np
 from scipy import stats
 
 from .experiment import run_replications
-from .records import FrozenRecords
+from .records import FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario
 from .staffing import caseload_cap
 from .streams import stream_seed
@@ -90,9 +90,8 @@ def job_end_days(rec: FrozenRecords, scenario: Scenario, seed: int) -> np.ndarra
     """
     j = rec.job
     end = j["end_day"].copy()
-    reason = j["end_reason"]
-    left = reason == -2
-    end[reason == -1] = np.inf
+    left = rec.job_end_is(JobEnd.LEFT_SERVICES_WHILE_WORKING)
+    end[rec.job_end_is(JobEnd.ONGOING)] = np.inf
     if left.any():
         jb = scenario.jobs
         rate = jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect) / DAYS_PER_MONTH

@@ -122,8 +122,8 @@ def test_hold_keeps_members_with_the_vacant_post():
     sc = scenario(turnover__annual_rate=2.0, turnover__caseload_on_departure="hold")
     p = Program(sc, 0, SEED)
     moved = []
-    original = p._transfer
-    p._transfer = lambda *a: moved.append(a) or original(*a)
+    original = p.workforce.transfer
+    p.workforce.transfer = lambda *a: moved.append(a) or original(*a)
     p.run()
     assert moved == []
 
