@@ -23,11 +23,24 @@ from .records import FrozenRecords
 from .scenario import Scenario
 
 
-def _run_chunk(tasks: list[tuple[int, Scenario]], seed: int, keep_records: bool, outcome: Callable):
+def keeps_records(keep_records: bool | int, first: int, i: int) -> bool:
+    """Whether replication ``i`` of a run starting at ``first`` keeps its records.
+
+    ``True``: all; ``False`` or 0: none; an int N: the run's first N replications
+    (``first .. first+N-1``), so a long run holds and writes a bounded sample of
+    records whatever its length.
+    """
+    if isinstance(keep_records, bool):
+        return keep_records
+    return i - first < keep_records
+
+
+def _run_chunk(tasks: list[tuple[int, Scenario]], seed: int, keep_records: bool | int, outcome: Callable,
+               first: int = 0):
     out = []
     for i, scenario in tasks:
         rec = run_replication(scenario, i, seed).freeze()
-        out.append((i, outcome(rec, scenario), rec if keep_records else None))
+        out.append((i, outcome(rec, scenario), rec if keeps_records(keep_records, first, i) else None))
     return out
 
 
@@ -102,7 +115,7 @@ def run_replications(
     replications: int | None = None,
     seed: int | None = None,
     workers: int = 1,
-    keep_records: bool = True,
+    keep_records: bool | int = True,
     progress=None,
     first: int = 0,
     scenario_for: Callable[[int], Scenario] | None = None,
@@ -114,7 +127,9 @@ def run_replications(
     ``scenario_for(i)``, if given, is the scenario of replication ``i`` (e.g. parameter
     draw i). ``outcome(records, scenario)`` turns a replication into its numbers (default:
     the run metrics; a module-level function or ``functools.partial`` so it can be sent
-    to worker processes). ``progress``, if given, is called with the number of replications just
+    to worker processes). ``keep_records``: ``True`` keeps every replication's records,
+    ``False`` none, an int N the first N (the others are dropped in the worker, so memory
+    stays bounded however many replications run). ``progress``, if given, is called with the number of replications just
     finished. With a ``checkpoint``, chunks already saved are not run again and every
     newly finished chunk is saved.
     """
@@ -140,10 +155,10 @@ def run_replications(
 
     if workers <= 1 or len(parts) <= 1:
         for part in parts:
-            finished(_run_chunk(part, seed, keep_records, outcome))
+            finished(_run_chunk(part, seed, keep_records, outcome, first))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_run_chunk, part, seed, keep_records, outcome) for part in parts]
+            futures = [pool.submit(_run_chunk, part, seed, keep_records, outcome, first) for part in parts]
             for fut in as_completed(futures):
                 finished(fut.result())
     metrics = [results[i][0] for i in indices]

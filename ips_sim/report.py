@@ -35,8 +35,14 @@ DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "clic
 
 
 def summary_table(per_replication: list[dict[str, float]]) -> pd.DataFrame:
-    return pd.DataFrame(summarise(per_replication),
-                        columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
+    """summary.csv: one row per metric that applies to the run.
+
+    A metric with no finite value in any replication (say members affected by a staff
+    change when turnover is off) is left out rather than written as an empty row; the
+    README lists when each such metric appears.
+    """
+    rows = [r for r in summarise(per_replication) if r["replications"] > 0]
+    return pd.DataFrame(rows, columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
 
 
 def replication_table(per_replication: list[dict[str, float]], first: int = 0) -> pd.DataFrame:
@@ -196,7 +202,8 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
     """Write summary, per-replication, monthly, members, jobs and fidelity tables, manifest and plots."""
     write_csv(summary_table(per_replication), folder / "summary.csv")
     write_csv(replication_table(per_replication), folder / "replications.csv")
-    if records and records[0] is not None:
+    records = [r for r in records if r is not None]  # replications whose records were kept
+    if records:
         monthly = monthly_table(records)
         write_csv(monthly, folder / "monthly.csv")
         write_csv(members_table(records), folder / "members.csv")
