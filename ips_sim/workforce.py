@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
 from .records import EventKind as K
 from .records import FrozenRecords, Member, Phase
@@ -27,16 +26,14 @@ from .staffing import (
 )
 from .streams import Streams
 
-if TYPE_CHECKING:  # the model imports this module; no import at run time
-    from .model import Program
-
 SEARCH, EMPLOYED, GONE = Phase.SEARCH, Phase.EMPLOYED, Phase.GONE
 
 
 class Workforce:
     """Supervision and turnover of one program's specialist posts."""
 
-    def __init__(self, program: Program, scenario: Scenario, streams: Streams):
+    def __init__(self, program, scenario: Scenario, streams: Streams):
+        # ``program``: the model.Program whose posts these are (not imported: the model imports this module).
         self.program = program
         self.sc = scenario
         self.streams = streams
