@@ -22,7 +22,7 @@ from operator import attrgetter
 import simpy
 from simpy.events import NORMAL
 
-from .hazard import carry_on, set_rates
+from .hazard import Step, set_rates
 from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
 from .scenario import DAYS_PER_MONTH, END_REASONS, Scenario
 from .staffing import (
@@ -94,7 +94,8 @@ class Program:
         self.draw_reason = streams.uniform("job_end_reason")
 
         cap = caseload_cap(scenario)
-        self.specialists = [Specialist(i, cap) for i in range(scenario.team.specialists)]
+        self.step_in_force = Step()  # every hazard clock's rates hold until step_in_force.end
+        self.specialists = [Specialist(i, cap, step=self.step_in_force) for i in range(scenario.team.specialists)]
         for s in self.specialists:
             # Each clock with the member event its thresholds trigger.
             s.clock_events = (
@@ -221,6 +222,7 @@ class Program:
         while True:
             t = env.now
             t_end = t + self.step
+            self.step_in_force.end = t_end
             if manage:
                 workforce.supervise()
             for s in self.specialists:
@@ -251,38 +253,39 @@ class Program:
     def _plan(self, s: Specialist, t: float, t_end: float) -> None:
         """Share out one specialist's hours for the step [t, t_end) and set the hazards that follow.
 
-        When nothing the step depends on has changed since the specialist's last step
-        (counts, intake owed, hours, practice quality, supervision), the hours, rates and
-        week record are those of that step: only the clocks move on.
+        The hours, rates and week record are a pure function of the specialist's state
+        (counts, intake owed, hours, practice quality, supervision): unchanged since the
+        last step, the rates in force carry on; a state seen before reuses its numbers.
         """
-        n_search, n_employed, n_new = s.n_search, s.n_employed, s.n_new_workers
-        backlog, q = s.intake_backlog, s.quality
-        if (n_search == s.seen_search and n_employed == s.seen_employed and n_new == s.seen_new
-                and backlog == s.seen_backlog and q == s.seen_quality and s.hours == s.seen_hours
-                and s.n_caseload == s.seen_caseload and s.sup_got == s.seen_sup_got
-                and s.sup_need == s.seen_sup_need and s.in_post == s.seen_in_post):
-            got = s.got
-            carry_on(s.clocks, t, t_end)
-        else:
-            s.seen_search, s.seen_employed, s.seen_new = n_search, n_employed, n_new
-            s.seen_backlog, s.seen_quality, s.seen_hours = backlog, q, s.hours
-            s.seen_caseload, s.seen_sup_got, s.seen_sup_need, s.seen_in_post = (
-                s.n_caseload, s.sup_got, s.sup_need, s.in_post)
-            got = self._share_hours(s, t, t_end, n_search, n_employed, n_new, backlog, q)
-        s.intake_backlog = backlog - got[INTAKE]
+        state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
+                 s.n_caseload, s.in_post, s.sup_need, s.sup_got)
+        if state != s.state:
+            s.state = state
+            shares = s.memo.get(state)
+            if shares is None:
+                if len(s.memo) >= _MEMO_SIZE:
+                    s.memo.clear()
+                shares = s.memo[state] = self._share_hours(s, state)
+            s.intake_served, rates, s.row = shares
+            set_rates(s.clocks, rates, t)
+        s.intake_backlog = state[3] - s.intake_served
 
         schedule = self._schedule
         for clock, kind in s.clock_events:
-            if clock.heap and clock.heap[0][0] <= clock.limit:
+            if clock.due_top <= t_end:
                 for due, member, token in clock.pop_due():
                     if TOKEN_OF[kind](member) == token:
                         schedule(due, kind, member, token)
         self.rec.week_days.append(t)
         self.rec.week_rows.append(s.row)
 
-    def _share_hours(self, s: Specialist, t: float, t_end: float, n_search: int, n_employed: int, n_new: int,
-                     backlog: float, q: float) -> list:
-        """Allocate the hours; set the six hazard rates from the share of demanded hours received."""
+    def _share_hours(self, s: Specialist, state: tuple) -> tuple[float, tuple, tuple]:
+        """Allocate the hours; the six hazard rates from the share of demanded hours received.
+
+        Returns (intake hours served, rates in the order of ``Specialist.clocks``, the
+        step's week record but its day).
+        """
+        n_search, n_employed, n_new, backlog, hours, q, n_caseload, in_post, sup_need, sup_got = state
         k = self.k
         demand = (
             backlog,
@@ -290,8 +293,7 @@ class Program:
             n_search * k.search * k.wf,
             k.development,
         )
-        got = allocate(s.hours, demand, self.policy, self.order)
-        s.got = got
+        got = allocate(hours, demand, self.policy, self.order)
 
         # Share of demanded hours actually received, times the specialist's practice
         # quality (supervision, new-hire ramp-up; exactly 1 in the core model): the
@@ -309,19 +311,18 @@ class Program:
         find_rate = (k.rate_own + k.rate_search * search_share ** k.dose_exponent + k.rate_development * dev_effect) / m
         thin_search = 1.0 + k.shortfall_effect * (1.0 - search_share)
         thin_follow = 1.0 + k.shortfall_effect * (1.0 - follow_share)
-        set_rates(s.clocks, (  # in the order of Specialist.clocks
+        rates = (
             find_rate,
             search_share / k.first_contact_mean_days,
             k.disengage_early * thin_search / m,
             k.disengage_late * thin_search / m,
             k.disengage_employed * thin_follow / m,
             k.job_end * (1.0 + k.follow_shortfall_effect * (1.0 - follow_share)) / m,
-        ), t, t_end)
-        # The step's week record but its day (records.WEEK_COLUMNS).
-        s.row = (s.index, s.hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
-                 demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts,
-                 s.n_caseload, 1.0 if s.in_post else 0.0, s.sup_need, s.sup_got, q)
-        return got
+        )
+        row = (s.index, hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
+               demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts,
+               n_caseload, 1.0 if in_post else 0.0, sup_need, sup_got, q)
+        return got[INTAKE], rates, row
 
     # ------------------------------------------------------------------ member events
 
@@ -519,6 +520,9 @@ class Program:
         m.exit_reason = reason
         m.tok_main = m.tok_drop = m.tok_contact = 0
         self._admit_from_waitlist(t)
+
+
+_MEMO_SIZE = 4096  # states remembered per specialist (a bound; a run visits a few hundred)
 
 
 class _PlanningConstants:

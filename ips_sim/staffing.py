@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .hazard import HazardClock
+from .hazard import HazardClock, Step
 from .scenario import ACTIVITIES, DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario
 
 INTAKE, FOLLOW_ALONG, JOB_SEARCH, JOB_DEVELOPMENT = range(4)
@@ -147,11 +147,10 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end", "clock_events",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
-        "clocks", "got", "row", "seen_search", "seen_employed", "seen_new", "seen_backlog", "seen_hours",
-        "seen_quality", "seen_caseload", "seen_sup_got", "seen_sup_need", "seen_in_post",
+        "clocks", "intake_served", "memo", "row", "state",
     )
 
-    def __init__(self, index: int, cap: int, hours: float = 0.0):
+    def __init__(self, index: int, cap: int, hours: float = 0.0, step: Step | None = None):
         self.index = index
         self.cap = cap            # 0 while the post is vacant (nobody is enrolled with it)
         self.base_cap = cap
@@ -167,20 +166,20 @@ class Specialist:
         self.n_employed = 0       # members in a job (follow-along)
         self.n_new_workers = 0    # workers still in the first month of a job
         self.intake_backlog = 0.0  # intake hours owed to new members
-        self.find = HazardClock()          # job seekers: finding a job
-        self.contact = HazardClock()       # job seekers: first employer contact
-        self.dis_early = HazardClock()     # job seekers in their first months: dropping out
-        self.dis_late = HazardClock()      # job seekers later on: dropping out
-        self.dis_employed = HazardClock()  # workers: dropping out of services
-        self.job_end = HazardClock()       # workers: the job ending
+        self.find = HazardClock(step)          # job seekers: finding a job
+        self.contact = HazardClock(step)       # job seekers: first employer contact
+        self.dis_early = HazardClock(step)     # job seekers in their first months: dropping out
+        self.dis_late = HazardClock(step)      # job seekers later on: dropping out
+        self.dis_employed = HazardClock(step)  # workers: dropping out of services
+        self.job_end = HazardClock(step)       # workers: the job ending
         self.clocks = (self.find, self.contact, self.dis_early, self.dis_late, self.dis_employed, self.job_end)
-        # The last planning step's hours received per activity and week record, and what they
-        # were computed from (model.Program._plan reuses them when nothing changed).
-        self.got: list = [0.0, 0.0, 0.0, 0.0]
+        # The planning step's state (counts, intake owed, hours, quality, supervision), the
+        # intake hours served and week record that follow from it, and the numbers of every
+        # state seen (model.Program._plan: shares and rates are a pure function of the state).
+        self.state: tuple = ()
+        self.intake_served = 0.0
         self.row: tuple = ()
-        self.seen_search = self.seen_employed = self.seen_new = self.seen_caseload = -1
-        self.seen_backlog = self.seen_hours = self.seen_quality = self.seen_sup_got = self.seen_sup_need = -1.0
-        self.seen_in_post = None
+        self.memo: dict = {}
 
     @property
     def room(self) -> int:
