@@ -212,16 +212,19 @@ def quarterly_working_rate(rec: FrozenRecords, start: float, end: float) -> floa
     m, j = rec.member, rec.job
     enr, ex = m["enrollment_day"], m["exit_day"]
     exit_or_end = np.where(np.isfinite(ex), ex, np.inf)
-    job_stop = rec.job_stop_day()
-    rates = []
-    for k in range(n):
-        a, b = start + k * quarter, start + (k + 1) * quarter
-        served = np.isfinite(enr) & (enr < b) & (exit_or_end >= a)
-        working = np.unique(j["member_id"][(j["start_day"] < b) & (job_stop >= a)])
-        n_served = int(served.sum())
-        if n_served:
-            rates.append(np.isin(m["member_id"][served], working).sum() / n_served)
-    return float(np.mean(rates)) if rates else math.nan
+    k = np.arange(n)
+    a, b = start + k * quarter, start + (k + 1) * quarter  # quarter k is [a_k, b_k]
+    # members x quarters: on the caseload in the quarter; held a job in it while in the program
+    served = (np.isfinite(enr) & (enr < b[:, None]) & (exit_or_end >= a[:, None])).T
+    held = (j["start_day"] < b[:, None]) & (rec.job_stop_day() >= a[:, None])  # quarters x jobs
+    worked = np.zeros_like(served)
+    rows = np.searchsorted(m["member_id"], j["member_id"])  # member ids are sorted
+    np.logical_or.at(worked, rows, held.T)
+    n_served = served.sum(axis=0)
+    n_worked = (served & worked).sum(axis=0)
+    has = n_served > 0
+    rates = n_worked[has] / n_served[has]
+    return float(np.mean(rates)) if len(rates) else math.nan
 
 
 def _ratio(a: float, b: float) -> float:

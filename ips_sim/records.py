@@ -204,10 +204,6 @@ class ReplicationRecords:
         return FrozenRecords.from_records(self)
 
 
-def _f(x):
-    return NAN if x is None else x
-
-
 @dataclass
 class FrozenRecords:
     """Arrays of one replication (NaN where an event did not happen)."""
@@ -275,32 +271,38 @@ class FrozenRecords:
 
     @classmethod
     def from_records(cls, r: ReplicationRecords) -> "FrozenRecords":
-        ms = r.members
+        # One pass over the members and one over the jobs into a float table (None -> NaN),
+        # then typed columns: ids, counts and codes are small integers, exact in floats.
+        m = np.array([(x.id, x.referral_day, x.enrollment_day, x.first_contact_day, x.first_job_day, x.exit_day,
+                       x.exit_reason, x.n_jobs, x.days_employed,
+                       -1 if x.specialist is None else x.specialist.index, x.staff_change_day)
+                      for x in r.members], dtype=float).reshape(-1, 11)
         member = {
-            "member_id": np.fromiter((m.id for m in ms), np.int64, len(ms)),
-            "referral_day": np.fromiter((m.referral_day for m in ms), float, len(ms)),
-            "enrollment_day": np.fromiter((_f(m.enrollment_day) for m in ms), float, len(ms)),
-            "first_employer_contact_day": np.fromiter((_f(m.first_contact_day) for m in ms), float, len(ms)),
-            "first_job_day": np.fromiter((_f(m.first_job_day) for m in ms), float, len(ms)),
-            "exit_day": np.fromiter((_f(m.exit_day) for m in ms), float, len(ms)),
-            "exit_reason": np.fromiter((m.exit_reason for m in ms), np.int8, len(ms)),
-            "jobs": np.fromiter((m.n_jobs for m in ms), np.int32, len(ms)),
-            "days_employed": np.fromiter((m.days_employed for m in ms), float, len(ms)),
-            "specialist": np.fromiter((-1 if m.specialist is None else m.specialist.index for m in ms),
-                                      np.int16, len(ms)),
-            "staff_change_day": np.fromiter((_f(m.staff_change_day) for m in ms), float, len(ms)),
+            "member_id": m[:, 0].astype(np.int64),
+            "referral_day": m[:, 1],
+            "enrollment_day": m[:, 2],
+            "first_employer_contact_day": m[:, 3],
+            "first_job_day": m[:, 4],
+            "exit_day": m[:, 5],
+            "exit_reason": m[:, 6].astype(np.int8),
+            "jobs": m[:, 7].astype(np.int32),
+            "days_employed": m[:, 8],
+            "specialist": m[:, 9].astype(np.int16),
+            "staff_change_day": m[:, 10],
         }
-        js = r.jobs
+        j = np.array([(x.member_id, x.number, x.start_day, x.end_day, x.hours_per_week, x.hourly_wage,
+                       x.preference_match, x.end_reason, x.observed_until_day)
+                      for x in r.jobs], dtype=float).reshape(-1, 9)
         job = {
-            "member_id": np.fromiter((j.member_id for j in js), np.int64, len(js)),
-            "job_number": np.fromiter((j.number for j in js), np.int32, len(js)),
-            "start_day": np.fromiter((j.start_day for j in js), float, len(js)),
-            "end_day": np.fromiter((_f(j.end_day) for j in js), float, len(js)),
-            "hours_per_week": np.fromiter((j.hours_per_week for j in js), float, len(js)),
-            "hourly_wage": np.fromiter((j.hourly_wage for j in js), float, len(js)),
-            "preference_match": np.fromiter((j.preference_match for j in js), bool, len(js)),
-            "end_reason": np.fromiter((j.end_reason for j in js), np.int8, len(js)),
-            "observed_until_day": np.fromiter((_f(j.observed_until_day) for j in js), float, len(js)),
+            "member_id": j[:, 0].astype(np.int64),
+            "job_number": j[:, 1].astype(np.int32),
+            "start_day": j[:, 2],
+            "end_day": j[:, 3],
+            "hours_per_week": j[:, 4],
+            "hourly_wage": j[:, 5],
+            "preference_match": j[:, 6].astype(bool),
+            "end_reason": j[:, 7].astype(np.int8),
+            "observed_until_day": j[:, 8],
         }
         week = np.empty((len(r.week_days), len(WEEK_COLUMNS)))
         if len(week):
