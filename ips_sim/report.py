@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import __version__
 from .metrics import METRICS, summarise
-from .records import WEEK_COLUMNS, ExitReason, FrozenRecords, JobEnd
+from .records import ExitReason, FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario
 
 FLOAT_FORMAT = "%.6g"
@@ -103,7 +103,8 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
     """Per replication and month: flows counted from the records, stocks from month-end snapshots."""
     frames = []
     for r in records:
-        n_months = len(r.month)
+        mo = r.months()
+        n_months = len(mo["day"])
         edges = np.arange(n_months + 1) * DAYS_PER_MONTH
 
         def per_month(days, edges=edges):
@@ -111,27 +112,27 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
             return np.histogram(days, bins=edges)[0]
 
         # A planning step can straddle a month end: split its hours by days in each month.
-        w = r.week
-        start = w[:, 0]
+        w = r.weeks()
+        start = w["day"]
         step = np.diff(np.unique(start))[0] if len(np.unique(start)) > 1 else DAYS_PER_MONTH
         first = (start // DAYS_PER_MONTH).astype(int)
         share_first = np.clip(((first + 1) * DAYS_PER_MONTH - start) / step, 0.0, 1.0)
         hours = {}
         for name in ("hours_available", "hours_intake", "hours_follow_along", "hours_job_search",
                      "hours_job_development", "employer_contacts"):
-            x = w[:, WEEK_COLUMNS.index(name)]
+            x = w[name]
             total = np.bincount(first, weights=x * share_first, minlength=n_months + 1)
             total += np.bincount(first + 1, weights=x * (1.0 - share_first), minlength=n_months + 2)[: len(total)]
             hours[name] = total[:n_months]
         frames.append(pd.DataFrame({
             "replication": r.replication,
             "month": np.arange(1, n_months + 1),
-            "day": r.month[:, 0],
+            "day": mo["day"],
             "referrals": per_month(r.member["referral_day"]),
             "enrollments": per_month(r.member["enrollment_day"]),
-            "waitlist": r.month[:, 1].astype(int),
-            "caseload": r.month[:, 2].astype(int),
-            "employed": r.month[:, 3].astype(int),
+            "waitlist": mo["waitlist"].astype(int),
+            "caseload": mo["caseload"].astype(int),
+            "employed": mo["employed"].astype(int),
             "placements": per_month(r.job["start_day"]),
             "job_endings": per_month(r.job["end_day"]),
             "exits": per_month(r.member["exit_day"]),
