@@ -38,6 +38,7 @@ import hashlib
 import math
 import subprocess
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,9 +48,9 @@ from scipy import optimize, stats
 
 from .experiment import run_replications
 from .metrics import replication_metrics
-from .model import run_replication
 from .scenario import (
-    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted, set_dotted,
+    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted,
+    repository_calibration_dir, set_dotted,
 )
 from .trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
 
@@ -185,8 +186,8 @@ class Simulator:
     """Simulates trial arms and the running program for parameter values, with common random numbers."""
 
     def __init__(self, seed: int, replications: int, directory: Path | None = None, workers: int = 1,
-                 n_per_arm: int = TRIAL_N, follow_up_months: float = TRIAL_FOLLOW_UP):
-        self.seed, self.replications, self.workers = seed, replications, workers
+                 n_per_arm: int = TRIAL_N, follow_up_months: float = TRIAL_FOLLOW_UP, executor=None):
+        self.seed, self.replications, self.workers, self.executor = seed, replications, workers, executor
         self.n, self.fu = n_per_arm, follow_up_months
         self.base = {arm: literature_data(arm, directory) for arm in ARMS}
         self.evaluations = 0
@@ -208,7 +209,7 @@ class Simulator:
         offset = CONTROL_OFFSET if arm == "usual_services" else 0
         self.evaluations += 1
         return simulate_arm(sc, replications or self.replications, self.seed, self.fu,
-                            first=first + offset, workers=self.workers)
+                            first=first + offset, workers=self.workers, executor=self.executor)
 
 
 def _reapply_overlay(data: dict, base: dict) -> None:
@@ -251,7 +252,8 @@ def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates:
     if t.design == "trial":
         return trial_quantity(t, ips_rows, us_rows)
     if "program" not in cache:
-        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS, sim.seed)
+        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS, sim.seed,
+                                            executor=sim.executor)
     return _mean(_values(cache["program"], t.metric))
 
 
@@ -281,21 +283,24 @@ def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, f
             float(np.nanpercentile(per, 2.5)), float(np.nanpercentile(per, 97.5)))
 
 
-def program_outcomes(scenario: Scenario, replications: int, seed: int) -> list[dict]:
+def program_outcomes(scenario: Scenario, replications: int, seed: int, executor=None) -> list[dict]:
     """Running-program quantities per replication (benchmarks: caseload working share, job tenure)."""
-    rows = []
-    for i in range(replications):
-        rec = run_replication(scenario, i, seed).freeze()
-        met = replication_metrics(rec, scenario)
-        row = {"employed_share_mean": met["employed_share_mean"],
-               "quarterly_working_rate": met["quarterly_working_rate"],
-               "ever_employed_rate": met["ever_employed_rate"]}
-        # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
-        row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
-                                            if met["quarterly_working_rate"] > 0 else math.nan)
-        row.update(first_job_tenure(rec, scenario, seed))
-        rows.append(row)
+    rows, _ = run_replications(scenario, replications, seed, keep_records=False,
+                               outcome=partial(_program_row, seed=seed), executor=executor)
     return rows
+
+
+def _program_row(rec, scenario: Scenario, seed: int) -> dict:
+    """One replication's running-program quantities (an outcome function for the runner)."""
+    met = replication_metrics(rec, scenario)
+    row = {"employed_share_mean": met["employed_share_mean"],
+           "quarterly_working_rate": met["quarterly_working_rate"],
+           "ever_employed_rate": met["ever_employed_rate"]}
+    # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
+    row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
+                                        if met["quarterly_working_rate"] > 0 else math.nan)
+    row.update(first_job_tenure(rec, scenario, seed))
+    return row
 
 
 def first_job_tenure(rec, scenario: Scenario, seed: int, months: float = 24.0) -> dict:
@@ -505,7 +510,7 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
 
 
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
-                   progress=None, draws_path: str | Path | None = None, checkpoint=None):
+                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None):
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
     draws = load_draws(draws_path)
     with open(scenario_path, encoding="utf-8") as f:
@@ -513,7 +518,7 @@ def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: 
     per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
                 for d in range(min(len(draws), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,
-                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint)
+                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor)
 
 
 # --------------------------------------------------------------------------- the whole calibration
@@ -537,19 +542,19 @@ def _write_yaml(path: Path, header: str, parameters: dict, provenance: dict) -> 
 def calibrate(targets_path: str | Path | None = None, out: str | Path | None = None, seed: int = DEFAULT_SEED,
               replications: int = DEFAULT_REPLICATIONS, budget: int = DEFAULT_BUDGET, n_draws: int = DEFAULT_DRAWS,
               workers: int = 1, log: Callable[[str], None] | None = None, report: bool = True,
-              command: str = "") -> dict:
+              command: str = "", executor=None) -> dict:
     """Fit both arms, write fitted.yaml, fitted_usual_services.yaml, draws.csv, report.md and the PNG to ``out``."""
     import time
     started = time.perf_counter()
     targets_path = Path(targets_path) if targets_path else default_targets_path()
-    out = Path(out) if out else calibration_dir()
+    out = Path(out) if out else repository_calibration_dir()
     out.mkdir(parents=True, exist_ok=True)
     targets = load_targets(targets_path)
     trial_t = [t for t in targets if t.design == "trial"]
     # Program targets (running program, IPS arm) may be fitted too if targets.csv gives them role `fit`.
     fit_ips = [t for t in targets if t.role == "fit" and t.arm == "ips"]
     fit_us = [t for t in trial_t if t.role == "fit" and t.arm != "ips"]
-    sim = Simulator(seed, replications, workers=workers)
+    sim = Simulator(seed, replications, workers=workers, executor=executor)
     say = log or (lambda s: None)
     say(f"fitting the IPS arm to {', '.join(t.target for t in fit_ips)}")
     ips = fit_arm(sim, "ips", fit_ips, budget, log=log)

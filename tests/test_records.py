@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from conftest import make_scenario
 
-from ips_sim.experiment import keeps_records, run_replications
+from ips_sim.experiment import run_replications
 from ips_sim.records import EXIT_REASONS, JOB_END_REASONS, ExitReason, FrozenRecords, JobEnd, WEEK_COLUMNS
 
 NAN = float("nan")
@@ -65,14 +64,6 @@ def test_enum_labels_are_the_table_vocabulary():
     assert JOB_END_REASONS == ("quit", "fired", "temporary_job_ended", "laid_off")
     assert JobEnd.LEFT_SERVICES_WHILE_WORKING.label == "left_services_while_working"
     assert JobEnd.ONGOING.label == "" and ExitReason.NONE.label == ""
-
-
-@pytest.mark.parametrize("keep, first, expected", [
-    (True, 0, [True] * 5), (False, 0, [False] * 5), (0, 0, [False] * 5), (2, 0, [True, True, False, False, False]),
-    (2, 10, [True, True, False, False, False]),
-])
-def test_keeps_records(keep, first, expected):
-    assert [keeps_records(keep, first, first + i) for i in range(5)] == expected
 
 
 def test_run_keeps_records_of_the_first_n_only_and_metrics_do_not_change():
