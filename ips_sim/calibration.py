@@ -44,12 +44,13 @@ from typing import Any, Callable
 
 import numpy as np
 import yaml
-from scipy import optimize, stats
+from scipy import optimize
 
 from .experiment import run_replications
+from .intervals import mean_ci
 from .metrics import replication_metrics
 from .scenario import (
-    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted,
+    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted, read_yaml_file,
     repository_calibration_dir, set_dotted,
 )
 from .trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
@@ -216,8 +217,7 @@ def _reapply_overlay(data: dict, base: dict) -> None:
     us = base["usual_services"]
     path = calibration_dir() / "usual_services.yaml"
     if path.exists():
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+        doc = read_yaml_file(path, "calibration overlay") or {}
         for key in (doc.get("parameters") or {}):
             set_dotted(data, key, get_dotted(us, key))
 
@@ -260,10 +260,7 @@ def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates:
 def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, float]:
     """(95% CI low, high of the simulated mean; 2.5 and 97.5 percentiles over single simulated trials)."""
     def t_ci(x):
-        x = x[np.isfinite(x)]
-        m, s = x.mean(), x.std(ddof=1)
-        h = stats.t.ppf(0.975, len(x) - 1) * s / math.sqrt(len(x))
-        return m - h, m + h
+        return mean_ci(x)[1:]
 
     if t.arm in ("ips", "usual_services"):
         x = _values(ips_rows if t.arm == "ips" else us_rows, t.metric)
@@ -510,15 +507,16 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
 
 
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
-                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None):
+                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None,
+                   keep_records: bool | int = True):
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
     draws = load_draws(draws_path)
-    with open(scenario_path, encoding="utf-8") as f:
-        explicit = explicit_paths(yaml.safe_load(f) or {})
+    explicit = explicit_paths(read_yaml_file(scenario_path) or {})
     per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
                 for d in range(min(len(draws), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,
-                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor)
+                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor,
+                            keep_records=keep_records)
 
 
 # --------------------------------------------------------------------------- the whole calibration
@@ -635,9 +633,7 @@ def fit_table(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict
         else:
             x = np.array([r[t.metric] for r in prog], float)
             x = x[np.isfinite(x)]
-            mean = float(x.mean())
-            h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-            lo, hi = mean - h, mean + h
+            mean, lo, hi = mean_ci(x)
             p_lo, p_hi = float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5))
             n_rep = len(x)
             u_mean = u_lo = u_hi = math.nan

@@ -32,7 +32,8 @@ SEARCH, EMPLOYED, GONE = Phase.SEARCH, Phase.EMPLOYED, Phase.GONE
 class Workforce:
     """Supervision and turnover of one program's specialist posts."""
 
-    def __init__(self, program, scenario: Scenario, streams: Streams):
+    def __init__(self, program, scenario: Scenario, streams: Streams, vacant: int = 0,
+                 new_hires: list[float] | tuple = ()):
         # ``program``: the model.Program whose posts these are (not imported: the model imports this module).
         self.program = program
         self.sc = scenario
@@ -57,25 +58,36 @@ class Workforce:
         self.ramp_sup_effect = to.ramp_supervision_effect
         self.reassign = to.caseload_on_departure == "reassign"
         self.orphans: deque[Member] = deque()  # members of a vacant post waiting for a colleague with room
-        # Whether coverage and quality can change during the run (only when posts turn over).
-        self.changes = to.enabled
-        if not to.enabled:
+        # Whether coverage and quality can change during the run: posts turn over, or today
+        # (scenario start:) some are vacant or held by new hires still ramping up.
+        self.changes = to.enabled or bool(vacant) or bool(new_hires)
+        if not self.changes:
             # Nobody leaves: every post filled by an experienced specialist for good, so
             # coverage and quality are constant; set them once and keep the loop lean.
             self.supervise()
+        # Posts as they are today (start.vacant_posts): the last posts are the vacant ones, the
+        # ones before them are held by new hires still ramping up.
+        specialists = program.specialists
+        n_posts = len(specialists)
+        self.vacant_posts = specialists[n_posts - vacant:] if vacant else []
+        for s, months in zip(specialists[n_posts - vacant - len(new_hires):n_posts - vacant], new_hires):
+            s.ramp = min(1.0, months * DAYS_PER_MONTH / self.ramp_days) if self.ramp_days > 0 else 1.0
+        for s in self.vacant_posts:
+            self.depart(s, 0.0)
 
     def start(self) -> None:
-        """Start one turnover process per post (after the model's own processes)."""
+        """Start one turnover process per post that turns over or is vacant today (after the model's own)."""
         to = self.sc.turnover
-        if not (to.enabled and to.annual_rate > 0):
-            return
-        tenure = DAYS_PER_YEAR / to.annual_rate
+        turnover = to.enabled and to.annual_rate > 0
         for s in self.program.specialists:
+            if not (turnover or s in self.vacant_posts):
+                continue
             # Own streams per post: turnover never shifts another stream's draws.
             self.program.env.process(self.turnover(
-                s, tenure, to.hiring_delay_days,
+                s, DAYS_PER_YEAR / to.annual_rate if turnover else math.inf, to.hiring_delay_days,
                 self.streams.exponential(f"specialist_turnover_{s.index}"),
                 self.streams.exponential(f"specialist_hiring_delay_{s.index}"),
+                vacant=s in self.vacant_posts,
             ))
 
     # ------------------------------------------------------------------ supervision
@@ -110,10 +122,18 @@ class Workforce:
 
     # ------------------------------------------------------------------ staff turnover
 
-    def turnover(self, s: Specialist, tenure_days: float, delay_days: float, draw_leave, draw_delay):
-        """One post: the specialist leaves (exponential tenure), the post stays vacant, a new hire starts."""
+    def turnover(self, s: Specialist, tenure_days: float, delay_days: float, draw_leave, draw_delay,
+                 vacant: bool = False):
+        """One post: the specialist leaves (exponential tenure), the post stays vacant, a new hire starts.
+
+        ``vacant``: the post is vacant on day 0 and recruitment is under way (exponential delay,
+        memoryless, so the time already spent recruiting does not matter).
+        """
         env = self.program.env
-        while True:
+        if vacant:
+            yield env.timeout(draw_delay() * delay_days)
+            self.hire(s, env.now)
+        while tenure_days < math.inf:
             yield env.timeout(draw_leave() * tenure_days)
             self.depart(s, env.now)
             yield env.timeout(draw_delay() * delay_days)
