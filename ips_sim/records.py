@@ -130,9 +130,10 @@ class Job:
     """One job spell; ``end_day`` and ``end_reason`` are set when it stops."""
 
     __slots__ = ("member_id", "number", "start_day", "end_day", "hours_per_week", "hourly_wage",
-                 "preference_match", "end_reason", "observed_until_day")
+                 "preference_match", "end_reason", "observed_until_day", "fragile")
 
-    def __init__(self, member_id: int, number: int, start_day: float, hours: float, wage: float, match: bool):
+    def __init__(self, member_id: int, number: int, start_day: float, hours: float, wage: float, match: bool,
+                 fragile: bool = False):
         self.member_id = member_id
         self.number = number              # 1 for the member's first job
         self.start_day = start_day
@@ -142,6 +143,7 @@ class Job:
         self.preference_match = match
         self.end_reason = JobEnd.ONGOING
         self.observed_until_day = None    # the job's last observed day (end, exit or horizon)
+        self.fragile = fragile            # latent class (tenure.py): fragile jobs end fragile_rate_ratio times faster
 
 
 class Vacancy:
@@ -172,8 +174,9 @@ class ReplicationRecords:
         self.vacancies: list[Vacancy] = []
         self.horizon = NAN
 
-    def start_job(self, member_id: int, number: int, t: float, hours: float, wage: float, match: bool) -> Job:
-        job = Job(member_id, number, t, hours, wage, match)
+    def start_job(self, member_id: int, number: int, t: float, hours: float, wage: float, match: bool,
+                  fragile: bool = False) -> Job:
+        job = Job(member_id, number, t, hours, wage, match, fragile)
         self.jobs.append(job)
         return job
 
@@ -291,8 +294,8 @@ class FrozenRecords:
             "staff_change_day": m[:, 10],
         }
         j = np.array([(x.member_id, x.number, x.start_day, x.end_day, x.hours_per_week, x.hourly_wage,
-                       x.preference_match, x.end_reason, x.observed_until_day)
-                      for x in r.jobs], dtype=float).reshape(-1, 9)
+                       x.preference_match, x.end_reason, x.observed_until_day, x.fragile)
+                      for x in r.jobs], dtype=float).reshape(-1, 10)
         job = {
             "member_id": j[:, 0].astype(np.int64),
             "job_number": j[:, 1].astype(np.int32),
@@ -303,6 +306,8 @@ class FrozenRecords:
             "preference_match": j[:, 6].astype(bool),
             "end_reason": j[:, 7].astype(np.int8),
             "observed_until_day": j[:, 8],
+            # latent class of the job (tenure.py): fragile jobs end fragile_rate_ratio times faster
+            "fragile": j[:, 9].astype(bool),
         }
         week = np.empty((len(r.week_days), len(WEEK_COLUMNS)))
         if len(week):
