@@ -58,6 +58,8 @@ class PlainProgram:
         self.early_days = en.early_months * m
         self.end_rate = jb.end_rate_per_month / m
         self.match_p, self.match_ratio = jb.preference_match_probability, jb.match_tenure_ratio
+        # latent job classes (ips_sim/tenure.py): fragile jobs end fragile_rate_ratio times faster
+        self.fragile_share, self.fragile_ratio = jb.fragile_share, jb.fragile_rate_ratio
         self.step_down_days = sc.follow_along.step_down_after_months * m
         self.members: list[list] = []  # [referral, enrollment, first contact, first job, exit, reason, jobs]
         self.jobs: list[tuple] = []    # (member referral day, start, stop, ended)
@@ -117,6 +119,8 @@ class PlainProgram:
                 if rec[2] is None:
                     rec[2] = start
             ratio = self.match_ratio if rng.random() < self.match_p else 1.0
+            if rng.random() < self.fragile_share:
+                ratio /= self.fragile_ratio
             ends = rng.expovariate(self.end_rate / ratio)
             drop = rng.expovariate(self.drop_employed)
             stop = min(ends, drop, self.step_down_days)
