@@ -47,10 +47,8 @@ BUDGET_COLUMNS = ("year", "days", "specialist_fte", "members_served", "members_e
 
 def employed_days_in_window(rec: FrozenRecords, start: float, end: float) -> float:
     """Days worked by members while in the program, clipped to [start, end]."""
-    j = rec.job
-    stop = np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
-    lo = np.maximum(j["start_day"], start)
-    hi = np.minimum(stop, end)
+    lo = np.maximum(rec.job["start_day"], start)
+    hi = np.minimum(rec.job_stop_day(), end)
     return float(np.clip(hi - lo, 0.0, None).sum())
 
 
