@@ -334,6 +334,7 @@ def render() -> None:  # pragma: no cover - exercised through streamlit.testing 
     import pandas as pd
     import streamlit as st
 
+    from ips_sim.prices import currency_label
     from ips_sim.report import summary_table
     from ips_sim.scenario import field_reference
     from ips_sim.staffing import caseload_cap
@@ -495,8 +496,9 @@ def render() -> None:  # pragma: no cover - exercised through streamlit.testing 
     base_run = runs.get("baseline")
     n = results["settings"]["replications"]
     st.subheader("Key results" + (" (your settings, change vs the baseline)" if base_run else ""))
-    v_summary = summary_table(variant["metrics"])
-    b_summary = summary_table(base_run["metrics"]) if base_run else None
+    currency = currency_label(sc.costs.price_year)  # money metrics shown as e.g. "USD 2024"
+    v_summary = summary_table(variant["metrics"], currency)
+    b_summary = summary_table(base_run["metrics"], currency) if base_run else None
     cols = st.columns(len(HEADLINES))
     for col, (name, label, lower_better) in zip(cols, HEADLINES):
         row = v_summary.set_index("metric").loc[name]
