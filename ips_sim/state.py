@@ -833,13 +833,30 @@ def decide(ev: Evaluation) -> StateResult:
         alloc = exact(options, budget)
         dropped = True
     g_alloc, g_steps = greedy(options, budget)
-    nd = not_diminishing(options)
-    if nd:
-        for x in nd:
+    nd, within_noise = [], 0
+    for x in not_diminishing(options):
+        # Only a rise larger than its confidence interval counts: noisy estimates of flat gains
+        # rise and fall by chance. The difference of the two steps is paired (same replications).
+        lv = levels[x.program]
+        a, b, c = lv[x.option - 2] if x.option >= 2 else None, lv[x.option - 1], lv[x.option]
+        unit = ucost(st.programs[x.program])
+        later = _step_values(ev, x.program, b, c, unit * (c - b))
+        earlier = (_step_values(ev, x.program, a, b, unit * (b - a)) if a is not None
+                   else _step_values(ev, x.program, st.programs[x.program].levels[0], b,
+                                     unit * max(1, b - st.programs[x.program].levels[0])))
+        d = Estimate.of(later - earlier, st.confidence)
+        if math.isfinite(d.low) and d.low > 0:
+            nd.append(x)
             p = st.programs[x.program]
-            notes.append(f"gains do not diminish at {p.name} (step to {levels[x.program][x.option]} posts buys "
-                         f"{x.per_unit:.3g} per {_unit_word(st)} after {x.per_unit_before:.3g}): greedy marginal "
-                         "analysis is not guaranteed optimal; the allocation is the exact optimum")
+            notes.append(f"gains do not diminish at {p.name}: the step to {c} posts buys {x.per_unit:.3g} per "
+                         f"{_unit_word(st)}, more than the step before ({x.per_unit_before:.3g}; difference "
+                         f"{d.mean:.3g} [{d.low:.3g}, {d.high:.3g}]); greedy marginal analysis is not guaranteed "
+                         "optimal there, and the allocation is the exact optimum")
+        else:
+            within_noise += 1
+    if within_noise:
+        notes.append(f"{within_noise} step(s) buy slightly more than the step before, within their confidence "
+                     "intervals (noise, not a rising return)")
     if g_alloc.choice != alloc.choice:
         notes.append(f"greedy marginal analysis would gain {g_alloc.gain:.4g} against the optimum's {alloc.gain:.4g}")
     gains = [gain_estimate(ev, i, levels[i][k]) for i, k in enumerate(alloc.choice)]
@@ -881,8 +898,7 @@ def reverse_question(ev: Evaluation, ucost) -> tuple[list[dict], float | None]:
             added = level - p.posts_now
             row.update(posts_needed=level, posts_added=added, cost_added=added * ucost(p), verdict="met")
             total += added * ucost(p)
-        for level_ in p.levels:
-            row[f"verdict_at_{level_}"] = verdicts.get(level_, "")
+        row["verdict_by_posts"] = "; ".join(f"{lv_}: {verdicts[lv_]}" for lv_ in p.levels if lv_ in verdicts)
         rows.append(row)
     return rows, (total if ok else None)
 
@@ -911,12 +927,12 @@ def allocation_rows(r: StateResult) -> list[dict]:
         lv = r.levels[i][k]
         g = r.program_gains[i]
         now = Estimate.of(objective_values(res, p.levels[0], st.weights), st.confidence)
-        last = None
-        if k > 0:
-            prev = r.levels[i][k - 1]
-            last = Estimate.of(_step_values(r.evaluation, i, prev, lv, lv - prev), st.confidence).mean
+        prev = r.levels[i][k - 1] if k > 0 else p.levels[0]
+        last = (Estimate.of(_step_values(r.evaluation, i, prev, lv, lv - prev), st.confidence).mean
+                if lv > prev else math.nan)
         rows.append({
             "program": p.name, "new_program": p.new, "posts_now": p.posts_now, "posts_added": lv - p.posts_now,
+            "posts_for_constraints": r.levels[i][0] - p.posts_now,
             "posts_after": lv, "max_posts": p.levels[-1], "at_limit": lv == p.levels[-1] and lv > p.posts_now,
             "cost_added_per_year": (lv - p.posts_now) * p.post_cost,
             "objective_now": now.mean, "gain": g.mean, "gain_ci_low": g.low, "gain_ci_high": g.high,
@@ -1002,15 +1018,15 @@ def summary_lines(r: StateResult) -> list[str]:
     lines += [f"Note: {n}" for n in r.notes]
     if r.needed_total is None:
         missing = [x["program"] for x in r.needed if x["posts_needed"] is None]
+        rest = sum(x["cost_added"] for x in r.needed if x["cost_added"] is not None)
         lines.append(f"Smallest budget meeting every program's targets: none within the programs' limits "
-                     f"({', '.join(missing)} cannot meet them)")
+                     f"({', '.join(missing)} cannot meet them; the others need {_amount(rest, st)})")
     elif any(x["targets"] for x in r.needed):
         lines.append(f"Smallest budget meeting every program's targets: {_amount(r.needed_total, st)} "
                      f"(targets: {r.needed[0]['targets'] or 'none'})")
     reps = [res.replications for res in ev.results]
     lines.append(f"Replications per level: {min(reps)}..{max(reps)} (started at {st.replications}, up to "
-                 f"{st.max_replications} where too close to call); {ev.units_run} units run, "
-                 f"{ev.units_cached} reused")
+                 f"{st.max_replications} where too close to call)")
     return lines
 
 
@@ -1118,6 +1134,8 @@ def state_manifest(r: StateResult, wall: float, executor_text: str) -> dict:
         "fingerprint": st.fingerprint(),
         "versions": versions(),
         "executor": executor_text,
+        "units_run": r.evaluation.units_run,
+        "units_reused": r.evaluation.units_cached,
         "wall_time_seconds": round(wall, 3),
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
     }

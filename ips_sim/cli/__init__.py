@@ -36,9 +36,9 @@ def main():
 
 
 def _register() -> None:
-    from . import app, calibrate, plan, run, sweep, trial  # noqa: F811 - the command modules
+    from . import app, calibrate, plan, run, state, sweep, trial  # noqa: F811 - the command modules
 
-    for module in (run, sweep, plan, trial, calibrate, app):
+    for module in (run, sweep, plan, state, trial, calibrate, app):
         for command in module.COMMANDS:
             main.add_command(command)
 
