@@ -587,7 +587,7 @@ def evaluate(state: State, executor, cache: UnitCache | None = None, progress: C
     for _ in range(64):
         more = close_calls(ev)
         grow = {}
-        for i, why in more.items():
+        for i in more:
             have = results[i].replications
             if have < state.max_replications:
                 grow[i] = min(2 * have, state.max_replications)
@@ -1016,18 +1016,55 @@ def summary_lines(r: StateResult) -> list[str]:
     if g is not None and g.choice == r.allocation.choice:
         lines.append("Greedy marginal analysis (gain per " + _unit_word(st) + ") gives the same allocation.")
     lines += [f"Note: {n}" for n in r.notes]
-    if r.needed_total is None:
-        missing = [x["program"] for x in r.needed if x["posts_needed"] is None]
-        rest = sum(x["cost_added"] for x in r.needed if x["cost_added"] is not None)
-        lines.append(f"Smallest budget meeting every program's targets: none within the programs' limits "
-                     f"({', '.join(missing)} cannot meet them; the others need {_amount(rest, st)})")
-    elif any(x["targets"] for x in r.needed):
-        lines.append(f"Smallest budget meeting every program's targets: {_amount(r.needed_total, st)} "
-                     f"(targets: {r.needed[0]['targets'] or 'none'})")
+    reverse = reverse_sentence(r)
+    if reverse:
+        lines.append(reverse)
     reps = [res.replications for res in ev.results]
     lines.append(f"Replications per level: {min(reps)}..{max(reps)} (started at {st.replications}, up to "
                  f"{st.max_replications} where too close to call)")
     return lines
+
+
+def reverse_sentence(r: StateResult) -> str | None:
+    """The answer to the reverse question in a sentence (None when no program has targets)."""
+    st = r.evaluation.state
+    if not any(x["targets"] for x in r.needed):
+        return None
+    if r.needed_total is None:
+        missing = [x["program"] for x in r.needed if x["posts_needed"] is None]
+        rest = sum(x["cost_added"] for x in r.needed if x["cost_added"] is not None)
+        return (f"Smallest budget meeting every program's targets: none within the programs' limits "
+                f"({', '.join(missing)} cannot meet them; the others need {_amount(rest, st)})")
+    targets = sorted({x["targets"] for x in r.needed})
+    return (f"Smallest budget meeting every program's targets: {_amount(r.needed_total, st)} "
+            f"(targets: {' | '.join(targets)})")
+
+
+def report_markdown(r: StateResult, plots: bool = True) -> str:
+    """The state's section for a report (``ips-sim report`` reads results folders by manifest kind)."""
+    st = r.evaluation.state
+    conf = f"{st.confidence:.0%}".replace(".0%", "%")
+    t, now = r.total_gain, r.total_now
+    lines = [f"## State-wide allocation: {st.name}", ""]
+    if st.description:
+        lines += [st.description, ""]
+    lines += [f"{len(st.programs)} programs; budget {_amount(st.budget.amount, st)}; objective "
+              f"{st.objective_text} ({st.objective_unit}); constraints and targets are met only when the "
+              f"{conf} confidence interval is on the right side.", "",
+              f"**State-wide gain: {t.mean:.2f} {st.objective_unit} ({conf} CI {t.low:.2f} to {t.high:.2f})** "
+              f"on {now.mean:.2f} now.", "",
+              "| program | posts now | posts added | gain | " + conf + " CI |", "|---|---:|---:|---:|---|"]
+    for x in allocation_rows(r):
+        lines.append(f"| {x['program']}{' (new)' if x['new_program'] else ''} | {x['posts_now']} | "
+                     f"{x['posts_added']} | {x['gain']:.2f} | {x['gain_ci_low']:.2f} to {x['gain_ci_high']:.2f} |")
+    lines.append("")
+    lines += [f"- {n}" for n in r.notes]
+    reverse = reverse_sentence(r)
+    if reverse:
+        lines.append(f"- {reverse}; see targets.csv")
+    if plots:
+        lines += ["", "![What each budget buys](frontier.png)", "", "![Gain per program](gains.png)"]
+    return "\n".join(lines) + "\n"
 
 
 def plot_state(r: StateResult, folder: Path) -> list[Path]:
@@ -1142,7 +1179,7 @@ def state_manifest(r: StateResult, wall: float, executor_text: str) -> dict:
 
 
 def write_state(folder: Path, r: StateResult, manifest_doc: dict, plots: bool = True) -> None:
-    """allocation.csv, frontier.csv, candidates.csv, targets.csv, state.txt, manifest.json and the plots."""
+    """allocation.csv, frontier.csv, candidates.csv, targets.csv, state.txt, report.md, manifest.json, plots."""
     import pandas as pd
 
     from .report import write_csv
@@ -1152,6 +1189,7 @@ def write_state(folder: Path, r: StateResult, manifest_doc: dict, plots: bool = 
     write_csv(pd.DataFrame(candidate_rows(r.evaluation)), folder / "candidates.csv")
     write_csv(pd.DataFrame(r.needed), folder / "targets.csv")
     (folder / "state.txt").write_text("\n".join(summary_lines(r)) + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(report_markdown(r, plots), encoding="utf-8")
     with open(folder / "manifest.json", "w", encoding="utf-8") as f:
         json.dump(_clean(manifest_doc), f, indent=2, sort_keys=True)
         f.write("\n")
