@@ -868,14 +868,19 @@ def decide(ev: Evaluation) -> StateResult:
     budgets = [k * step for k in range(int(math.floor(budget / step + 1e-9)) + 1)]
     if st.budget.unit == "dollars" and budgets[-1] < budget - 1e-6:
         budgets.append(budget)
+    free_options, free_levels, _ = options_of(ev, ucost, use_constraints=False)
     for b in budgets:
         a = exact(options, b)
+        free = exact(free_options, b)
+        # Unconstrained, every program can stay as it is, so there is always an allocation.
+        free_gain = sum(gain_estimate(ev, i, free_levels[i][k]).mean for i, k in enumerate(free.choice))
         if a is None:
-            frontier.append({"budget": b, "feasible": False})
+            frontier.append({"budget": b, "feasible": False, "free_gain": free_gain})
             continue
         es = [gain_estimate(ev, i, levels[i][k]) for i, k in enumerate(a.choice)]
         tot = sum_estimates(es, st.confidence)
-        frontier.append({"budget": b, "feasible": True, "cost": a.cost, "gain": tot, "choice": a.choice})
+        frontier.append({"budget": b, "feasible": True, "cost": a.cost, "gain": tot, "choice": a.choice,
+                         "free_gain": free_gain})
     needed, needed_total = reverse_question(ev, ucost)
     return StateResult(ev, alloc, levels, options, g_alloc, g_steps, nd, notes, dropped, gains, total, now,
                        frontier, needed, needed_total)
@@ -978,13 +983,16 @@ def frontier_rows(r: StateResult) -> list[dict]:
     for f in r.frontier:
         if not f["feasible"]:
             rows.append({"budget": f["budget"], "spent": math.nan, "objective": math.nan, "gain": math.nan,
-                         "gain_ci_low": math.nan, "gain_ci_high": math.nan, "allocation": "infeasible"})
+                         "gain_ci_low": math.nan, "gain_ci_high": math.nan,
+                         "gain_without_constraints": f["free_gain"],
+                         "allocation": "infeasible: the constraints need more"})
             continue
         g = f["gain"]
         alloc = "; ".join(f"{st.programs[i].name} +{r.levels[i][k] - st.programs[i].posts_now}"
                           for i, k in enumerate(f["choice"]) if r.levels[i][k] != st.programs[i].posts_now)
         rows.append({"budget": f["budget"], "spent": f["cost"], "objective": r.total_now.mean + g.mean,
-                     "gain": g.mean, "gain_ci_low": g.low, "gain_ci_high": g.high, "allocation": alloc or "(none)"})
+                     "gain": g.mean, "gain_ci_low": g.low, "gain_ci_high": g.high,
+                     "gain_without_constraints": f["free_gain"], "allocation": alloc or "(none)"})
     return rows
 
 
@@ -1076,7 +1084,8 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
     st = r.evaluation.state
     conf = f"{st.confidence:.0%}".replace(".0%", "%")
     out = []
-    fr = [f for f in frontier_rows(r) if f["allocation"] != "infeasible"]
+    all_rows = frontier_rows(r)
+    fr = [f for f in all_rows if not f["allocation"].startswith("infeasible")]
     x = np.array([f["budget"] for f in fr], dtype=float)
     scale, xlabel = 1.0, "budget (new posts)"
     if st.budget.unit == "dollars":
@@ -1087,6 +1096,21 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     ax.fill_between(x / scale, lo, hi, alpha=0.25, color="tab:blue", label=f"{conf} CI")
     ax.plot(x / scale, y, "o-", color="tab:blue", label="best allocation at each budget")
+    has_constraints = any(p.constraints for p in st.programs)
+    if has_constraints:
+        xf = np.array([f["budget"] for f in all_rows], dtype=float)
+        ax.plot(xf / scale, [f["gain_without_constraints"] for f in all_rows], "--", color="0.45",
+                label="without the constraints")
+        infeasible = [f["budget"] for f in all_rows if f["allocation"].startswith("infeasible")]
+        if infeasible:
+            ax.axvspan(-0.5 if st.budget.unit == "posts" else 0, max(infeasible) / scale + 0.5 *
+                       (1 if st.budget.unit == "posts" else 0), color="0.9", zorder=0)
+            ax.text(max(infeasible) / scale / 2, 0.02, "constraints\nnot affordable", transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8, color="0.35")
+    if st.budget.unit == "posts":
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(-0.5, st.budget.amount + 0.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"state-wide gain ({st.objective_unit})")
     ax.set_title(f"{st.name}: what each budget buys\n({st.objective_text})", fontsize=11)
@@ -1112,6 +1136,8 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
     for pos, k in enumerate(order):
         rw = rows[k]
         label = f"+{rw['posts_added']} ({rw['posts_now']}->{rw['posts_after']})" if rw["posts_added"] else "+0"
+        if rw["posts_for_constraints"]:
+            label += f", {rw['posts_for_constraints']} for the constraints"
         ax.text(max(rw["gain_ci_high"], rw["gain"], 0) if math.isfinite(rw["gain_ci_high"]) else max(rw["gain"], 0),
                 pos, "  " + label, va="center", fontsize=8)
     ax.set_yticks(range(len(rows)))

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from ips_sim.allocation import Option, exact, exhaustive, greedy, not_diminishing
 from ips_sim.cli import main
 from ips_sim.executors import DaskExecutor, InlineExecutor, LocalExecutor
+from ips_sim.plan import parse_target
 from ips_sim.scenario import scenario_from_dict
 from ips_sim.state import (
     Budget, Evaluation, Program, ProgramResults, State, StateError, UnitCache, decide, evaluate, load_state,
@@ -131,7 +132,8 @@ TINY = {"simulation": {"horizon_years": 2.0, "warmup_years": 0.5, "replications"
         "team": {"specialists": 2, "caseload_cap": 20}, "referrals": {"rate_per_month": 2.0}}
 
 
-def fake_state(gains_per_program: list[list[float]], budget: int, new: tuple[int, ...] = ()) -> Evaluation:
+def fake_state(gains_per_program: list[list[float]], budget: float, new: tuple[int, ...] = (),
+               post_costs: list[float] | None = None, waits: dict[int, list[float]] | None = None) -> Evaluation:
     """An evaluation whose outcomes are written by hand: employment a year at each level, 4 replications.
 
     Each replication's value is the level's value plus a replication effect shared by every level
@@ -144,16 +146,23 @@ def fake_state(gains_per_program: list[list[float]], budget: int, new: tuple[int
         posts_now = 0 if is_new else 2
         levels = ((0,) + tuple(range(2, 2 + len(cum) - 1))) if is_new else tuple(range(2, 2 + len(cum)))
         p = Program(name=f"p{i}", source="inline", scenario=sc, posts_now=posts_now, new=is_new, levels=levels,
-                    post_cost=1.0, seed=program_seed(1, f"p{i}"), constraints=(), targets=())
+                    post_cost=post_costs[i] if post_costs else 1.0, seed=program_seed(1, f"p{i}"),
+                    constraints=(parse_target("mean_wait_days<=60"),) if waits and i in waits else (), targets=())
         res = ProgramResults(p)
         for lv, value in zip(levels, cum):
             if lv:
                 # A new program's closed level is exactly 0 (not simulated): no shared effect to add.
                 shared = [0.0] * 4 if is_new else [10.0 + r for r in range(4)]
                 res.outcomes[lv] = [{"employed_within_18_months": value + e} for e in shared]
+                if waits and i in waits:
+                    # A wait known within +-1 day at each level (an interval far from the threshold).
+                    w = waits[i][levels.index(lv)]
+                    for o, d in zip(res.outcomes[lv], (-1.0, 1.0, -1.0, 1.0)):
+                        o["mean_wait_days"] = w + d
         programs.append(p)
         results.append(res)
-    st = State(name="fake", description="", source="-", budget=Budget(posts=budget),
+    bud = Budget(dollars=budget) if post_costs else Budget(posts=budget)
+    st = State(name="fake", description="", source="-", budget=bud,
                weights={"employed_within_18_months": 1.0}, programs=tuple(programs), replications=4,
                max_replications=4, chunk=4, seed=1, confidence=0.95, min_new_team=2, spec={})
     return Evaluation(st, results, [])
@@ -185,6 +194,35 @@ def test_decide_new_program_opens_with_a_team_of_two_or_not_at_all():
     # Budget 3: p0 +1 (5) and p1 opened with 2 (7) = 12 beats p0 +3 (9) and p0 +2 (8) + nothing.
     assert [lv[k] for lv, k in zip(r.levels, r.allocation.choice)] == [3, 2]
     assert r.total_gain.mean == pytest.approx(12)
+
+
+def test_decide_in_dollars_goes_by_gain_per_dollar():
+    # p0's posts cost 50,000 a year and buy 10 then 5; p1's cost 80,000 and buy 12 then 4.
+    # Per dollar: p0 first 0.2/k, p1 first 0.15/k, p0 second 0.1/k, p1 second 0.05/k.
+    # 130,000: p0 +1 and p1 +1 (gain 22); 100,000 would buy p0 +2 (15) only.
+    ev = fake_state([[0, 10, 15], [0, 12, 16]], budget=130_000, post_costs=[50_000, 80_000])
+    r = decide(ev)
+    assert [lv[k] for lv, k in zip(r.levels, r.allocation.choice)] == [3, 3]
+    assert r.allocation.cost == 130_000 and r.total_gain.mean == pytest.approx(22)
+    assert r.greedy.choice == r.allocation.choice
+    ev = fake_state([[0, 10, 15], [0, 12, 16]], budget=100_000, post_costs=[50_000, 80_000])
+    r = decide(ev)
+    assert [lv[k] for lv, k in zip(r.levels, r.allocation.choice)] == [4, 2]
+    assert [f["budget"] for f in r.frontier] == [0, 50_000, 100_000]
+
+
+def test_decide_wait_constraint_comes_first():
+    # p0's posts buy little (1 each) but its wait is 100 days now, 50 with one more post (<= 60 needed).
+    ev = fake_state([[0, 1, 2], [0, 9, 16]], budget=2, waits={0: [100, 50, 10]})
+    r = decide(ev)
+    assert [lv[k] for lv, k in zip(r.levels, r.allocation.choice)] == [3, 3]
+    # Unconstrained, both posts would go to p1 (gain 16 instead of 1 + 9 = 10).
+    assert r.frontier[-1]["free_gain"] == pytest.approx(16)
+    assert r.total_gain.mean == pytest.approx(10)
+    # Budget 0 cannot meet the constraint: said, and nothing is added.
+    r0 = decide(fake_state([[0, 1, 2], [0, 9, 16]], budget=0, waits={0: [100, 50, 10]}))
+    assert r0.constraints_dropped and all(k == 0 for k in r0.allocation.choice)
+    assert any("cannot meet every constraint" in n and "need 1 post" in n for n in r0.notes)
 
 
 def test_decide_budget_zero_and_limit():
