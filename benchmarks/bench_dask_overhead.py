@@ -33,7 +33,7 @@ from ips_sim.state import load_state, run_units, state_outcome  # noqa: E402
 STATE = REPO / "scenarios" / "state" / "example_state.yaml"
 
 
-def fake_unit(scenario, seed, first, n, payload):
+def fake_unit(scenario, seed, first, n, names, payload):
     """Takes what a real unit takes, returns what it returns; no simulation."""
     return [dict(payload) for _ in range(n)]
 
@@ -55,51 +55,67 @@ def main() -> int:
     st = load_state(STATE)
     sc = st.programs[1].scenario_at(st.programs[1].posts_now)
     rec = run_replication(sc, 0, 1).freeze()
-    payload = state_outcome(rec, sc)
+    full = state_outcome(rec, sc)
+    payload = {k: full[k] for k in st.outcome_names}   # what a unit sends back: the outcomes the state uses
 
     # 2. Task size first (this process only, so the cluster does not compete for the CPU).
-    per_rep = []
+    per_rep, cpu_rep = [], []
     for p in st.programs:
         for lv in {p.levels[1] if p.new else p.posts_now, min(p.levels[-1], (p.posts_now or 2) + 2)}:
             s = p.scenario_at(lv)
             for i in range(2):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 state_outcome(run_replication(s, i, p.seed).freeze(), s)
                 per_rep.append(time.perf_counter() - t0)
-    t_rep = statistics.mean(per_rep)
-    print(f"replication of an example program (10 simulated years, outcomes included): mean {1000 * t_rep:.0f} ms, "
-          f"median {1000 * statistics.median(per_rep):.0f} ms, max {1000 * max(per_rep):.0f} ms "
-          f"({len(per_rep)} timed)")
+                cpu_rep.append(time.process_time() - c0)
+    t_rep = statistics.mean(cpu_rep)
+    print(f"replication of an example program (10 simulated years, outcomes included): CPU mean {1000 * t_rep:.0f} ms, "
+          f"median {1000 * statistics.median(cpu_rep):.0f} ms, max {1000 * max(cpu_rep):.0f} ms; wall mean "
+          f"{1000 * statistics.mean(per_rep):.0f} ms ({len(per_rep)} timed)")
 
     # 1. Overhead on a 2-worker LocalCluster.
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         ex = DaskExecutor(cluster.scheduler_address)
         try:
             got = []
-            warm = [(k, (sc, 1, 0, args.chunk, payload)) for k in range(20)]
+            warm = [(k, (sc, 1, 0, args.chunk, st.outcome_names, payload)) for k in range(20)]
             run_units(ex, warm, lambda k, r: None, fn=fake_unit)
-            units = [(k, (sc, 1, 0, args.chunk, payload)) for k in range(args.tasks)]
-            t0 = time.perf_counter()
+            units = [(k, (sc, 1, 0, args.chunk, st.outcome_names, payload)) for k in range(args.tasks)]
+            t0, c0 = time.perf_counter(), time.process_time()
             run_units(ex, units, lambda k, r: got.append(len(r)), fn=fake_unit)
-            wall = time.perf_counter() - t0
+            wall, central = time.perf_counter() - t0, time.process_time() - c0
         finally:
             ex.close()
     per_task = wall / args.tasks
+    central_task = central / args.tasks
     assert sum(got) == args.tasks * args.chunk
     print(f"Dask LocalCluster, 2 worker processes: {args.tasks} no-simulation tasks (a scenario in, {args.chunk} "
-          f"replications of outcomes out) in {wall:.2f} s = {1000 * per_task:.2f} ms a task")
+          f"replications of outcomes out) in {wall:.2f} s = {1000 * per_task:.2f} ms a task (wall); "
+          f"scheduler + client CPU {1000 * central_task:.2f} ms a task")
 
     # 3. Projection.
     reps = args.programs * args.candidates * args.replications
-    tasks = reps // args.chunk
     work = reps * t_rep
     compute = work / args.workers
-    sched = tasks * per_task * 2  # the 2-worker measurement is 2 tasks in flight: scheduler time per task <= 2x
+    print(f"projection by chunk size (replications a task), {reps:,} replications on {args.workers} workers: "
+          f"simulation {compute / 60:.1f} min")
+    for chunk in sorted({10, 25, 50, 100, args.chunk}):
+        n_tasks = reps // chunk
+        cpu_bound = max(compute, n_tasks * central_task) + chunk * t_rep
+        print(f"  chunk {chunk:>3}: {n_tasks:>6,} tasks of {chunk * t_rep:.1f} CPU-s; scheduler CPU "
+              f"{n_tasks * central_task / 60:.1f} min; wall at the scheduler's CPU cost about {cpu_bound / 60:.1f} "
+              f"min, at this machine's contended dispatch rate about {max(compute, n_tasks * per_task) / 60:.1f} min")
+    tasks = reps // args.chunk
+    # The scheduler and client handle tasks one after another: at the measured wall time a task they can
+    # dispatch at most 1/per_task tasks a second whatever the number of workers (pessimistic: this machine is
+    # shared, and its scheduler, client and workers compete for 2 cores).
+    sched = tasks * per_task
     task_seconds = args.chunk * t_rep
     print(f"projection: {args.programs} programs x {args.candidates} candidates x {args.replications} replications "
           f"= {reps:,} replications in {tasks:,} tasks of {args.chunk} ({task_seconds:.1f} s each)")
     print(f"  work {work / 3600:.1f} CPU-hours; on {args.workers} workers {compute / 60:.1f} min of simulation; "
-          f"scheduler time at the measured overhead at most {sched / 60:.1f} min (overlaps the simulation); "
+          f"dispatching the tasks at the measured rate {sched / 60:.1f} min (overlaps the simulation; "
+          f"{tasks * central_task / 60:.1f} min of scheduler CPU); "
           f"overhead share of a task {100 * per_task / (task_seconds + per_task):.1f}%")
     wall_proj = max(compute, sched) + task_seconds
     print(f"  expected wall time about {wall_proj / 60:.0f} min")

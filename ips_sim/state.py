@@ -83,9 +83,11 @@ def state_outcome(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
 OUTCOME_NAMES = tuple(METRIC_NAMES) + tuple(OBJECTIVES)
 
 
-def run_state_unit(scenario: Scenario, seed: int, first: int, n: int) -> list[dict[str, float]]:
-    """One work unit: the outcomes of replications ``first .. first+n-1`` of one program at one level."""
-    return run_replications(scenario, n, seed, workers=1, keep_records=False, first=first, outcome=state_outcome)[0]
+def run_state_unit(scenario: Scenario, seed: int, first: int, n: int,
+                   names: tuple[str, ...] | None = None) -> list[dict[str, float]]:
+    """One work unit: the outcomes ``names`` (default all) of replications ``first .. first+n-1`` of a program."""
+    out = run_replications(scenario, n, seed, workers=1, keep_records=False, first=first, outcome=state_outcome)[0]
+    return out if names is None else [{k: o[k] for k in names} for o in out]
 
 
 # --------------------------------------------------------------------------- the state file
@@ -227,6 +229,12 @@ class State:
     confidence: float
     min_new_team: int
     spec: dict                       # the state file as read (for the manifest)
+
+    @property
+    def outcome_names(self) -> tuple[str, ...]:
+        """The outcomes a run needs (objective, constraint and target metrics): all a work unit sends back."""
+        used = set(self.weights) | {t.metric for p in self.programs for t in (*p.constraints, *p.targets)}
+        return tuple(sorted(used))
 
     @property
     def objective_text(self) -> str:
@@ -521,9 +529,9 @@ class UnitCache:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
-    def key(scenario: Scenario, seed: int, first: int, n: int) -> str:
+    def key(scenario: Scenario, seed: int, first: int, n: int, names: tuple[str, ...] | None = None) -> str:
         return _hash({"scenario": scenario.model_dump(mode="json"), "seed": seed, "first": first, "n": n,
-                      "ips_sim": __version__})
+                      "names": names, "ips_sim": __version__})
 
     def get(self, key: str) -> list[dict[str, float]] | None:
         path = self.folder / f"{key}.json"
@@ -617,12 +625,13 @@ def _fill(ev: Evaluation, want: dict[int, int], executor, cache, progress) -> No
             if have >= target:
                 continue
             sc = p.scenario_at(level)
+            names = state.outcome_names
             # Fixed chunks of the state's chunk size, aligned at multiples of it, so the same units
             # come back on resume whatever the executor or the number of workers.
             first = have
             while first < target:
                 n = min(state.chunk - first % state.chunk, target - first)
-                units.append(((i, level, first), (sc, p.seed, first, n)))
+                units.append(((i, level, first), (sc, p.seed, first, n, names)))
                 first += n
     got: dict[tuple, list] = {}
     todo = []
