@@ -867,7 +867,12 @@ def decide(ev: Evaluation) -> StateResult:
         notes.append(f"{within_noise} step(s) buy slightly more than the step before, within their confidence "
                      "intervals (noise, not a rising return)")
     if g_alloc.choice != alloc.choice:
-        notes.append(f"greedy marginal analysis would gain {g_alloc.gain:.4g} against the optimum's {alloc.gain:.4g}")
+        diff = []
+        for i, (kg, ko) in enumerate(zip(g_alloc.choice, alloc.choice)):
+            if kg != ko:
+                diff.append(f"{st.programs[i].name} {levels[i][kg] - levels[i][ko]:+d}")
+        notes.append(f"greedy marginal analysis (gain per {_unit_word(st)}) would differ ({', '.join(diff)} "
+                     f"against the optimum) and gain {g_alloc.gain:.4g} against the optimum's {alloc.gain:.4g}")
     gains = [gain_estimate(ev, i, levels[i][k]) for i, k in enumerate(alloc.choice)]
     total = sum_estimates(gains, st.confidence)
     now = sum_estimates([Estimate.of(objective_values(r, r.program.levels[0], st.weights), st.confidence)

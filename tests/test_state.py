@@ -183,7 +183,8 @@ def test_decide_says_when_gains_do_not_diminish():
     r = decide(ev)
     assert [lv[k] for lv, k in zip(r.levels, r.allocation.choice)] == [4, 2]
     assert any("gains do not diminish at p0" in n for n in r.notes)
-    assert any("greedy marginal analysis would gain 3" in n for n in r.notes)
+    assert any("greedy marginal analysis (gain per post) would differ (p0 -1, p1 +1 against the optimum) and gain 3 "
+               "against the optimum's 6" in n for n in r.notes)
 
 
 def test_decide_new_program_opens_with_a_team_of_two_or_not_at_all():
