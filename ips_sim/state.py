@@ -759,16 +759,26 @@ def close_calls(ev: Evaluation) -> dict[int, str]:
             out[i] = "constraint too close to call"
         elif _first_undecided(res, res.program.targets, st.confidence):
             out[i] = "target too close to call"
+    pair = marginal_pair(ev)
+    if pair is not None:
+        a, b, d = pair
+        if math.isfinite(d.low) and d.low <= 0 <= d.high:
+            why = "marginal post too close to call"
+            out.setdefault(a, why)
+            out.setdefault(b, why)
+    return out
+
+
+def marginal_pair(ev: Evaluation) -> tuple[int, int, Estimate] | None:
+    """The program of the weakest step given, of the strongest step refused, and their difference per unit."""
+    st = ev.state
     if st.budget is None:
-        return out
+        return None
     ucost = unit_cost_fn(st)
     options, levels, _ = options_of(ev, ucost)
-    try:
-        alloc = exact(options, st.budget.amount)
-    except ValueError:
-        alloc = None
+    alloc = exact(options, st.budget.amount)
     if alloc is None:
-        return out
+        return None
     # The weakest step taken and the strongest step refused, per unit of cost.
     taken, refused = [], []
     for i, k in enumerate(alloc.choice):
@@ -781,18 +791,14 @@ def close_calls(ev: Evaluation) -> dict[int, str]:
             v = _step_values(ev, i, lv[k], lv[k + 1], unit * (lv[k + 1] - lv[k]))
             refused.append((float(v.mean()), i, v))
     if not taken or not refused:
-        return out
+        return None
     _, a, va = min(taken, key=lambda t: (t[0], t[1]))
     _, b, vb = max(refused, key=lambda t: (t[0], -t[1]))
     if a == b:
         d = Estimate.of(va - vb, st.confidence)
     else:
         d = sum_estimates([Estimate.of(va, st.confidence), Estimate.of(-vb, st.confidence)], st.confidence)
-    if math.isfinite(d.low) and d.low <= 0 <= d.high:
-        why = "marginal post too close to call"
-        out.setdefault(a, why)
-        out.setdefault(b, why)
-    return out
+    return a, b, d
 
 
 # --------------------------------------------------------------------------- the plan
@@ -873,6 +879,13 @@ def decide(ev: Evaluation) -> StateResult:
                 diff.append(f"{st.programs[i].name} {levels[i][kg] - levels[i][ko]:+d}")
         notes.append(f"greedy marginal analysis (gain per {_unit_word(st)}) would differ ({', '.join(diff)} "
                      f"against the optimum) and gain {g_alloc.gain:.4g} against the optimum's {alloc.gain:.4g}")
+    pair = None if dropped else marginal_pair(ev)
+    if pair is not None and math.isfinite(pair[2].low) and pair[2].low <= 0 <= pair[2].high:
+        a, b, d = pair
+        notes.append(f"the weakest post given ({st.programs[a].name}) and the strongest refused "
+                     f"({st.programs[b].name}) are too close to call after {ev.results[a].replications} and "
+                     f"{ev.results[b].replications} replications (difference {d.mean:.3g} [{d.low:.3g}, {d.high:.3g}] "
+                     f"per {_unit_word(st)}): either choice buys about the same")
     gains = [gain_estimate(ev, i, levels[i][k]) for i, k in enumerate(alloc.choice)]
     total = sum_estimates(gains, st.confidence)
     now = sum_estimates([Estimate.of(objective_values(r, r.program.levels[0], st.weights), st.confidence)
