@@ -1160,18 +1160,30 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(rows) + 1.6))
     colors = ["tab:green" if rows[k]["posts_added"] > 0 else "0.75" for k in order]
     ax.barh(range(len(rows)), g, xerr=err, color=colors, capsize=3)
+    # Where no post goes: what the program's next option would have bought (grey), to show why.
+    for pos, k in enumerate(order):
+        p = st.programs[k]
+        if rows[k]["posts_added"] == 0 and len(p.levels) > 1:
+            nxt = gain_estimate(r.evaluation, k, p.levels[1])
+            ax.barh(pos, nxt.mean, color="0.85", edgecolor="0.6", hatch="//", height=0.5)
+            rows[k]["_next"] = (p.levels[1] - p.posts_now, nxt.mean)
     for pos, k in enumerate(order):
         rw = rows[k]
         label = f"+{rw['posts_added']} ({rw['posts_now']}->{rw['posts_after']})" if rw["posts_added"] else "+0"
+        if "_next" in rw:
+            label += f" (+{rw['_next'][0]} would buy {rw['_next'][1]:.1f})"
         if rw["posts_for_constraints"]:
             label += f", {rw['posts_for_constraints']} for the constraints"
-        ax.text(max(rw["gain_ci_high"], rw["gain"], 0) if math.isfinite(rw["gain_ci_high"]) else max(rw["gain"], 0),
-                pos, "  " + label, va="center", fontsize=8)
+        x_text = max(rw["gain_ci_high"], rw["gain"], 0) if math.isfinite(rw["gain_ci_high"]) else max(rw["gain"], 0)
+        if "_next" in rw:
+            x_text = max(x_text, rw["_next"][1])
+        ax.text(x_text, pos, "  " + label, va="center", fontsize=8)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(names, fontsize=9)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlabel(f"gain from the posts added ({st.objective_unit}), {conf} CI")
-    ax.set_title(f"{st.name}: where {_amount(st.budget.amount, st)} go", fontsize=11)
+    ax.set_title(f"{st.name}: where {_amount(st.budget.amount, st)} go\n(hatched grey: what the next option "
+                 "would buy where no post goes)", fontsize=10)
     ax.margins(x=0.18)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
