@@ -38,6 +38,7 @@ import numpy as np
 from scipy import stats
 
 from .experiment import run_replications
+from .intervals import mean_ci
 from .records import FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 from .staffing import caseload_cap
@@ -143,11 +144,11 @@ def cohort_outcomes(rec: FrozenRecords, scenario: Scenario, follow_up_days: floa
 
 
 def simulate_arm(scenario: Scenario, replications: int, seed: int, follow_up_months: float,
-                 first: int = 0, workers: int = 1, scenario_for=None) -> list[dict[str, float]]:
+                 first: int = 0, workers: int = 1, scenario_for=None, executor=None) -> list[dict[str, float]]:
     """Outcomes of ``replications`` cohorts of an arm scenario (already a cohort design)."""
     outcome = partial(cohort_outcomes, follow_up_days=follow_up_months * DAYS_PER_MONTH, seed=seed)
     rows, _ = run_replications(scenario, replications, seed, workers, keep_records=False, first=first,
-                               scenario_for=scenario_for, outcome=outcome)
+                               scenario_for=scenario_for, outcome=outcome, executor=executor)
     return rows
 
 
@@ -180,7 +181,7 @@ def risk_ratio(a: float, n1: float, c: float, n0: float, confidence: float = 0.9
 
 def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_months: float = 18.0,
                   replications: int = 200, seed: int | None = None, workers: int = 1,
-                  draws: list[tuple[dict, dict]] | None = None) -> TrialResult:
+                  draws: list[tuple[dict, dict]] | None = None, executor=None) -> TrialResult:
     """Simulate ``replications`` trials of ``n_per_arm`` per arm; return per-trial rows and the outcome table.
 
     ``draws``: optional parameter draws (IPS updates, control updates); trial ``i`` uses draw ``i`` (cycled).
@@ -193,9 +194,10 @@ def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_mo
         per_draw = [(ips_c.with_updates(du), ctl_c.with_updates(dc)) for du, dc in draws[:replications]]
         ips_for = lambda i: per_draw[i % len(per_draw)][0]  # noqa: E731
         ctl_for = lambda i: per_draw[(i - CONTROL_OFFSET) % len(per_draw)][1]  # noqa: E731
-    arm_i = simulate_arm(ips_c, replications, seed, follow_up_months, workers=workers, scenario_for=ips_for)
+    arm_i = simulate_arm(ips_c, replications, seed, follow_up_months, workers=workers, scenario_for=ips_for,
+                         executor=executor)
     arm_c = simulate_arm(ctl_c, replications, seed, follow_up_months, first=CONTROL_OFFSET, workers=workers,
-                         scenario_for=ctl_for)
+                         scenario_for=ctl_for, executor=executor)
     rows = []
     for i, (a, c) in enumerate(zip(arm_i, arm_c)):
         rr, lo, hi = risk_ratio(a["employed"], a["n"], c["employed"], c["n"])
@@ -209,30 +211,18 @@ def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_mo
     return TrialResult(rows, summarise_trials(rows), n_per_arm, follow_up_months, replications, seed)
 
 
-def _mean_ci(x) -> tuple[float, float, float]:
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return mean, mean - half, mean + half
-
-
 def summarise_trials(rows: list[dict]) -> list[dict]:
     """Outcome table: per arm mean over trials (95% CI of the mean), and the spread of single trials."""
     out = []
 
     def add(name, unit, key_ips, key_ctl=None):
         vi = [r[key_ips] for r in rows]
-        mi, li, hi_ = _mean_ci(vi)
+        mi, li, hi_ = mean_ci(vi)
         row = {"outcome": name, "unit": unit, "ips_mean": mi, "ips_ci_low": li, "ips_ci_high": hi_,
                "ips_trial_p2.5": float(np.nanpercentile(vi, 2.5)), "ips_trial_p97.5": float(np.nanpercentile(vi, 97.5))}
         if key_ctl:
             vc = [r[key_ctl] for r in rows]
-            mc, lc, hc = _mean_ci(vc)
+            mc, lc, hc = mean_ci(vc)
             row.update({"control_mean": mc, "control_ci_low": lc, "control_ci_high": hc,
                         "control_trial_p2.5": float(np.nanpercentile(vc, 2.5)),
                         "control_trial_p97.5": float(np.nanpercentile(vc, 97.5))})
@@ -283,7 +273,8 @@ def power(result: TrialResult) -> float:
 
 
 def write_trial(out_dir, result: TrialResult) -> None:
-    """trials.csv (one row per simulated trial) and trial_summary.csv (the outcome table)."""
+    """trials.csv (one row per simulated trial), trial_summary.csv (the outcome table) and trial_table.txt
+    into ``out_dir`` (a temporary folder that :mod:`ips_sim.output` promotes)."""
     import csv
     from pathlib import Path
 
