@@ -27,8 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ips_sim.executors import DaskExecutor  # noqa: E402
-from ips_sim.state import load_state, run_units, state_outcome  # noqa: E402
+from ips_sim.executors import DaskExecutor, execute  # noqa: E402
+from ips_sim.state import load_state, state_outcome  # noqa: E402
 
 STATE = REPO / "scenarios" / "state" / "example_state.yaml"
 
@@ -79,10 +79,10 @@ def main() -> int:
         try:
             got = []
             warm = [(k, (sc, 1, 0, args.chunk, st.outcome_names, payload)) for k in range(20)]
-            run_units(ex, warm, lambda k, r: None, fn=fake_unit)
+            execute(ex, fake_unit, warm, lambda k, r: None)
             units = [(k, (sc, 1, 0, args.chunk, st.outcome_names, payload)) for k in range(args.tasks)]
             t0, c0 = time.perf_counter(), time.process_time()
-            run_units(ex, units, lambda k, r: got.append(len(r)), fn=fake_unit)
+            execute(ex, fake_unit, units, lambda k, r: got.append(len(r)))
             wall, central = time.perf_counter() - t0, time.process_time() - c0
         finally:
             ex.close()

@@ -44,8 +44,10 @@ from scipy import stats
 
 from . import __version__
 from .allocation import Allocation, Option, exact, greedy, not_diminishing
+from .executors import execute
 from .experiment import run_replications
 from .metrics import METRIC_NAMES, replication_metrics
+from .output import OutputFolder
 from .plan import FAILS, MEETS, UNSURE, Target, parse_target
 from .records import FrozenRecords
 from .scenario import DAYS_PER_YEAR, Scenario, ScenarioError, load_scenario, read_yaml_file, scenario_from_dict
@@ -550,32 +552,6 @@ class UnitCache:
         os.replace(tmp, path)
 
 
-def run_units(executor, units: list[tuple[Any, tuple]], on_result: Callable[[Any, Any], None],
-              fn: Callable = run_state_unit) -> None:
-    """Run ``fn(*args)`` for each (key, args) on the executor, a bounded window at a time."""
-    window = getattr(executor, "window", None) or max(2, executor.capacity * 4)
-    it = iter(units)
-    in_flight: dict = {}
-    exhausted = False
-    try:
-        while True:
-            while not exhausted and len(in_flight) < window:
-                try:
-                    key, args = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                in_flight[executor.submit(fn, *args)] = key
-            if not in_flight:
-                break
-            done, _ = executor.wait_first(list(in_flight))
-            for fut in sorted(done, key=lambda f: repr(in_flight[f])):
-                on_result(in_flight.pop(fut), fut.result())
-    except BaseException:
-        executor.close(cancel=True)
-        raise
-
-
 @dataclass
 class Evaluation:
     state: State
@@ -655,7 +631,7 @@ def _fill(ev: Evaluation, want: dict[int, int], executor, cache, progress) -> No
             progress(len(outcomes))
 
     keys = {key: ck for key, _, ck in todo}
-    run_units(executor, [(key, args) for key, args, _ in todo], on_result)
+    execute(executor, run_state_unit, [(key, args) for key, args, _ in todo], on_result)
     for (i, level, first) in sorted(got):
         outs = ev.results[i].outcomes[level]
         if len(outs) != first:  # pragma: no cover - units are contiguous by construction
@@ -1312,8 +1288,8 @@ def run_state(state: State, out: str | Path, executor, *, resume: bool = False, 
     result = decide(ev)
     wall = time.perf_counter() - started
     doc = state_manifest(result, wall, getattr(executor, "description", ""))
-    from .report import atomic_folder
-    with atomic_folder(out) as tmp:
+    # The command checked the folder (and holds its lock) before any work; replace only ips-sim's own.
+    with OutputFolder(out, {"fingerprint": fp}, kind="state", overwrite=True).write() as tmp:
         write_state(tmp, result, doc, plots)
     shutil.rmtree(work, ignore_errors=True)
     return StateRun(result, out, wall)

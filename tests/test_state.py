@@ -340,7 +340,7 @@ def test_local_pool_and_dask_cluster_identical(state_file, tmp_path):
         pool.close()
     run_state(st, c, InlineExecutor(), plots=False)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, host="127.0.0.1",
-                                  protocol="tcp", dashboard_address=None) as cluster:
+                                  protocol="tcp", dashboard_address=":0") as cluster:
         ex = DaskExecutor(cluster.scheduler_address)
         try:
             run_state(st, b, ex, plots=False)
@@ -410,6 +410,16 @@ def test_bad_state_file_one_line_exit_2(tmp_path, change, expected):
     assert lines[0].startswith(str(tmp_path / expected.split(":")[0]) + expected[len(expected.split(":")[0]):]), lines
     assert "Traceback" not in res.output
     assert not out.exists() and not partial_dir(out).exists()
+
+
+def test_foreign_files_in_out_are_never_replaced(state_file, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("a user's file")
+    res = invoke("state", state_file, "--out", out, "--workers", 1)
+    assert res.exit_code == 2
+    assert len(res.output.strip().splitlines()) == 1 and "ips-sim did not write" in res.output
+    assert (out / "notes.txt").read_text() == "a user's file" and not partial_dir(out).exists()
 
 
 def test_negative_budget_option_exit_2(state_file, tmp_path):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
+from ..output import OutputFolder
 from ..progress import Progress
 from ..state import StateError, load_state, partial_dir, run_state
+from .interrupt import interrupted
 
 STATE_EXAMPLES = """
 \b
@@ -42,8 +43,9 @@ Examples:
 @click.option("--seed", type=click.IntRange(0), default=None, help="State seed [default: the state file's].")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on the terminal.")
+@click.option("--overwrite", is_flag=True, help="Replace results of a different state run in --out.")
 def state_command(state_file, budget, workers, scheduler, resume, out, replications, max_replications, seed,
-                  no_plots, quiet):
+                  no_plots, quiet, overwrite):
     """Allocate new specialist posts (or dollars) across a state's programs by marginal analysis.
 
     Each program is simulated at its candidate staffing levels (common random
@@ -69,7 +71,10 @@ def state_command(state_file, budget, workers, scheduler, resume, out, replicati
         errors.extend(exc.messages)
     if errors:
         raise UserError(errors)
-    out_dir = Path(out) if out else Path("outputs") / st.name
+    folder = OutputFolder(Path(out) if out else Path("outputs") / st.name, {"fingerprint": st.fingerprint()},
+                          kind="state", overwrite=overwrite)
+    folder.check()
+    out_dir = folder.path
     executor = make_executor(workers, scheduler)
     levels = sum(sum(1 for lv in p.levels if lv) for p in st.programs)
     progress = Progress(levels * st.replications, st.name, quiet)
@@ -79,14 +84,12 @@ def state_command(state_file, budget, workers, scheduler, resume, out, replicati
             progress.close()
             click.echo(f"{st.name}: more replications where too close to call: {text}", err=True)
 
+    interrupted(f"finished units are kept in {partial_dir(out_dir)}/; run the same command with --resume "
+                "to finish")
     try:
-        run = run_state(st, out_dir, executor, resume=resume, plots=not no_plots, progress=progress,
-                        on_round=on_round)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"\ninterrupted: finished units are kept in {partial_dir(out_dir)}/; "
-                   "run the same command with --resume to finish", err=True)
-        sys.exit(130)
+        with folder.lock():
+            run = run_state(st, out_dir, executor, resume=resume, plots=not no_plots, progress=progress,
+                            on_round=on_round)
     finally:
         progress.close()
         executor.close()
