@@ -63,9 +63,9 @@ OBJECTIVES = {
                                   "of enrollment (enrolled / window years x ever_employed_rate)"),
     "employed_months": ("member-months a year", "months worked by members while in the program, a year "
                         "(employed_member_months / window years)"),
-    "served_within_30_days": ("people a year", "referrals enrolled within 30 days of referral, a year"),
+    "served_within_30_days": ("people a year", "referrals enrolled within 30 days of referral, a year "
+                              "(referrals / window years x enrolled_within_30_days_share)"),
 }
-SERVED_WITHIN_DAYS = 30  # IPS rapid engagement: start within 30 days of referral (what the objective counts)
 
 
 def state_outcome(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
@@ -75,10 +75,8 @@ def state_outcome(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
     rate = out["ever_employed_rate"]
     out["employed_within_18_months"] = (out["enrolled"] * rate / years) if out["enrolled"] > 0 else 0.0
     out["employed_months"] = out["employed_member_months"] / years
-    m = rec.member
-    ref, enr = m["referral_day"], m["enrollment_day"]
-    fast = (ref >= scenario.warmup_days) & np.isfinite(enr) & (enr - ref <= SERVED_WITHIN_DAYS)
-    out["served_within_30_days"] = float(fast.sum()) / years
+    share = out["enrolled_within_30_days_share"]
+    out["served_within_30_days"] = (out["referrals"] * share / years) if out["referrals"] > 0 else 0.0
     return out
 
 
