@@ -46,9 +46,11 @@ def main():
 
 
 def _register() -> None:
-    from . import app, calibrate, compare, fit_referrals, plan, report, run, sensitivity, sweep, trial  # noqa: F811
+    from . import (  # noqa: F811 - the command modules
+        app, calibrate, compare, fit_referrals, plan, report, run, sensitivity, state, sweep, trial,
+    )
 
-    for module in (run, sweep, plan, trial, calibrate, app, fit_referrals, sensitivity, compare, report):
+    for module in (run, sweep, plan, state, trial, compare, report, calibrate, app, fit_referrals, sensitivity):
         for command in module.COMMANDS:
             main.add_command(command)
 
