@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/two_specialists_38_members.yaml
 WORKERS ?= 2
 
-.PHONY: run test venv bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test venv bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +23,23 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ips-sim run $(SCENARIO) --workers $(WORKERS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The browser test (tests/test_browser.py) drives Debian's chromium through Playwright
+# (there is no browser download here). Install it when it is missing and we can (root + apt-get);
+# otherwise say why: the test then skips with one line, and fails under CI=true.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian chromium for the browser test (apt-get)..."; \
+	  { apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	      --no-install-recommends chromium fonts-liberation >/dev/null; } \
+	  || echo "Could not install chromium with apt-get: the browser test will skip (and fail under CI=true)."; \
+	else \
+	  echo "No $(CHROMIUM), and installing it needs root and apt-get: the browser test will skip (and fail under CI=true)."; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replications.py
