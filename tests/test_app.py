@@ -13,13 +13,19 @@ import math
 
 import pytest
 from click.testing import CliRunner
+from conftest import require
 
 from ips_sim import app
 from ips_sim.app import (
-    LEVERS, apply_levers, comparison_table, default_scenario, lever_values, scenario_from_upload, simulate,
+    LEVERS,
+    apply_levers,
+    comparison_table,
+    default_scenario,
+    lever_values,
+    scenario_from_upload,
+    simulate,
 )
 from ips_sim.scenario import ScenarioError
-from conftest import require
 
 BAD_SCENARIO = b"""\
 name: broken
