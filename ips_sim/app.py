@@ -19,7 +19,6 @@ executes this file as a script.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import math
 import os
 import subprocess
@@ -28,7 +27,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 
 from ips_sim.metrics import metric_label
@@ -260,35 +258,6 @@ def hours_long(monthly, scenario_label: str = ""):
     available = pd.DataFrame({"years": means["month"] / 12.0, "hours": means["hours_available"],
                               "scenario": scenario_label})
     return pd.concat(frames, ignore_index=True), available
-
-
-# --------------------------------------------------------------------------- command line
-
-
-@click.command("app", context_settings={"ignore_unknown_options": True})
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port to serve on [default: Streamlit's, 8501].")
-@click.option("--address", default=None, help="Address to bind, e.g. 127.0.0.1.")
-@click.option("--headless", is_flag=True, help="Do not open a browser.")
-@click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
-def app_command(port, address, headless, streamlit_args):
-    """Open the interactive what-if app in the browser (needs: pip install 'ips-sim[app]').
-
-    Extra arguments go to "streamlit run", e.g. --theme.base dark.
-    """
-    if importlib.util.find_spec("streamlit") is None:
-        raise click.ClickException(
-            "the app needs Streamlit, which is not installed: pip install 'ips-sim[app]' "
-            "(or: pip install 'streamlit>=1.30')")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
-           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
-    if port is not None:
-        cmd += ["--server.port", str(port)]
-    if address:
-        cmd += ["--server.address", address]
-    if headless:
-        cmd += ["--server.headless", "true"]
-    cmd += list(streamlit_args)
-    run_command(cmd)
 
 
 def run_command(cmd: list[str]) -> None:

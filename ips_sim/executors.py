@@ -14,12 +14,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from multiprocessing import get_context
 
+from .errors import UserError
 from .experiment import default_workers
 
 SCHEDULER_PATTERN = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
 
 
-class ExecutorError(Exception):
+class ExecutorError(UserError):
     """The executor cannot be set up (bad address, no scheduler, dask missing)."""
 
 

@@ -39,7 +39,8 @@ METRICS = (
     Metric("waitlist_end", "people", "people on the waitlist at the last month end"),
     Metric("waitlist_mean", "people", "mean waitlist at month ends"),
     Metric("ever_employed_rate", "share",
-           "share of enrolled members with a competitive job within 18 months of enrollment (members with 18 months of follow-up)"),
+           "share of enrolled members with a competitive job within 18 months of enrollment "
+           "(members with 18 months of follow-up)"),
     Metric("days_to_first_job_median", "days", "median days from enrollment to first job, members employed within 18 months"),
     Metric("days_to_first_employer_contact_median", "days",
            "median days from enrollment to first face-to-face employer contact (contacts within the window)"),
@@ -73,7 +74,8 @@ METRICS = (
     Metric("members_affected_by_staff_change", "people",
            "members enrolled after warm-up whose specialist left while they were enrolled"),
     Metric("ever_employed_rate_affected", "share",
-           "ever_employed_rate among members whose specialist left within their 18 months of follow-up (descriptive, not causal)"),
+           "ever_employed_rate among members whose specialist left within their 18 months of follow-up "
+           "(descriptive, not causal)"),
     Metric("ever_employed_rate_unaffected", "share",
            "ever_employed_rate among members whose specialist did not leave within their 18 months of follow-up"),
     Metric("supervision_coverage_mean", "share",

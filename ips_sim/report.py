@@ -96,7 +96,7 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
         n_months = len(r.month)
         edges = np.arange(n_months + 1) * DAYS_PER_MONTH
 
-        def per_month(days):
+        def per_month(days, edges=edges):
             days = days[np.isfinite(days)]
             return np.histogram(days, bins=edges)[0]
 

@@ -24,6 +24,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .errors import UserError
+
 DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
 ACTIVITIES = ("intake", "follow_along", "job_search", "job_development")
@@ -325,12 +327,8 @@ def _merge(base: dict, override: dict) -> dict:
 # --------------------------------------------------------------------------- loading
 
 
-class ScenarioError(Exception):
+class ScenarioError(UserError):
     """Invalid scenario input; ``messages`` holds one line per problem."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("\n".join(messages))
-        self.messages = messages
 
 
 def _allowed_from_error(err: dict) -> str:

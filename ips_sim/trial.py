@@ -282,11 +282,6 @@ def power(result: TrialResult) -> float:
     return float(np.mean([r["significant_favouring_ips"] for r in result.per_trial]))
 
 
-# --------------------------------------------------------------------------- command line
-
-import click  # noqa: E402
-
-
 def write_trial(out_dir, result: TrialResult) -> None:
     """trials.csv (one row per simulated trial) and trial_summary.csv (the outcome table)."""
     import csv
@@ -304,57 +299,3 @@ def write_trial(out_dir, result: TrialResult) -> None:
             for r in rows:
                 w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
     (out / "trial_table.txt").write_text(format_table(result) + "\n", encoding="utf-8")
-
-
-@click.command("trial")
-@click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--n-per-arm", type=click.IntRange(1, 100_000), required=True, help="People randomized to each arm.")
-@click.option("--follow-up-months", type=click.FloatRange(1, 120), default=18.0, show_default=True)
-@click.option("--replications", "-n", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
-              help="Simulated trials (power = share of them with a significant result).")
-@click.option("--seed", type=click.IntRange(0), default=None, help="[default: the scenario's simulation.seed]")
-@click.option("--control", type=click.Path(dir_okay=False), default=None,
-              help="Control-arm scenario [default: the usual-services arm, `arm: usual_services`].")
-@click.option("--parameter-uncertainty", is_flag=True,
-              help="Trial i uses parameter draw i of calibration/draws.csv (cycled) in both arms.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for trials.csv and trial_summary.csv [default: outputs/<scenario>_trial_<n>/].")
-@click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True)
-def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, control, parameter_uncertainty, out,
-                  workers):
-    """Randomize simulated cohorts to IPS (SCENARIO) or usual services and report the trial's outcome table.
-
-    \b
-    Example:
-      ips-sim trial scenarios/two_specialists_38_members.yaml --n-per-arm 150
-    """
-    from pathlib import Path
-
-    import yaml
-
-    from .cli import UserError, _load
-    from .scenario import ScenarioError, scenario_from_dict
-
-    ips = _load(scenario)
-    try:
-        ctl = _load(control) if control else scenario_from_dict({"arm": "usual_services", "name": "usual_services"})
-    except ScenarioError as exc:
-        raise UserError(exc.messages) from None
-    draws = None
-    if parameter_uncertainty:
-        from .calibration import draw_updates, explicit_paths, load_draws
-
-        all_draws = load_draws()
-        with open(scenario, encoding="utf-8") as f:
-            ex_i = explicit_paths(yaml.safe_load(f) or {})
-        ex_c = set()
-        if control:
-            with open(control, encoding="utf-8") as f:
-                ex_c = explicit_paths(yaml.safe_load(f) or {})
-        draws = [(draw_updates(ips, all_draws, i, ex_i), draw_updates(ctl, all_draws, i, ex_c))
-                 for i in range(len(all_draws))]
-    result = virtual_trial(ips, ctl, n_per_arm, follow_up_months, replications, seed, workers, draws)
-    out_dir = Path(out) if out else Path("outputs") / f"{ips.name}_trial_{n_per_arm}"
-    write_trial(out_dir, result)
-    click.echo(format_table(result))
-    click.echo(f"-> {out_dir}/trials.csv, trial_summary.csv")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import importlib.util
+
 import pytest
 from click.testing import CliRunner
 from conftest import require
@@ -140,7 +142,7 @@ def test_app_command_launches_streamlit_run(monkeypatch):
     from ips_sim.cli import main
 
     calls = []
-    monkeypatch.setattr(app.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
     monkeypatch.setattr(app, "run_command", calls.append)
     result = CliRunner().invoke(main, ["app", "--port", "8599", "--headless", "--theme.base", "dark"])
     assert result.exit_code == 0, result.output
@@ -155,7 +157,7 @@ def test_app_command_launches_streamlit_run(monkeypatch):
 def test_app_command_without_streamlit_says_how_to_install(monkeypatch):
     from ips_sim.cli import main
 
-    monkeypatch.setattr(app.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     result = CliRunner().invoke(main, ["app"])
     assert result.exit_code != 0
     assert "pip install 'ips-sim[app]'" in result.output

@@ -311,7 +311,7 @@ def test_member_heterogeneity_gamma_frailty():
     z = stats.gamma(a=1 / cv**2, scale=cv**2)
     for months in (1, 6, 24):
         t = months * M
-        expected, _ = integrate.quad(lambda x: z.pdf(x) * F(lam * x, mu, t), 0, np.inf)
+        expected, _ = integrate.quad(lambda x, t=t: z.pdf(x) * F(lam * x, mu, t), 0, np.inf)
         _check_share(first_job <= t, expected, f"P(first job by {months} months), gamma frailty cv {cv}")
     # Heterogeneity lowers the share employed below the homogeneous closed form (Jensen: F concave in lam).
     assert np.mean(first_job <= 24 * M) < F(lam, mu, 24 * M)

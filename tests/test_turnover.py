@@ -113,7 +113,7 @@ def test_counters_agree_with_members_after_departures(policy, specialists):
         # vacancies of one post never overlap and lie inside the run
         for post in range(specialists):
             v = sorted((a, b) for q, a, b in p.rec.vacancies if q == post)
-            for (a1, b1), (a2, _) in zip(v, v[1:]):
+            for (_, b1), (a2, _) in zip(v, v[1:]):
                 assert b1 <= a2
             assert all(0 <= a <= b <= p.rec.horizon for a, b in v)
 

@@ -96,7 +96,7 @@ def _run_clock(residual: float, t_join: float, pieces: list[tuple[float, float]]
     clock = HazardClock()
     due_times = []
     joined = False
-    for k, (t, rate) in enumerate(pieces):
+    for t, rate in pieces:
         t_end = t + step
         # A member may join between planning steps, at the rate in force.
         if not joined and t_join < t:

@@ -1,4 +1,4 @@
-"""The ``ips-sim`` command line."""
+"""``ips-sim run``, ``validate`` and ``fields``: one scenario, its checks and the field reference."""
 
 from __future__ import annotations
 
@@ -8,48 +8,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .scenario import ScenarioError, load_scenario, load_scenarios
-
-
-class UserError(click.ClickException):
-    """Bad input: one line per problem on stderr, exit status 2, no traceback."""
-
-    exit_code = 2
-
-    def __init__(self, messages: list[str]):
-        super().__init__("\n".join(messages))
-        self.messages = messages
-
-    def show(self, file=None):
-        for line in self.messages:
-            click.echo(line, err=True)
-
-
-def _load(path: str):
-    try:
-        return load_scenario(path)
-    except ScenarioError as exc:
-        raise UserError(exc.messages) from None
-
-
-class Progress:
-    """Replications done, rate and ETA on stderr; silent when not a terminal or when quiet."""
-
-    def __init__(self, total: int, label: str, quiet: bool = False):
-        self.bar = None
-        if not quiet and sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, desc=label, unit="rep", file=sys.stderr, leave=False)
-
-    def __call__(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
+from ..scenario import load_scenario, load_scenarios
+from ..errors import UserError
+from ..progress import Progress
 
 EXAMPLES = """
 \b
@@ -60,17 +21,7 @@ Examples:
 """
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ips-sim")
-def main():
-    """Simulate the capacity of an IPS supported-employment program.
-
-    A scenario file (YAML) describes the team, referrals and service; every
-    field left out takes its sourced default from calibration/parameters.csv.
-    """
-
-
-@main.command(epilog=EXAMPLES)
+@click.command(epilog=EXAMPLES)
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--replications", "-n", type=click.IntRange(1, 1_000_000), default=None,
               help="Number of replications [default: the scenario's simulation.replications].")
@@ -93,10 +44,10 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     Finished replications are saved in <out>.partial/ as the run goes; after
     Ctrl-C or a crash, the same command with --resume runs only what is missing.
     """
-    from .experiment import Checkpoint, run_replications
-    from .report import atomic_folder, manifest, summary_table, write_run
+    from ..experiment import Checkpoint, run_replications
+    from ..report import atomic_folder, manifest, summary_table, write_run
 
-    sc = _load(scenario)
+    sc = load_scenario(scenario)
     n = replications or sc.simulation.replications
     seed = sc.simulation.seed if seed is None else seed
     out_dir = Path(out) if out else Path("outputs") / sc.name
@@ -114,7 +65,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     progress = Progress(n, sc.name, quiet)
     try:
         if parameter_uncertainty:
-            from .calibration import run_with_draws
+            from ..calibration import run_with_draws
             metrics, records = run_with_draws(sc, scenario, n, seed, workers, progress=progress,
                                               checkpoint=checkpoint)
         else:
@@ -139,7 +90,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
             click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")
 
 
-@main.command()
+@click.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path())
 def validate(scenarios):
     """Check scenario files; report every error in every file."""
@@ -150,33 +101,13 @@ def validate(scenarios):
         click.echo(f"{sc.name}: ok")
 
 
-@main.command()
+@click.command()
 def fields():
     """Print the scenario field reference (Markdown): default, unit, allowed values, source."""
-    from .scenario import reference_markdown
+    from ..scenario import reference_markdown
 
     click.echo(reference_markdown(), nl=False)
 
 
-# Commands defined in other modules are registered below.
 
-from .app import app_command  # noqa: E402  (ips-sim app: the Streamlit what-if app)
-
-main.add_command(app_command)
-
-# Staffing sweeps and capacity planning (issue 6): commands defined in their own modules.
-from .plan import plan_command  # noqa: E402
-from .sweep import sweep_command  # noqa: E402
-
-main.add_command(sweep_command)
-main.add_command(plan_command)
-
-
-from .calibration import calibrate_command  # noqa: E402  (ips-sim calibrate: fit to the IPS RCTs)
-from .trial import trial_command  # noqa: E402  (ips-sim trial: a virtual IPS vs usual-services RCT)
-
-main.add_command(calibrate_command)
-main.add_command(trial_command)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+COMMANDS = [run, validate, fields]

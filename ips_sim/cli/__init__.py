@@ -1,0 +1,49 @@
+"""The ``ips-sim`` command line: a thin layer of click commands over the library.
+
+Each command lives in its own module here and only parses options, calls the
+library and prints. Library errors (:class:`ips_sim.errors.UserError`) become
+one line per problem on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from ..errors import UserError
+from .run import EXAMPLES
+
+class IpsGroup(click.Group):
+    """A click group that reports :class:`UserError` as one line per problem and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            for line in exc.messages:
+                click.echo(line, err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=IpsGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ips-sim")
+def main():
+    """Simulate the capacity of an IPS supported-employment program.
+
+    A scenario file (YAML) describes the team, referrals and service; every
+    field left out takes its sourced default (see `ips-sim fields`).
+    """
+
+
+def _register() -> None:
+    from . import app, calibrate, plan, run, sweep, trial  # noqa: F811 - the command modules
+
+    for module in (run, sweep, plan, trial, calibrate, app):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

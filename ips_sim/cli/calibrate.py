@@ -1,0 +1,47 @@
+"""``ips-sim calibrate``: fit the behavioural parameters to the IPS trials."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+
+from ..calibration import DEFAULT_BUDGET, DEFAULT_DRAWS, DEFAULT_REPLICATIONS, DEFAULT_SEED, calibrate
+from ..scenario import calibration_dir
+
+
+
+@click.command("calibrate")
+@click.option("--targets", "targets_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Targets table [default: calibration/targets.csv].")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for fitted.yaml, fitted_usual_services.yaml, draws.csv, report.md [default: calibration/].")
+@click.option("--seed", type=click.IntRange(0), default=DEFAULT_SEED, show_default=True)
+@click.option("--replications", "-n", type=click.IntRange(2, 100_000), default=DEFAULT_REPLICATIONS,
+              show_default=True, help="Simulated trials per evaluation (same ones every evaluation).")
+@click.option("--budget", type=click.IntRange(1, 100_000), default=DEFAULT_BUDGET, show_default=True,
+              help="Nelder-Mead evaluations per arm.")
+@click.option("--draws", "n_draws", type=click.IntRange(0, 100_000), default=DEFAULT_DRAWS, show_default=True,
+              help="Parameter draws for --parameter-uncertainty (0: none).")
+@click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
+              help="Processes per evaluation; the fit is identical for any number.")
+@click.option("--quiet", "-q", is_flag=True)
+def calibrate_command(targets_path, out, seed, replications, budget, n_draws, workers, quiet):
+    """Fit the behavioural parameters to the IPS trials (IPS and usual-services arms) and write the report."""
+    cmd = "ips-sim calibrate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "ips-sim calibrate"
+    log = None if quiet else (lambda s: click.echo(s, err=True))
+    res = calibrate(targets_path, out, seed, replications, budget, n_draws, workers, log=log, command=cmd)
+    out_dir = Path(out) if out else calibration_dir()
+    click.echo(f"calibrated in {res['seconds']:.0f} s: IPS loss {res['ips'].loss:.3f}, usual services loss "
+               f"{res['usual_services'].loss:.3f} -> {out_dir}/")
+    report = out_dir / "fit_table.csv"
+    if report.exists():
+        with open(report, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                click.echo(f"  {r['target']:40s} {r['role']:5s} target {float(r['target_value']):8.3f}  "
+                           f"simulated {float(r['simulated']):8.3f} [{float(r['ci_low']):.3f}, "
+                           f"{float(r['ci_high']):.3f}] covered={r['ci_covers_target']}")
+
+COMMANDS = [calibrate_command]
