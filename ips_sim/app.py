@@ -10,10 +10,13 @@ as one line), then by the sidebar levers. Results are cached on the resolved
 scenario JSON, the seed and the number of replications.
 
 The top of this module is plain Python with no Streamlit import, so that the
-command line can import :data:`app_command` and the tests can call the helpers
-(:func:`scenario_from_upload`, :func:`apply_levers`, :func:`comparison_table`)
-without a browser. The page itself is :func:`render`, run when Streamlit
-executes this file as a script.
+command line (``ips_sim/cli/app.py``) can import it and the tests can call the
+helpers (:func:`scenario_from_upload`, :func:`apply_levers`, :func:`simulate`)
+without a browser. The page itself is :func:`render`, split into one small
+function per part, run when Streamlit executes this file as a script. What it
+draws comes from library modules: :mod:`ips_sim.paired` (paired differences),
+:mod:`ips_sim.mechanism` ("why did this change?"), :mod:`ips_sim.animation`
+and :mod:`ips_sim.hours` (the hours budget).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from ips_sim.scenario import (
     Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted, yaml_error_line,
 )
 
-__all__ = ["comparison_table", "paired_differences", "metric_label", "render", "app_command"]
+__all__ = ["comparison_table", "paired_differences", "metric_label", "render"]
 
 APP_PATH = Path(__file__).resolve()
 DEFAULT_REPLICATIONS = 20
