@@ -161,10 +161,12 @@ def animation_figure(rec: FrozenRecords, specialists: int, start_month: float, m
         return [dots, text]
 
     def heading(day):
-        return f"{title}{' · ' if title else ''}month {day / DAYS_PER_MONTH:.1f} (year {day / 365.25:.1f})"
+        return f"{title}{' · ' if title else ''}month {day / DAYS_PER_MONTH:.0f} (year {day / 365.25:.1f})"
 
-    frames = [{"data": traces(d), "name": f"{d / DAYS_PER_MONTH:.1f}", "layout": {"title": {"text": heading(d)}}}
-              for d in days]
+    # The month is shown by the slider (its current value moves with the animation) and in
+    # each frame's title (visible when paused or scrubbed: titles are not redrawn while playing).
+    frames = [{"data": traces(d), "name": f"{d / DAYS_PER_MONTH:.0f}" if per_month == 1 else f"{d / DAYS_PER_MONTH:.1f}",
+               "layout": {"title": {"text": heading(d)}}} for d in days]
     def play(ms):
         return {"args": [None, {"frame": {"duration": ms, "redraw": False}, "fromcurrent": True,
                                 "transition": {"duration": ms * 0.8, "easing": "linear"}}],
@@ -192,9 +194,9 @@ def animation_figure(rec: FrozenRecords, specialists: int, start_month: float, m
                       "buttons": [{"label": "▶ slow", **play(900)}, {"label": "▶ play", **play(400)},
                                   {"label": "▶ fast", **play(120)}, {"label": "❚❚ pause", **pause}]}],
         sliders=[{"active": 0, "x": 0.36, "len": 0.64, "y": -0.02, "yanchor": "top", "pad": {"t": 10},
-                  "currentvalue": {"prefix": "month ", "font": {"size": 13}},
+                  "currentvalue": {"prefix": "month ", "font": {"size": 18, "color": "#222"}},
                   "steps": [{"label": f["name"], "method": "animate",
-                             "args": [[f["name"]], {"mode": "immediate", "frame": {"duration": 0, "redraw": False},
+                             "args": [[f["name"]], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
                                                  "transition": {"duration": 0}}]} for f in frames]}],
     )
     layout["margin"]["b"] = 90

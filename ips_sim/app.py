@@ -525,7 +525,7 @@ def _why(st, base_run: dict, variant: dict) -> None:
     rows = []
     for r in chain.itertuples():
         k, unit = _display_scale(r.unit)
-        rows.append({"step": f"{r.step}. {r.question}", "metric": r.label,
+        rows.append({"step": f"{r.step}. {r.label}",
                      "baseline": _round(r.baseline * k), "your settings": _round(r.variant * k),
                      "difference": _round(r.difference * k),
                      "95% CI": f"{_fmt(r.diff_ci_low * k)} to {_fmt(r.diff_ci_high * k)}",
@@ -534,7 +534,8 @@ def _why(st, base_run: dict, variant: dict) -> None:
 
     shown = pd.DataFrame(rows)
     st.dataframe(shown, hide_index=True, height=_table_height(shown), **_wide(st),
-                 column_config={"step": st.column_config.TextColumn("step", width="large")})
+                 column_config={"step": st.column_config.TextColumn("step", width="medium"),
+                                "unit": st.column_config.TextColumn("unit", width="small")})
 
 
 def _comparison(st, base_run: dict, variant: dict) -> None:
@@ -628,19 +629,24 @@ def _budget_tab(st, labelled: list, n: int) -> None:
 
     from ips_sim.hours import budget_long, shortfall_by_activity
 
-    st.markdown("Each specialist's week: the hours each activity **needs** (stacked; the pale part is what it "
-                "needed but did not get) against the hours **available** for direct work (black line). Under "
-                "the *priority* policy intake and follow-along are served first, so when the caseload grows "
-                "**job search thins first**, then job development.")
+    sc = labelled[-1][1]["scenario"]
+    order = [a.replace("_", " ").replace("follow along", "follow-along") for a in sc.time_use.priority_order]
+    policy = (f"Under the *priority* policy the hours go to {', '.join(order[:-1])} first, so when the caseload "
+              f"grows **{order[-1]} thins first**." if sc.time_use.allocation_policy == "priority" else
+              "Under the *proportional* policy every activity gets the same share of what it needs.")
+    st.markdown("Each specialist's week: the hours each activity **needs**, stacked: solid is what it got, pale "
+                "(above the black line) is what it needed but did not get. The black line is the hours "
+                f"**available** for direct work. {policy}")
+    stacks = [budget_long(r["weekly"], priority=tuple(r["scenario"].time_use.priority_order)) for _, r in labelled]
+    top = 1.05 * max(max(stack.groupby(["specialist", "week"])["hours"].sum().max(), available["available"].max())
+                     for stack, available in stacks)
     cols = st.columns(len(labelled))
     tables = []
-    for col, (lab, r) in zip(cols, labelled):
-        sc = r["scenario"]
-        stack, available = budget_long(r["weekly"])
-        top = float(max((stack.groupby(["specialist", "week"])["hours"].sum().max()), available["available"].max()))
-        col.altair_chart(_budget_chart(alt, stack, available, sc.simulation.warmup_years, lab, 1.05 * top),
+    for col, (lab, r), (stack, available) in zip(cols, labelled, stacks):
+        rsc = r["scenario"]
+        col.altair_chart(_budget_chart(alt, stack, available, rsc.simulation.warmup_years, lab, float(top)),
                          **_wide(st))
-        share = shortfall_by_activity(r["weekly"], sc.warmup_days).set_index("activity")["share_received"]
+        share = shortfall_by_activity(r["weekly"], rsc.warmup_days).set_index("activity")["share_received"]
         tables.append(share.rename(lab or "your settings"))
     st.caption(f"Mean of {n} replications per specialist and week. Share of the hours needed that each activity "
                "received after warm-up:")
@@ -670,7 +676,7 @@ def _wide(st) -> dict:
 
 
 def _columns(st) -> dict:
-    return {"metric": st.column_config.TextColumn("metric", width="medium"),
+    return {"metric": st.column_config.TextColumn("metric", width="large"),
             "what it measures": st.column_config.TextColumn("what it measures", width="large"),
             "result": st.column_config.TextColumn(
                 "result", width="medium",
@@ -760,7 +766,7 @@ def _budget_chart(alt, stack, available, warm: float, label: str | None, top: fl
     available = available.assign(years=available["week"] * 7 / 365.25)
     x = alt.X("years:Q", title="years since the program opened")
     color = alt.Color("band:N", scale=alt.Scale(domain=domain, range=colours),
-                      legend=alt.Legend(orient="top", title=None, columns=4, labelLimit=300))
+                      legend=alt.Legend(orient="top", title=None, columns=2, labelLimit=300))
     rows = []
     for s in sorted(stack["specialist"].unique()):
         area = alt.Chart(stack[stack["specialist"] == s]).mark_area(interpolate="step-after").encode(

@@ -43,22 +43,25 @@ def weekly_hours(records: list[FrozenRecords]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def budget_long(weekly: pd.DataFrame, from_day: float = 0.0,
-                to_day: float = np.inf) -> tuple[pd.DataFrame, pd.DataFrame]:
+def budget_long(weekly: pd.DataFrame, from_day: float = 0.0, to_day: float = np.inf,
+                priority: tuple[str, ...] = ("intake", "follow_along", "job_development", "job_search"),
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mean over replications per specialist and week, in long form for a stacked chart.
 
     Returns (stack, available): ``stack`` has per specialist, week and activity the hours
-    received and the hours demanded but not received ("short"); ``available`` the hours
-    available per specialist and week.
+    received and the hours demanded but not received ("short"), with ``order`` for stacking:
+    the received parts in ``priority`` order (they stay under the hours available), then the
+    short parts (the demand above it); ``available`` the hours available per specialist and week.
     """
     w = weekly[(weekly["day"] >= from_day) & (weekly["day"] < to_day)]
     cols = ["available"] + [f"{p}_{k}" for k, _ in ACTIVITIES for p in ("demand", "got")]
     mean = w.groupby(["specialist", "week"])[cols].mean().reset_index()
     rows = []
-    for order, (key, label) in enumerate(ACTIVITIES):
+    rank = {key: priority.index(key) if key in priority else len(priority) for key, _ in ACTIVITIES}
+    for key, label in ACTIVITIES:
         got = mean[f"got_{key}"]
         short = (mean[f"demand_{key}"] - got).clip(lower=0.0)
-        for part, hours, k in (("received", got, 2 * order), ("short", short, 2 * order + 1)):
+        for part, hours, k in (("received", got, rank[key]), ("short", short, len(ACTIVITIES) + rank[key])):
             rows.append(pd.DataFrame({"specialist": mean["specialist"], "week": mean["week"], "activity": label,
                                       "part": part, "band": f"{label}: {part}", "order": k, "hours": hours}))
     stack = pd.concat(rows, ignore_index=True)

@@ -60,7 +60,7 @@ METRICS = (
     Metric("job_search_service_share", "share", "job-search hours received over hours demanded"),
     Metric("job_search_hours_per_seeker_week", "hours",
            "job-search hours received per job seeker per week (seekers counted at each planning step)"),
-    Metric("job_finding_rate_per_seeker_month", "jobs",
+    Metric("job_finding_rate_per_seeker_month", "jobs per month",
            "jobs started per job-seeker month (placements after warm-up / job-seeker months at planning steps)"),
     Metric("follow_along_service_share", "share", "follow-along hours received over hours demanded"),
     Metric("program_cost_per_year", "currency", "specialist cost per year (costs.currency)"),

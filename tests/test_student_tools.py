@@ -157,7 +157,8 @@ def test_animation_has_a_frame_per_month_with_the_month_shown(busy_record):
     sc, rec = busy_record
     fig = animation_figure(rec, sc.team.specialists, start_month=12, months=24, per_month=1)
     assert len(fig.frames) == 25
-    assert fig.frames[0].layout.title.text.startswith("month 12.0")
+    assert fig.frames[0].layout.title.text.startswith("month 12 (year 1.0)")
+    assert [step.label for step in fig.layout.sliders[0].steps] == [str(m) for m in range(12, 37)]
     labels = [b.label for b in fig.layout.updatemenus[0].buttons]
     assert any("slow" in x for x in labels) and any("pause" in x for x in labels)
     dots = fig.frames[6].data[0]
