@@ -260,12 +260,15 @@ def test_invalid_upload_shows_every_error_line(page):
 
 
 def test_valid_upload_sets_the_levers(page):
-    _uploader(page).set_value(("mine.yaml", b"team:\n  specialists: 5\n  caseload_cap: 15\n", "text/yaml")).run()
+    mine = b"team:\n  specialists: 5\n  caseload_cap: 15\nsimulation:\n  horizon_years: 4\n  warmup_years: 1\n"
+    _uploader(page).set_value(("mine.yaml", mine, "text/yaml")).run()
     assert not page.exception, [e.value for e in page.exception]
     assert page.slider(key="specialists").value == 5
     assert page.slider(key="caseload_cap").value == 15
     assert page.slider(key="replications").value == app.DEFAULT_REPLICATIONS  # the file does not set it
     assert any("mine" in s.value for s in page.sidebar.success)
-    _uploader(page).set_value(("more.yaml", b"simulation:\n  replications: 50\n", "text/yaml")).run()
-    assert page.slider(key="replications").value == 50
+    more = b"simulation:\n  replications: 7\n  horizon_years: 4\n  warmup_years: 1\n"
+    _uploader(page).set_value(("more.yaml", more, "text/yaml")).run()
+    assert page.slider(key="replications").value == 7
+    assert len(page.session_state["results"]["runs"]["variant"]["metrics"]) == 7  # a new file runs at once
     assert page.slider(key="specialists").value == 2  # a new file: the levers start from its values
