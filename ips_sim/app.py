@@ -70,7 +70,7 @@ LEVER_LABELS = {
 HEADLINES = (
     ("mean_wait_days", "Mean wait for a place", True),
     ("share_gave_up_waiting", "Gave up waiting", True),
-    ("ever_employed_rate", "Employed within 18 months", False),
+    ("ever_employed_rate", "Employed by month 18", False),
     ("caseload_per_specialist_mean", "Caseload per specialist", None),
     ("job_search_service_share", "Job-search help received", False),
 )
@@ -473,6 +473,8 @@ def _results(st, results: dict) -> None:
     if base_run:
         _why(st, base_run, variant)
         _comparison(st, base_run, variant)
+    labelled = [("baseline", base_run), ("your settings", variant)] if base_run else [(None, variant)]
+    _charts(st, labelled, n)
     box = st.expander("All metrics of your settings with 95% confidence intervals") if base_run else st.container()
     with box:
         if not base_run:
@@ -483,8 +485,6 @@ def _results(st, results: dict) -> None:
                    "mean lies in that range, so cutting the interval there keeps its 95% coverage.")
         st.download_button("Download the summary (CSV)", v_summary.to_csv(index=False).encode(), "summary.csv",
                            "text/csv")
-    labelled = [("baseline", base_run), ("your settings", variant)] if base_run else [(None, variant)]
-    _charts(st, labelled, n)
     with st.expander("The scenario that was run (YAML)"):
         sc = variant["scenario"]
         text = yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False)
