@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/ips-sim run $(SCENARIO) --workers $(WORKERS)
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rs
 
 # The browser test (tests/test_browser.py) drives Debian's chromium through Playwright
 # (there is no browser download here). Install it when it is missing and we can (root + apt-get);

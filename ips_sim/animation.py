@@ -105,10 +105,12 @@ def frame_days(rec: FrozenRecords, start_month: float, months: float, per_month:
     return np.arange(start_month * DAYS_PER_MONTH, end + 1e-9, step)
 
 
-def layout_positions(st: pd.DataFrame, specialists: int) -> tuple[pd.DataFrame, list[tuple[str, float, float]]]:
+def layout_positions(st: pd.DataFrame, specialists: int,
+                     min_rows: int = 1) -> tuple[pd.DataFrame, list[tuple[str, float, float]]]:
     """x, y of every dot: a column per phase, a row band per specialist (band 0: waiting, no specialist).
 
-    Returns the positioned states and the bands (label, bottom, top) for drawing.
+    A specialist's band has at least ``min_rows`` rows of dots (two figures side by side get
+    the same layout). Returns the positioned states and the bands (label, bottom, top).
     """
     st = st.copy()
     st["band"] = st["specialist"].astype(int) + 1  # -1 (none) -> band 0
@@ -116,6 +118,7 @@ def layout_positions(st: pd.DataFrame, specialists: int) -> tuple[pd.DataFrame, 
     st["slot"] = st.groupby(["day", "band", "col"]).cumcount()
     rows_needed = (st.groupby("band")["slot"].max() // DOTS_PER_ROW + 1).reindex(
         range(specialists + 1), fill_value=1)
+    rows_needed.iloc[1:] = np.maximum(rows_needed.iloc[1:], min_rows)
     bands, bottom = [], 0.0
     offsets = {}
     for band in range(specialists, -1, -1):  # specialist 1 at the top, waiting row at the bottom
@@ -130,12 +133,16 @@ def layout_positions(st: pd.DataFrame, specialists: int) -> tuple[pd.DataFrame, 
 
 
 def animation_figure(rec: FrozenRecords, specialists: int, start_month: float, months: float = 36,
-                     per_month: int = 2, title: str = ""):
-    """A plotly figure with one frame per half month: dots per member, counts per cell, month in the title."""
+                     per_month: int = 2, title: str = "", min_rows: int = 1):
+    """A plotly figure with ``per_month`` frames a month: a dot per member, counts per cell, the month shown.
+
+    ``min_rows``: rows of dots per specialist at least (e.g. caseload cap / DOTS_PER_ROW, so
+    two settings side by side line up).
+    """
     import plotly.graph_objects as go
 
     days = frame_days(rec, start_month, months, per_month)
-    st, bands = layout_positions(states(event_log(rec), days), specialists)
+    st, bands = layout_positions(states(event_log(rec), days), specialists, min_rows)
     width = len(PHASES) * (DOTS_PER_ROW + 2)
     top = bands[-1][2]
     counts = st.groupby(["day", "band", "col"]).size()
@@ -176,7 +183,7 @@ def animation_figure(rec: FrozenRecords, specialists: int, start_month: float, m
                                "transition": {"duration": 0}}], "method": "animate"}
     layout = dict(
         title={"text": heading(days[0]), "x": 0.01},
-        height=140 + 22 * top, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        height=200 + 22 * top, margin={"l": 10, "r": 10, "t": 60, "b": 10},
         plot_bgcolor="white",
         xaxis={"range": [0, width], "tickvals": [k * (DOTS_PER_ROW + 2) + DOTS_PER_ROW / 2 + 0.5
                                                   for k in range(len(PHASES))],
@@ -189,17 +196,17 @@ def animation_figure(rec: FrozenRecords, specialists: int, start_month: float, m
                  "x1": k * (DOTS_PER_ROW + 2) + DOTS_PER_ROW + 0.7, "y0": lo + 0.1, "y1": hi - 0.1,
                  "line": {"width": 1, "color": "#ddd"}, "fillcolor": "rgba(0,0,0,0)"}
                 for _, lo, hi in bands for k in range(len(PHASES))],
-        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": -0.02, "xanchor": "left",
+        updatemenus=[{"type": "buttons", "direction": "left", "x": 0.0, "y": 0.0, "xanchor": "left",
                       "yanchor": "top", "pad": {"t": 10},
                       "buttons": [{"label": "▶ slow", **play(900)}, {"label": "▶ play", **play(400)},
                                   {"label": "▶ fast", **play(120)}, {"label": "❚❚ pause", **pause}]}],
-        sliders=[{"active": 0, "x": 0.36, "len": 0.64, "y": -0.02, "yanchor": "top", "pad": {"t": 10},
+        sliders=[{"active": 0, "x": 0.0, "len": 1.0, "y": 0.0, "yanchor": "top", "pad": {"t": 55},
                   "currentvalue": {"prefix": "month ", "font": {"size": 18, "color": "#222"}},
                   "steps": [{"label": f["name"], "method": "animate",
                              "args": [[f["name"]], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
                                                  "transition": {"duration": 0}}]} for f in frames]}],
     )
-    layout["margin"]["b"] = 90
+    layout["margin"]["b"] = 150
     # Built as plain dicts and not validated trace by trace: plotly's validation of ~70 frames
     # takes seconds, the dicts follow the plotly.js schema directly.
     return go.Figure({"data": traces(days[0]), "layout": layout, "frames": frames}, _validate=False)

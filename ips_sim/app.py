@@ -567,14 +567,14 @@ def _charts(st, labelled: list, n: int) -> None:
         _team_hours_tab(st, labelled, n)
 
 
-def _animation(scenario_json: str, title: str, _first):
+def _animation(scenario_json: str, title: str, min_rows: int, _first):
     """The animation figure of a run's first replication (cached on the scenario; ``_first`` is not hashed)."""
     from ips_sim.animation import animation_figure, default_start_month
 
     sc = Scenario.model_validate_json(scenario_json)
     months = 36.0
     start = default_start_month(sc.simulation.warmup_years, sc.simulation.horizon_years, months)
-    return animation_figure(_first, sc.team.specialists, start, months, per_month=1, title=title)
+    return animation_figure(_first, sc.team.specialists, start, months, per_month=1, title=title, min_rows=min_rows)
 
 
 def _animation_tab(st, labelled: list) -> None:
@@ -586,9 +586,14 @@ def _animation_tab(st, labelled: list) -> None:
                 "(slow, normal or fast), ❚❚ to pause, or drag the month slider."
                 + (" Both settings use the same random numbers, so the same people are referred on the same "
                    "days: differences come from the change you made." if len(labelled) > 1 else ""))
+    from ips_sim.animation import DOTS_PER_ROW
+    from ips_sim.staffing import caseload_cap
+
+    # A specialist never carries more than the cap: rows for that many dots, the same on both sides.
+    rows = max(math.ceil(caseload_cap(r["scenario"]) / DOTS_PER_ROW) for _, r in labelled)
     cols = st.columns(len(labelled))
     for col, (lab, r) in zip(cols, labelled):
-        fig = animation_cached(scenario_key(r["scenario"]), (lab or "your settings").capitalize(), r["first"])
+        fig = animation_cached(scenario_key(r["scenario"]), (lab or "your settings").capitalize(), rows, r["first"])
         col.plotly_chart(fig, key=f"animation_{lab}", config={"displayModeBar": False}, **_wide(st))
 
 
