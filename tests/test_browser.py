@@ -43,6 +43,7 @@ def _free_port() -> int:
 @pytest.fixture
 def app_url(tmp_path):
     """The app served by ``ips-sim app`` on a free local port; stopped after the test."""
+    _need_chromium()
     require("streamlit")
     port = _free_port()
     env = cli_env()
@@ -86,7 +87,6 @@ def _wait_for_results(page, timeout_ms: float = 90_000) -> str:
 
 
 def test_app_in_chromium_moving_specialists_changes_the_mean_wait(app_url, tmp_path):
-    _need_chromium()
     sync_api = require("playwright.sync_api")
     timings = {}
     with sync_api.sync_playwright() as p:
