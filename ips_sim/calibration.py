@@ -505,7 +505,7 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
 
 
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
-                   progress=None, draws_path: str | Path | None = None, checkpoint=None):
+                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None):
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
     draws = load_draws(draws_path)
     with open(scenario_path, encoding="utf-8") as f:
@@ -513,7 +513,7 @@ def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: 
     per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
                 for d in range(min(len(draws), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,
-                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint)
+                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor)
 
 
 # --------------------------------------------------------------------------- the whole calibration

@@ -2,22 +2,47 @@
 
 A work unit is a plain function call (module-level function, picklable
 arguments). Every executor offers the same three operations -- ``submit``,
-``wait_first`` and ``close`` -- so the sweep and plan loops do not care where
-the units run. Results never depend on the executor: callers put them back in
-point and replication order before aggregating.
+``wait_first`` and ``close`` -- and :func:`execute` is the one loop that feeds
+units to any of them, used by every command that runs replications. Results
+never depend on the executor: callers put them back in point and replication
+order before aggregating.
+
+Local worker processes ignore Ctrl-C (the parent stops them at once) and, on
+Linux, die with their parent even when it is killed with SIGKILL.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as cf_wait
 from multiprocessing import get_context
+from typing import Any, Callable, Iterable
 
 from .errors import UserError
-from .experiment import default_workers
 
 SCHEDULER_PATTERN = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _worker_init() -> None:
+    """In each local worker: leave Ctrl-C to the parent, and die when the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before the line above took effect
+            os._exit(1)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
 
 
 class ExecutorError(UserError):
@@ -51,8 +76,10 @@ class LocalExecutor:
 
     def __init__(self, workers: int):
         self.capacity = workers
+        self.closed = False
         self.description = f"{workers} local processes"
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                        initializer=_worker_init)
 
     def submit(self, fn, *args) -> Future:
         return self.pool.submit(fn, *args)
@@ -62,17 +89,26 @@ class LocalExecutor:
         return done, not_done
 
     def close(self, cancel: bool = False) -> None:
+        if self.closed:
+            return  # already stopped (an interrupt closes first; the caller's cleanup closes again)
+        self.closed = True
         if not cancel:
             self.pool.shutdown(wait=True)
             return
         # Interrupted: drop queued units and stop the pool's own worker processes now.
         processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        call_queue = getattr(self.pool, "_call_queue", None)
+        if call_queue is not None:
+            # Units still in the pipe will never be read: do not wait at exit to flush them.
+            call_queue.cancel_join_thread()
         self.pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
             if p.is_alive():
                 p.terminate()
         for p in processes:
-            p.join(timeout=5)
+            p.join(timeout=1)
+            if p.is_alive():
+                p.kill()
 
 
 class DaskExecutor:
@@ -124,3 +160,35 @@ def make_executor(workers: int | None = None, scheduler: str | None = None):
     if workers <= 1:
         return InlineExecutor()
     return LocalExecutor(workers)
+
+
+def execute(executor, fn: Callable, units: Iterable[tuple[Any, tuple]], on_result: Callable[[Any, Any], None],
+            window: int | None = None) -> None:
+    """Run ``fn(*args)`` for each ``(key, args)`` on ``executor``, at most ``window`` at a time.
+
+    Units are submitted in the order given and results handed to ``on_result(key, result)``
+    as they finish. On any error or interruption the queued units are dropped and local
+    workers stopped at once.
+    """
+    window = window or getattr(executor, "window", None) or max(2, executor.capacity * 4)
+    it = iter(units)
+    in_flight: dict = {}
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(in_flight) < window:
+                try:
+                    key, args = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                in_flight[executor.submit(fn, *args)] = key
+            if not in_flight:
+                break
+            done, _ = executor.wait_first(list(in_flight))
+            for fut in done:
+                key = in_flight.pop(fut)
+                on_result(key, fut.result())
+    except BaseException:
+        executor.close(cancel=True)
+        raise

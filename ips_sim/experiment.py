@@ -10,29 +10,31 @@ of replications is saved, and a resumed run only simulates what is missing.
 from __future__ import annotations
 
 import json
-import os
 import pickle
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
+from .executors import execute, make_executor
 from .metrics import replication_metrics
+from .output import write_bytes
 from .model import run_replication
 from .records import FrozenRecords
 from .scenario import Scenario
 
 
-def _run_chunk(tasks: list[tuple[int, Scenario]], seed: int, keep_records: bool, outcome: Callable):
+def _keep(keep_records: bool | int, i: int) -> bool:
+    """Records of replication ``i`` are kept: all (True), none (False) or the first N (an int)."""
+    if keep_records is True or keep_records is False:
+        return keep_records
+    return i < keep_records
+
+
+def _run_chunk(tasks: list[tuple[int, Scenario]], seed: int, keep_records: bool | int, outcome: Callable):
     out = []
     for i, scenario in tasks:
         rec = run_replication(scenario, i, seed).freeze()
-        out.append((i, outcome(rec, scenario), rec if keep_records else None))
+        out.append((i, outcome(rec, scenario), rec if _keep(keep_records, i) else None))
     return out
-
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def chunks(indices: list[int], n_chunks: int) -> list[list[int]]:
@@ -68,7 +70,7 @@ class Checkpoint:
 
     def start(self) -> None:
         (self.folder / "chunks").mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.folder / "checkpoint.json", json.dumps(self.key, sort_keys=True).encode())
+        write_bytes(self.folder / "checkpoint.json", json.dumps(self.key, sort_keys=True).encode())
 
     def load(self) -> dict[int, tuple]:
         done: dict[int, tuple] = {}
@@ -80,7 +82,7 @@ class Checkpoint:
 
     def save(self, results: list[tuple]) -> None:
         first, last = results[0][0], results[-1][0]
-        _atomic_write(self.folder / "chunks" / f"r{first:07d}-{last:07d}.pkl",
+        write_bytes(self.folder / "chunks" / f"r{first:07d}-{last:07d}.pkl",
                       pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
 
     def discard(self) -> None:
@@ -88,13 +90,6 @@ class Checkpoint:
             path.unlink()
         (self.folder / "chunks").rmdir()
         (self.folder / "checkpoint.json").unlink()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def run_replications(
@@ -108,6 +103,7 @@ def run_replications(
     scenario_for: Callable[[int], Scenario] | None = None,
     checkpoint: Checkpoint | None = None,
     outcome: Callable[[FrozenRecords, Scenario], dict] = replication_metrics,
+    executor=None,
 ) -> tuple[list[dict[str, float]], list[FrozenRecords | None]]:
     """Run replications ``first .. first+replications-1``; return metrics and records in index order.
 
@@ -116,7 +112,10 @@ def run_replications(
     the run metrics; a module-level function or ``functools.partial`` so it can be sent
     to worker processes). ``progress``, if given, is called with the number of replications just
     finished. With a ``checkpoint``, chunks already saved are not run again and every
-    newly finished chunk is saved.
+    newly finished chunk is saved. ``executor`` (see :mod:`ips_sim.executors`: this process,
+    local processes or a Dask cluster) runs the chunks; without one, ``workers`` local processes
+    do (this process when 1). ``keep_records``: True, False, or keep only the first N
+    replications' records (bounded memory for long runs).
     """
     n = scenario.simulation.replications if replications is None else replications
     seed = scenario.simulation.seed if seed is None else seed
@@ -126,11 +125,12 @@ def run_replications(
         progress(sum(1 for i in indices if i in results))
     todo = [i for i in indices if i not in results]
     # Several chunks per worker so progress moves and the load evens out; bounded size for checkpoints.
-    n_chunks = max(workers * 4, len(todo) // 50) if todo else 0
+    capacity = executor.capacity if executor is not None else workers
+    n_chunks = max(capacity * 4, len(todo) // 50) if todo else 0
     parts = [[(i, scenario_for(i) if scenario_for else scenario) for i in part]
              for part in chunks(todo, n_chunks)] if todo else []
 
-    def finished(done):
+    def finished(_key, done):
         for idx, met, rec in done:
             results[idx] = (met, rec)
         if checkpoint:
@@ -138,14 +138,15 @@ def run_replications(
         if progress:
             progress(len(done))
 
-    if workers <= 1 or len(parts) <= 1:
-        for part in parts:
-            finished(_run_chunk(part, seed, keep_records, outcome))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_run_chunk, part, seed, keep_records, outcome) for part in parts]
-            for fut in as_completed(futures):
-                finished(fut.result())
+    own = executor is None
+    if own:
+        executor = make_executor(workers if len(parts) > 1 else 1)
+    try:
+        execute(executor, _run_chunk, ((k, (part, seed, keep_records, outcome)) for k, part in enumerate(parts)),
+                finished)
+    finally:
+        if own:
+            executor.close()
     metrics = [results[i][0] for i in indices]
     records = [results[i][1] for i in indices]
     return metrics, records

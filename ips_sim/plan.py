@@ -231,15 +231,14 @@ def plan_rows(res: PlanResult) -> list[dict]:
     return rows
 
 
-def write_plan(out: Path, res: PlanResult, text: list[str]) -> None:
-    """plan.csv and plan.txt, written whole or not at all."""
+def write_plan(folder: Path, res: PlanResult, text: list[str]) -> None:
+    """plan.csv and plan.txt into ``folder`` (a temporary folder that ips_sim.output promotes)."""
     import pandas as pd
 
-    from .report import atomic_folder, write_csv
+    from .report import write_csv
 
-    with atomic_folder(out) as tmp:
-        write_csv(pd.DataFrame(plan_rows(res)), tmp / "plan.csv")
-        (tmp / "plan.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+    write_csv(pd.DataFrame(plan_rows(res)), folder / "plan.csv")
+    (folder / "plan.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
 
 
 def table_lines(res: PlanResult) -> list[str]:

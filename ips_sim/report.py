@@ -1,21 +1,13 @@
 """Result tables, plots and the output folder of a run.
 
-Tables are built once from the replications' arrays. The folder is written
-complete or not at all: everything goes to a temporary sibling folder that
-is renamed into place at the end, so an error or Ctrl-C never leaves a half
-written result where a finished one is expected.
+Tables are built once from the replications' arrays and written into a
+folder that :mod:`ips_sim.output` promotes into place whole.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import platform
-import shutil
 import sys
-import tempfile
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -24,6 +16,7 @@ import pandas as pd
 
 from . import __version__
 from .metrics import METRICS, summarise
+from .output import write_json
 from .records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 
@@ -155,32 +148,7 @@ def manifest(scenario: Scenario, seed: int, replications: int, wall_seconds: flo
     }
 
 
-# --------------------------------------------------------------------------- output folder
-
-
-@contextmanager
-def atomic_folder(out: Path):
-    """Yield a temporary folder that replaces ``out`` only if the block finishes."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    promote(tmp, out)
-
-
-def promote(work: Path, out: Path) -> None:
-    """Rename a finished folder to ``out``, replacing an older finished output."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    work.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+# --------------------------------------------------------------------------- writing
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -204,19 +172,7 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
             from .plots import plot_run
             plot_run(monthly, scenario, folder)
             plot_fidelity(fidelity, scenario, folder)
-    with open(folder / "manifest.json", "w", encoding="utf-8") as f:
-        json.dump(manifest_doc, f, indent=2, sort_keys=True, default=_json_default)
-        f.write("\n")
-
-
-def _json_default(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return float(x)
-    raise TypeError(type(x))
+    write_json(folder / "manifest.json", manifest_doc)
 
 
 def metric_units() -> dict[str, str]:

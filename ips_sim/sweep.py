@@ -49,9 +49,10 @@ from typing import Any, Callable, Iterable
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
+from .executors import execute as run_units
 from .experiment import run_replications
 from .metrics import METRIC_NAMES, METRICS, summarise
-from .report import promote
+from .output import OutputFolder
 from .scenario import Scenario, ScenarioError, get_dotted, load_scenario, read_yaml_file
 
 CONFIDENCE = 0.95
@@ -474,33 +475,8 @@ def chunk_size(replications: int, n_points: int, capacity: int) -> int:
 
 def execute(executor, units: Iterable[tuple[Any, tuple]], on_result: Callable[[Any, Any], None],
             window: int | None = None) -> None:
-    """Run ``run_unit(*args)`` for each (key, args), at most ``window`` at a time; hand results over.
-
-    Units are submitted in the order given and results handed to ``on_result``
-    as they finish. On any error or interruption the queued units are dropped.
-    """
-    window = window or getattr(executor, "window", None) or max(2, executor.capacity * 4)
-    it = iter(units)
-    in_flight: dict = {}
-    exhausted = False
-    try:
-        while True:
-            while not exhausted and len(in_flight) < window:
-                try:
-                    key, args = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                in_flight[executor.submit(run_unit, *args)] = key
-            if not in_flight:
-                break
-            done, _ = executor.wait_first(list(in_flight))
-            for fut in done:
-                key = in_flight.pop(fut)
-                on_result(key, fut.result())
-    except BaseException:
-        executor.close(cancel=True)
-        raise
+    """Run :func:`run_unit` for each ``(key, args)`` (see :func:`ips_sim.executors.execute`)."""
+    run_units(executor, run_unit, units, on_result, window)
 
 
 # --------------------------------------------------------------------------- the working folder
@@ -744,7 +720,7 @@ def _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk
         points_run_in_last_session=len(pending), executor=getattr(executor, "description", ""),
         command=" ".join([Path(sys.argv[0]).name] + sys.argv[1:])))
     (work / ".lock").unlink(missing_ok=True)
-    promote(work, out)
+    OutputFolder(out, {"fingerprint": sweep.fingerprint(keep_records)}, kind="sweep", overwrite=True).finish(work)
     return SweepRun(out, len(sweep), len(pending), n, wall)
 
 

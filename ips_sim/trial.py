@@ -143,11 +143,11 @@ def cohort_outcomes(rec: FrozenRecords, scenario: Scenario, follow_up_days: floa
 
 
 def simulate_arm(scenario: Scenario, replications: int, seed: int, follow_up_months: float,
-                 first: int = 0, workers: int = 1, scenario_for=None) -> list[dict[str, float]]:
+                 first: int = 0, workers: int = 1, scenario_for=None, executor=None) -> list[dict[str, float]]:
     """Outcomes of ``replications`` cohorts of an arm scenario (already a cohort design)."""
     outcome = partial(cohort_outcomes, follow_up_days=follow_up_months * DAYS_PER_MONTH, seed=seed)
     rows, _ = run_replications(scenario, replications, seed, workers, keep_records=False, first=first,
-                               scenario_for=scenario_for, outcome=outcome)
+                               scenario_for=scenario_for, outcome=outcome, executor=executor)
     return rows
 
 
@@ -180,7 +180,7 @@ def risk_ratio(a: float, n1: float, c: float, n0: float, confidence: float = 0.9
 
 def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_months: float = 18.0,
                   replications: int = 200, seed: int | None = None, workers: int = 1,
-                  draws: list[tuple[dict, dict]] | None = None) -> TrialResult:
+                  draws: list[tuple[dict, dict]] | None = None, executor=None) -> TrialResult:
     """Simulate ``replications`` trials of ``n_per_arm`` per arm; return per-trial rows and the outcome table.
 
     ``draws``: optional parameter draws (IPS updates, control updates); trial ``i`` uses draw ``i`` (cycled).
@@ -193,9 +193,10 @@ def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_mo
         per_draw = [(ips_c.with_updates(du), ctl_c.with_updates(dc)) for du, dc in draws[:replications]]
         ips_for = lambda i: per_draw[i % len(per_draw)][0]  # noqa: E731
         ctl_for = lambda i: per_draw[(i - CONTROL_OFFSET) % len(per_draw)][1]  # noqa: E731
-    arm_i = simulate_arm(ips_c, replications, seed, follow_up_months, workers=workers, scenario_for=ips_for)
+    arm_i = simulate_arm(ips_c, replications, seed, follow_up_months, workers=workers, scenario_for=ips_for,
+                         executor=executor)
     arm_c = simulate_arm(ctl_c, replications, seed, follow_up_months, first=CONTROL_OFFSET, workers=workers,
-                         scenario_for=ctl_for)
+                         scenario_for=ctl_for, executor=executor)
     rows = []
     for i, (a, c) in enumerate(zip(arm_i, arm_c)):
         rr, lo, hi = risk_ratio(a["employed"], a["n"], c["employed"], c["n"])
@@ -283,7 +284,8 @@ def power(result: TrialResult) -> float:
 
 
 def write_trial(out_dir, result: TrialResult) -> None:
-    """trials.csv (one row per simulated trial) and trial_summary.csv (the outcome table)."""
+    """trials.csv (one row per simulated trial), trial_summary.csv (the outcome table) and trial_table.txt
+    into ``out_dir`` (a temporary folder that :mod:`ips_sim.output` promotes)."""
     import csv
     from pathlib import Path
 

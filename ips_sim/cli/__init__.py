@@ -11,17 +11,27 @@ import click
 
 from .. import __version__
 from ..errors import UserError
+from . import interrupt
 from .run import EXAMPLES
 
 class IpsGroup(click.Group):
-    """A click group that reports :class:`UserError` as one line per problem and exit status 2."""
+    """Reports :class:`UserError` as one line per problem (exit 2), an interrupt with a hint (exit 130)."""
 
     def invoke(self, ctx):
+        interrupt.install()
         try:
             return super().invoke(ctx)
         except UserError as exc:
             for line in exc.messages:
                 click.echo(line, err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            interrupt.report()
+            ctx.exit(130)
+        except click.UsageError as exc:
+            # One line, like every other bad input: what is wrong and where to read more.
+            path = exc.ctx.command_path if exc.ctx is not None else "ips-sim"
+            click.echo(f"{path}: {exc.format_message()} (see: {path} --help)", err=True)
             ctx.exit(exc.exit_code)
 
 

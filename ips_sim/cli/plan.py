@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
 from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
 from ..metrics import METRICS
+from ..output import OutputFolder
 from ..plan import parse_target, parse_vary, plan, sentence, table_lines, write_plan
 from ..sweep import try_updates
 from ..progress import Progress
@@ -46,8 +44,9 @@ Examples:
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Also write plan.csv and plan.txt (the answer and table) to this folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--overwrite", is_flag=True, help="Replace a different plan's results in --out.")
 def plan_command(scenario, vary, targets, replications, max_replications, workers, scheduler, confidence, seed, out,
-                 quiet):
+                 quiet, overwrite):
     """Find the smallest value of a field (e.g. team.specialists) meeting every target with confidence.
 
     A value meets a target only if its confidence interval is on the right
@@ -90,15 +89,17 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
         errors.append(f"--max-replications: {max_replications}: must be at least --replications ({n})")
     if errors:
         raise UserError(errors)
+    folder = None
+    if out:
+        key = {"scenario": base.model_dump(mode="json"), "vary": vary, "targets": sorted(targets), "seed": seed,
+               "replications": n, "max_replications": top, "confidence": confidence}
+        folder = OutputFolder(out, key, kind="plan", overwrite=overwrite)
+        folder.check()
     executor = make_executor(workers, scheduler)
     progress = Progress(len(values) * n, f"plan {path}", quiet)
     try:
         res = plan(base, path, values, parsed, executor, replications=n, max_replications=top,
                    confidence=confidence, seed=seed, progress=progress)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo("\ninterrupted", err=True)
-        sys.exit(130)
     finally:
         progress.close()
         executor.close()
@@ -109,8 +110,9 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
             + "; ".join(f"{m} in {units[m]}" for m in used)]
     for line in text:
         click.echo(line)
-    if out:
-        write_plan(Path(out), res, text)
-        click.echo(f"-> {out}/plan.csv, plan.txt")
+    if folder is not None:
+        with folder.lock(), folder.write() as tmp:
+            write_plan(tmp, res, text)
+        click.echo(f"-> {folder.path}/plan.csv, plan.txt")
 
 COMMANDS = [plan_command]

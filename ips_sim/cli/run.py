@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import click
 
-from ..scenario import load_scenario, load_scenarios
 from ..errors import UserError
+from ..executors import make_executor
+from ..output import OutputFolder
 from ..progress import Progress
+from ..scenario import load_scenario, load_scenarios
+from .interrupt import interrupted
 
 EXAMPLES = """
 \b
@@ -38,54 +40,61 @@ Examples:
                    "parameter uncertainty; fields set in the scenario file win over the draws.")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run: replications already saved in <out>.partial/ are not run again.")
-def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_uncertainty, resume):
+@click.option("--overwrite", is_flag=True,
+              help="Replace results of a different scenario or seed in --out (never files ips-sim did not write).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on a Dask cluster, e.g. tcp://HOST:8786 (results identical to local runs).")
+def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_uncertainty, resume, overwrite,
+        scheduler):
     """Run SCENARIO and write tables, plots and a manifest to the output folder.
 
     Finished replications are saved in <out>.partial/ as the run goes; after
     Ctrl-C or a crash, the same command with --resume runs only what is missing.
     """
     from ..experiment import Checkpoint, run_replications
-    from ..report import atomic_folder, manifest, summary_table, write_run
+    from ..report import manifest, summary_table, write_run
 
     sc = load_scenario(scenario)
     n = replications or sc.simulation.replications
     seed = sc.simulation.seed if seed is None else seed
-    out_dir = Path(out) if out else Path("outputs") / sc.name
-    work = out_dir.with_name(out_dir.name + ".partial")
-    checkpoint = Checkpoint(work, {"scenario": sc.model_dump(mode="json"), "seed": seed, "replications": n,
-                                   "parameter_uncertainty": parameter_uncertainty})
-    if work.exists() and not resume:
-        raise UserError([f"{work}: (folder): an unfinished run is saved here: add --resume to continue it, "
-                         "or delete the folder to start again"])
-    if (work / "checkpoint.json").exists() and not checkpoint.matches():
-        raise UserError([f"{work}: (folder): the saved run has a different scenario, seed, replications or "
-                         "parameter uncertainty: --resume needs the same settings, or delete the folder"])
-    checkpoint.start()
-    started = time.perf_counter()
-    progress = Progress(n, sc.name, quiet)
-    try:
-        if parameter_uncertainty:
-            from ..calibration import run_with_draws
-            metrics, records = run_with_draws(sc, scenario, n, seed, workers, progress=progress,
-                                              checkpoint=checkpoint)
-        else:
-            metrics, records = run_replications(sc, n, seed, workers, progress=progress, checkpoint=checkpoint)
-    except KeyboardInterrupt:
-        progress.close()
-        click.echo(f"interrupted: finished replications are saved in {work}/; "
-                   f"run the same command with --resume to continue", err=True)
-        sys.exit(130)
-    finally:
-        progress.close()
-    wall = time.perf_counter() - started
-    with atomic_folder(out_dir) as tmp:
-        write_run(tmp, sc, metrics, records, manifest(sc, seed, n, wall, workers=workers,
-                                                         parameter_uncertainty=parameter_uncertainty), plots=not no_plots)
-    checkpoint.discard()
-    work.rmdir()
+    key = {"scenario": sc.model_dump(mode="json"), "seed": seed, "parameter_uncertainty": parameter_uncertainty}
+    folder = OutputFolder(Path(out) if out else Path("outputs") / sc.name, key, kind="run", overwrite=overwrite)
+    folder.check()
+    executor = make_executor(workers if scheduler is None else None, scheduler)
+    work = folder.partial
+    checkpoint = Checkpoint(work, {**key, "replications": n})
+    with folder.lock():
+        if work.exists() and not resume:
+            raise UserError([f"{work}: (folder): an unfinished run is saved here: add --resume to continue it, "
+                             "or delete the folder to start again"])
+        if (work / "checkpoint.json").exists() and not checkpoint.matches():
+            raise UserError([f"{work}: (folder): the saved run has a different scenario, seed, replications or "
+                             "parameter uncertainty: --resume needs the same settings, or delete the folder"])
+        checkpoint.start()
+        started = time.perf_counter()
+        progress = Progress(n, sc.name, quiet)
+        interrupted(f"finished replications are saved in {work}/; run the same command with --resume to continue")
+        try:
+            if parameter_uncertainty:
+                from ..calibration import run_with_draws
+                metrics, records = run_with_draws(sc, scenario, n, seed, progress=progress, checkpoint=checkpoint,
+                                                  executor=executor)
+            else:
+                metrics, records = run_replications(sc, n, seed, progress=progress, checkpoint=checkpoint,
+                                                    executor=executor)
+        finally:
+            progress.close()
+            executor.close()
+        wall = time.perf_counter() - started
+        with folder.write() as tmp:
+            write_run(tmp, sc, metrics, records,
+                      manifest(sc, seed, n, wall, workers=workers, executor=executor.description,
+                               parameter_uncertainty=parameter_uncertainty), plots=not no_plots)
+        checkpoint.discard()
+        work.rmdir()
     if not quiet:
         table = summary_table(metrics)
-        click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {out_dir}/")
+        click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {folder.path}/")
         for row in table.itertuples():
             click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")
 

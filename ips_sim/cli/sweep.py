@@ -9,6 +9,7 @@ import click
 
 from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
+from ..output import OutputFolder
 from ..progress import Progress
 from ..sweep import SweepError, glance, load_sweep, partial_dir, run_sweep
 
@@ -41,7 +42,9 @@ Examples:
 @click.option("--keep-records", is_flag=True,
               help="Also write per-member, per-job and monthly tables of every point (large).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-def sweep_command(sweep_file, workers, scheduler, resume, out, replications, seed, quiet, keep_records, no_plots):
+@click.option("--overwrite", is_flag=True, help="Replace results of a different sweep in --out.")
+def sweep_command(sweep_file, workers, scheduler, resume, out, replications, seed, quiet, keep_records, no_plots,
+                  overwrite):
     """Run a base scenario over a grid of field values (e.g. specialists x referral rate).
 
     Every point uses the same seed and replications (common random numbers),
@@ -66,7 +69,10 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
     if sw.replications < 2:
         raise UserError([f"{sweep_file}: replications: {sw.replications}: at least 2 are needed "
                          "for confidence intervals"])
-    out_dir = Path(out) if out else Path("outputs") / sw.name
+    folder = OutputFolder(Path(out) if out else Path("outputs") / sw.name,
+                          {"fingerprint": sw.fingerprint(keep_records)}, kind="sweep", overwrite=overwrite)
+    folder.check()
+    out_dir = folder.path
     executor = make_executor(workers, scheduler)
     progress = None
 
@@ -81,8 +87,9 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
             progress(k)
 
     try:
-        result = run_sweep(sw, out_dir, executor, resume=resume, keep_records=keep_records, progress=tick,
-                           plots=not no_plots, on_start=on_start)
+        with folder.lock():
+            result = run_sweep(sw, out_dir, executor, resume=resume, keep_records=keep_records, progress=tick,
+                               plots=not no_plots, on_start=on_start)
     except KeyboardInterrupt:
         if progress is not None:
             progress.close()

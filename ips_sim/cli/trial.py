@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
 from ..calibration import draw_updates, explicit_paths, load_draws
-from ..scenario import load_scenario, scenario_from_dict
+from ..executors import make_executor
+from ..output import OutputFolder
+from ..scenario import load_scenario, read_yaml_file, scenario_from_dict
 from ..trial import format_table, virtual_trial, write_trial
 
 
@@ -26,35 +27,43 @@ from ..trial import format_table, virtual_trial, write_trial
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for trials.csv and trial_summary.csv [default: outputs/<scenario>_trial_<n>/].")
 @click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True)
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://HOST:8786.")
+@click.option("--overwrite", is_flag=True, help="Replace results of a different trial in --out.")
 def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, control, parameter_uncertainty, out,
-                  workers):
+                  workers, scheduler, overwrite):
     """Randomize simulated cohorts to IPS (SCENARIO) or usual services and report the trial's outcome table.
 
     \b
     Example:
       ips-sim trial scenarios/two_specialists_38_members.yaml --n-per-arm 150
     """
-
-
-
     ips = load_scenario(scenario)
     ctl = load_scenario(control) if control else scenario_from_dict({"arm": "usual_services", "name": "usual_services"})
+    seed = ips.simulation.seed if seed is None else seed
+    key = {"ips": ips.model_dump(mode="json"), "control": ctl.model_dump(mode="json"), "seed": seed,
+           "n_per_arm": n_per_arm, "follow_up_months": follow_up_months,
+           "parameter_uncertainty": parameter_uncertainty}
+    folder = OutputFolder(Path(out) if out else Path("outputs") / f"{ips.name}_trial_{n_per_arm}", key,
+                          kind="trial", overwrite=overwrite)
+    folder.check()
     draws = None
     if parameter_uncertainty:
-
         all_draws = load_draws()
-        with open(scenario, encoding="utf-8") as f:
-            ex_i = explicit_paths(yaml.safeload_scenario(f) or {})
-        ex_c = set()
-        if control:
-            with open(control, encoding="utf-8") as f:
-                ex_c = explicit_paths(yaml.safeload_scenario(f) or {})
+        ex_i = explicit_paths(read_yaml_file(scenario) or {})
+        ex_c = explicit_paths(read_yaml_file(control) or {}) if control else set()
         draws = [(draw_updates(ips, all_draws, i, ex_i), draw_updates(ctl, all_draws, i, ex_c))
                  for i in range(len(all_draws))]
-    result = virtual_trial(ips, ctl, n_per_arm, follow_up_months, replications, seed, workers, draws)
-    out_dir = Path(out) if out else Path("outputs") / f"{ips.name}_trial_{n_per_arm}"
-    write_trial(out_dir, result)
+    executor = make_executor(workers if scheduler is None else None, scheduler)
+    with folder.lock():
+        try:
+            result = virtual_trial(ips, ctl, n_per_arm, follow_up_months, replications, seed, draws=draws,
+                                   executor=executor)
+        finally:
+            executor.close()
+        with folder.write() as tmp:
+            write_trial(tmp, result)
     click.echo(format_table(result))
-    click.echo(f"-> {out_dir}/trials.csv, trial_summary.csv")
+    click.echo(f"-> {folder.path}/trials.csv, trial_summary.csv")
+
 
 COMMANDS = [trial_command]
