@@ -105,16 +105,21 @@ class Comparison:
 
 
 def run(scenario: ScenarioLike, replications: int | None = None, seed: int | None = None,
-        changes: dict[str, Any] | None = None, workers: int = 1) -> Result:
-    """Run replications of a scenario (defaults: the scenario's own replications and seed)."""
+        changes: dict[str, Any] | None = None, workers: int = 1, executor=None) -> Result:
+    """Run replications of a scenario (defaults: the scenario's own replications and seed).
+
+    ``workers`` local processes, or an ``executor`` from :mod:`ips_sim.executors` (e.g. Dask):
+    the results are the same whichever runs them.
+    """
     sc = load(scenario, changes)
     seed = sc.simulation.seed if seed is None else seed
-    metrics, records = run_replications(sc, replications, seed, workers=workers)
+    metrics, records = run_replications(sc, replications, seed, workers=workers, executor=executor)
     return Result(sc, seed, metrics, records)
 
 
 def compare(baseline: ScenarioLike, variant: ScenarioLike | None = None, replications: int | None = None,
-            seed: int | None = None, changes: dict[str, Any] | None = None, workers: int = 1) -> Comparison:
+            seed: int | None = None, changes: dict[str, Any] | None = None, workers: int = 1,
+            executor=None) -> Comparison:
     """Run a baseline and a variant with the same seed (common random numbers) and pair them.
 
     The variant is ``variant`` (a path, dict or Scenario) with ``changes`` applied, or,
@@ -124,4 +129,5 @@ def compare(baseline: ScenarioLike, variant: ScenarioLike | None = None, replica
     var = load(variant if variant is not None else base, changes)
     seed = base.simulation.seed if seed is None else seed
     n = base.simulation.replications if replications is None else replications
-    return Comparison(run(base, n, seed, workers=workers), run(var, n, seed, workers=workers))
+    return Comparison(run(base, n, seed, workers=workers, executor=executor),
+                      run(var, n, seed, workers=workers, executor=executor))
