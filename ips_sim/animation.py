@@ -105,12 +105,13 @@ def frame_days(rec: FrozenRecords, start_month: float, months: float, per_month:
     return np.arange(start_month * DAYS_PER_MONTH, end + 1e-9, step)
 
 
-def layout_positions(st: pd.DataFrame, specialists: int,
-                     min_rows: int = 1) -> tuple[pd.DataFrame, list[tuple[str, float, float]]]:
+def layout_positions(st: pd.DataFrame, specialists: int, min_rows: int = 1,
+                     min_waiting_rows: int = 1) -> tuple[pd.DataFrame, list[tuple[str, float, float]]]:
     """x, y of every dot: a column per phase, a row band per specialist (band 0: waiting, no specialist).
 
-    A specialist's band has at least ``min_rows`` rows of dots (two figures side by side get
-    the same layout). Returns the positioned states and the bands (label, bottom, top).
+    A specialist's band has at least ``min_rows`` rows of dots, the waiting band at least
+    ``min_waiting_rows`` (so two figures side by side can get the same layout). Returns the
+    positioned states and the bands (label, bottom, top).
     """
     st = st.copy()
     st["band"] = st["specialist"].astype(int) + 1  # -1 (none) -> band 0
@@ -119,6 +120,7 @@ def layout_positions(st: pd.DataFrame, specialists: int,
     rows_needed = (st.groupby("band")["slot"].max() // DOTS_PER_ROW + 1).reindex(
         range(specialists + 1), fill_value=1)
     rows_needed.iloc[1:] = np.maximum(rows_needed.iloc[1:], min_rows)
+    rows_needed.iloc[0] = max(int(rows_needed.iloc[0]), min_waiting_rows)
     bands, bottom = [], 0.0
     offsets = {}
     for band in range(specialists, -1, -1):  # specialist 1 at the top, waiting row at the bottom
@@ -133,16 +135,16 @@ def layout_positions(st: pd.DataFrame, specialists: int,
 
 
 def animation_figure(rec: FrozenRecords, specialists: int, start_month: float, months: float = 36,
-                     per_month: int = 2, title: str = "", min_rows: int = 1):
+                     per_month: int = 2, title: str = "", min_rows: int = 1, min_waiting_rows: int = 1):
     """A plotly figure with ``per_month`` frames a month: a dot per member, counts per cell, the month shown.
 
-    ``min_rows``: rows of dots per specialist at least (e.g. caseload cap / DOTS_PER_ROW, so
-    two settings side by side line up).
+    ``min_rows``, ``min_waiting_rows``: rows of dots per specialist and on the waitlist at least
+    (e.g. caseload cap / DOTS_PER_ROW, so two settings side by side line up).
     """
     import plotly.graph_objects as go
 
     days = frame_days(rec, start_month, months, per_month)
-    st, bands = layout_positions(states(event_log(rec), days), specialists, min_rows)
+    st, bands = layout_positions(states(event_log(rec), days), specialists, min_rows, min_waiting_rows)
     width = len(PHASES) * (DOTS_PER_ROW + 2)
     top = bands[-1][2]
     counts = st.groupby(["day", "band", "col"]).size()

@@ -567,14 +567,15 @@ def _charts(st, labelled: list, n: int) -> None:
         _team_hours_tab(st, labelled, n)
 
 
-def _animation(scenario_json: str, title: str, min_rows: int, _first):
+def _animation(scenario_json: str, title: str, min_rows: tuple[int, int], _first):
     """The animation figure of a run's first replication (cached on the scenario; ``_first`` is not hashed)."""
     from ips_sim.animation import animation_figure, default_start_month
 
     sc = Scenario.model_validate_json(scenario_json)
     months = 36.0
     start = default_start_month(sc.simulation.warmup_years, sc.simulation.horizon_years, months)
-    return animation_figure(_first, sc.team.specialists, start, months, per_month=1, title=title, min_rows=min_rows)
+    return animation_figure(_first, sc.team.specialists, start, months, per_month=1, title=title,
+                            min_rows=min_rows[0], min_waiting_rows=min_rows[1])
 
 
 def _animation_tab(st, labelled: list) -> None:
@@ -589,8 +590,10 @@ def _animation_tab(st, labelled: list) -> None:
     from ips_sim.animation import DOTS_PER_ROW
     from ips_sim.staffing import caseload_cap
 
-    # A specialist never carries more than the cap: rows for that many dots, the same on both sides.
-    rows = max(math.ceil(caseload_cap(r["scenario"]) / DOTS_PER_ROW) for _, r in labelled)
+    # A specialist never carries more than the cap, and the month-end frames show at most the
+    # largest month-end waitlist: rows for that many dots, the same on both sides.
+    rows = (max(math.ceil(caseload_cap(r["scenario"]) / DOTS_PER_ROW) for _, r in labelled),
+            max(math.ceil(max(r["first"].month[:, 1].max(initial=0), 1) / DOTS_PER_ROW) for _, r in labelled))
     cols = st.columns(len(labelled))
     for col, (lab, r) in zip(cols, labelled):
         fig = animation_cached(scenario_key(r["scenario"]), (lab or "your settings").capitalize(), rows, r["first"])
