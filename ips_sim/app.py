@@ -534,7 +534,7 @@ def _why(st, base_run: dict, variant: dict) -> None:
 
     shown = pd.DataFrame(rows)
     st.dataframe(shown, hide_index=True, height=_table_height(shown), **_wide(st),
-                 column_config={"step": st.column_config.TextColumn("step", width="medium"),
+                 column_config={"step": st.column_config.TextColumn("step", width="large"),
                                 "unit": st.column_config.TextColumn("unit", width="small")})
 
 
