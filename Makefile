@@ -10,7 +10,7 @@ WORKERS ?= 2
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test venv bench clean chromium
+.PHONY: run test lint data backtest venv bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,7 @@ run: $(STAMP)
 	$(BIN)/ips-sim run $(SCENARIO) --workers $(WORKERS)
 
 test: $(STAMP) chromium
+	$(BIN)/ruff check ips_sim tests benchmarks
 	$(BIN)/python -m pytest -rs
 
 # The browser test (tests/test_browser.py) drives Debian's chromium through Playwright
@@ -40,6 +41,17 @@ chromium:
 	else \
 	  echo "No $(CHROMIUM), and installing it needs root and apt-get: the browser test will skip (and fail under CI=true)."; \
 	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check ips_sim tests benchmarks
+
+# Copy the defaults and fit from calibration/ into the package (ips-sim calibrate does this itself).
+data: $(STAMP)
+	$(BIN)/python -c "from ips_sim.scenario import refresh_package_data as r; print('copied:', ' '.join(r()))"
+
+# Regenerate the stored-output back-test on purpose (after a deliberate change of the model's numbers).
+backtest: $(STAMP)
+	$(BIN)/python tests/backtest.py --regenerate
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replications.py

@@ -38,18 +38,20 @@ import hashlib
 import math
 import subprocess
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import yaml
-from scipy import optimize, stats
+from scipy import optimize
 
 from .experiment import run_replications
+from .intervals import mean_ci
 from .metrics import replication_metrics
-from .model import run_replication
 from .scenario import (
-    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted, set_dotted,
+    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted,
+    repository_calibration_dir, set_dotted,
 )
 from .trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
 
@@ -185,8 +187,8 @@ class Simulator:
     """Simulates trial arms and the running program for parameter values, with common random numbers."""
 
     def __init__(self, seed: int, replications: int, directory: Path | None = None, workers: int = 1,
-                 n_per_arm: int = TRIAL_N, follow_up_months: float = TRIAL_FOLLOW_UP):
-        self.seed, self.replications, self.workers = seed, replications, workers
+                 n_per_arm: int = TRIAL_N, follow_up_months: float = TRIAL_FOLLOW_UP, executor=None):
+        self.seed, self.replications, self.workers, self.executor = seed, replications, workers, executor
         self.n, self.fu = n_per_arm, follow_up_months
         self.base = {arm: literature_data(arm, directory) for arm in ARMS}
         self.evaluations = 0
@@ -208,7 +210,7 @@ class Simulator:
         offset = CONTROL_OFFSET if arm == "usual_services" else 0
         self.evaluations += 1
         return simulate_arm(sc, replications or self.replications, self.seed, self.fu,
-                            first=first + offset, workers=self.workers)
+                            first=first + offset, workers=self.workers, executor=self.executor)
 
 
 def _reapply_overlay(data: dict, base: dict) -> None:
@@ -251,17 +253,15 @@ def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates:
     if t.design == "trial":
         return trial_quantity(t, ips_rows, us_rows)
     if "program" not in cache:
-        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS, sim.seed)
+        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS, sim.seed,
+                                            executor=sim.executor)
     return _mean(_values(cache["program"], t.metric))
 
 
 def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, float]:
     """(95% CI low, high of the simulated mean; 2.5 and 97.5 percentiles over single simulated trials)."""
     def t_ci(x):
-        x = x[np.isfinite(x)]
-        m, s = x.mean(), x.std(ddof=1)
-        h = stats.t.ppf(0.975, len(x) - 1) * s / math.sqrt(len(x))
-        return m - h, m + h
+        return mean_ci(x)[1:]
 
     if t.arm in ("ips", "usual_services"):
         x = _values(ips_rows if t.arm == "ips" else us_rows, t.metric)
@@ -281,21 +281,24 @@ def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, f
             float(np.nanpercentile(per, 2.5)), float(np.nanpercentile(per, 97.5)))
 
 
-def program_outcomes(scenario: Scenario, replications: int, seed: int) -> list[dict]:
+def program_outcomes(scenario: Scenario, replications: int, seed: int, executor=None) -> list[dict]:
     """Running-program quantities per replication (benchmarks: caseload working share, job tenure)."""
-    rows = []
-    for i in range(replications):
-        rec = run_replication(scenario, i, seed).freeze()
-        met = replication_metrics(rec, scenario)
-        row = {"employed_share_mean": met["employed_share_mean"],
-               "quarterly_working_rate": met["quarterly_working_rate"],
-               "ever_employed_rate": met["ever_employed_rate"]}
-        # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
-        row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
-                                            if met["quarterly_working_rate"] > 0 else math.nan)
-        row.update(first_job_tenure(rec, scenario, seed))
-        rows.append(row)
+    rows, _ = run_replications(scenario, replications, seed, keep_records=False,
+                               outcome=partial(_program_row, seed=seed), executor=executor)
     return rows
+
+
+def _program_row(rec, scenario: Scenario, seed: int) -> dict:
+    """One replication's running-program quantities (an outcome function for the runner)."""
+    met = replication_metrics(rec, scenario)
+    row = {"employed_share_mean": met["employed_share_mean"],
+           "quarterly_working_rate": met["quarterly_working_rate"],
+           "ever_employed_rate": met["ever_employed_rate"]}
+    # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
+    row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
+                                        if met["quarterly_working_rate"] > 0 else math.nan)
+    row.update(first_job_tenure(rec, scenario, seed))
+    return row
 
 
 def first_job_tenure(rec, scenario: Scenario, seed: int, months: float = 24.0) -> dict:
@@ -505,7 +508,8 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
 
 
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
-                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None):
+                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None,
+                   keep_records: bool | int = True):
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
     draws = load_draws(draws_path)
     with open(scenario_path, encoding="utf-8") as f:
@@ -513,7 +517,8 @@ def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: 
     per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
                 for d in range(min(len(draws), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,
-                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor)
+                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor,
+                            keep_records=keep_records)
 
 
 # --------------------------------------------------------------------------- the whole calibration
@@ -537,19 +542,19 @@ def _write_yaml(path: Path, header: str, parameters: dict, provenance: dict) -> 
 def calibrate(targets_path: str | Path | None = None, out: str | Path | None = None, seed: int = DEFAULT_SEED,
               replications: int = DEFAULT_REPLICATIONS, budget: int = DEFAULT_BUDGET, n_draws: int = DEFAULT_DRAWS,
               workers: int = 1, log: Callable[[str], None] | None = None, report: bool = True,
-              command: str = "") -> dict:
+              command: str = "", executor=None) -> dict:
     """Fit both arms, write fitted.yaml, fitted_usual_services.yaml, draws.csv, report.md and the PNG to ``out``."""
     import time
     started = time.perf_counter()
     targets_path = Path(targets_path) if targets_path else default_targets_path()
-    out = Path(out) if out else calibration_dir()
+    out = Path(out) if out else repository_calibration_dir()
     out.mkdir(parents=True, exist_ok=True)
     targets = load_targets(targets_path)
     trial_t = [t for t in targets if t.design == "trial"]
     # Program targets (running program, IPS arm) may be fitted too if targets.csv gives them role `fit`.
     fit_ips = [t for t in targets if t.role == "fit" and t.arm == "ips"]
     fit_us = [t for t in trial_t if t.role == "fit" and t.arm != "ips"]
-    sim = Simulator(seed, replications, workers=workers)
+    sim = Simulator(seed, replications, workers=workers, executor=executor)
     say = log or (lambda s: None)
     say(f"fitting the IPS arm to {', '.join(t.target for t in fit_ips)}")
     ips = fit_arm(sim, "ips", fit_ips, budget, log=log)
@@ -630,9 +635,7 @@ def fit_table(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict
         else:
             x = np.array([r[t.metric] for r in prog], float)
             x = x[np.isfinite(x)]
-            mean = float(x.mean())
-            h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-            lo, hi = mean - h, mean + h
+            mean, lo, hi = mean_ci(x)
             p_lo, p_hi = float(np.percentile(x, 2.5)), float(np.percentile(x, 97.5))
             n_rep = len(x)
             u_mean = u_lo = u_hi = math.nan

@@ -63,6 +63,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .intervals import t_half_width
 from .records import EXIT_REASONS, WEEK_COLUMNS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 
@@ -279,7 +280,6 @@ def fidelity_table(records: list[FrozenRecords], scenario: Scenario) -> pd.DataF
 
 def fidelity_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Mean score (and value) per item with a t-based confidence interval of the mean score."""
-    from scipy import stats
 
     out = []
     for item in [i.name for i in ITEMS]:
@@ -290,8 +290,7 @@ def fidelity_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
         val = val[np.isfinite(val)]
         n = len(sc)
         mean = float(sc.mean()) if n else math.nan
-        half = (float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(sc.std(ddof=1)) / math.sqrt(n)
-                if n > 1 else math.nan)
+        half = t_half_width(float(sc.std(ddof=1)), n, confidence) if n > 1 else math.nan
         out.append({"item": item, "value_mean": float(val.mean()) if len(val) else math.nan,
                     "score_mean": mean, "score_ci_low": mean - half, "score_ci_high": mean + half,
                     "replications": int(len(g))})

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from .intervals import t_half_width
 from .costs import cost_metrics
 from .records import EXIT_REASONS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
@@ -351,7 +351,7 @@ def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95,
         mean = float(x.mean()) if n else math.nan
         sd = float(x.std(ddof=1)) if n > 1 else math.nan
         if n > 1:
-            half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+            half = t_half_width(sd, n, confidence)
             low, high = metric_range(name) if bounded else (-math.inf, math.inf)
             lo, hi = max(mean - half, low), min(mean + half, high)
             cut = bool(lo > mean - half or hi < mean + half)

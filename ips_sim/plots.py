@@ -8,10 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
+from .intervals import t_half_width
 from .scenario import Scenario  # noqa: E402
 
 ACTIVITY_COLUMNS = (
@@ -26,7 +25,7 @@ def mean_and_ci(monthly: pd.DataFrame, column: str, confidence: float = 0.95) ->
     """Per month: mean over replications and the t-based confidence band."""
     g = monthly.groupby("month")[column]
     mean, sd, n = g.mean(), g.std(ddof=1), g.count()
-    half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * sd.fillna(0) / np.sqrt(n)
+    half = t_half_width(sd.fillna(0).to_numpy(), n.to_numpy(), confidence)
     return pd.DataFrame({"mean": mean, "low": mean - half, "high": mean + half})
 
 

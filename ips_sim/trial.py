@@ -38,6 +38,7 @@ import numpy as np
 from scipy import stats
 
 from .experiment import run_replications
+from .intervals import mean_ci
 from .records import FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 from .staffing import caseload_cap
@@ -210,30 +211,18 @@ def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_mo
     return TrialResult(rows, summarise_trials(rows), n_per_arm, follow_up_months, replications, seed)
 
 
-def _mean_ci(x) -> tuple[float, float, float]:
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return mean, mean - half, mean + half
-
-
 def summarise_trials(rows: list[dict]) -> list[dict]:
     """Outcome table: per arm mean over trials (95% CI of the mean), and the spread of single trials."""
     out = []
 
     def add(name, unit, key_ips, key_ctl=None):
         vi = [r[key_ips] for r in rows]
-        mi, li, hi_ = _mean_ci(vi)
+        mi, li, hi_ = mean_ci(vi)
         row = {"outcome": name, "unit": unit, "ips_mean": mi, "ips_ci_low": li, "ips_ci_high": hi_,
                "ips_trial_p2.5": float(np.nanpercentile(vi, 2.5)), "ips_trial_p97.5": float(np.nanpercentile(vi, 97.5))}
         if key_ctl:
             vc = [r[key_ctl] for r in rows]
-            mc, lc, hc = _mean_ci(vc)
+            mc, lc, hc = mean_ci(vc)
             row.update({"control_mean": mc, "control_ci_low": lc, "control_ci_high": hc,
                         "control_trial_p2.5": float(np.nanpercentile(vc, 2.5)),
                         "control_trial_p97.5": float(np.nanpercentile(vc, 97.5))})

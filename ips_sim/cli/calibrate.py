@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from ..calibration import DEFAULT_BUDGET, DEFAULT_DRAWS, DEFAULT_REPLICATIONS, DEFAULT_SEED, calibrate
-from ..scenario import calibration_dir
+from ..executors import make_executor
+from ..scenario import refresh_package_data, repository_calibration_dir
 
 
 
@@ -27,13 +28,27 @@ from ..scenario import calibration_dir
               help="Parameter draws for --parameter-uncertainty (0: none).")
 @click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
               help="Processes per evaluation; the fit is identical for any number.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://HOST:8786.")
 @click.option("--quiet", "-q", is_flag=True)
-def calibrate_command(targets_path, out, seed, replications, budget, n_draws, workers, quiet):
-    """Fit the behavioural parameters to the IPS trials (IPS and usual-services arms) and write the report."""
+def calibrate_command(targets_path, out, seed, replications, budget, n_draws, workers, scheduler, quiet):
+    """Fit the behavioural parameters to the IPS trials (IPS and usual-services arms) and write the report.
+
+    Without --out the fit is written to the repository's calibration/ and copied into the package's
+    defaults (ips_sim/data), so runs use it at once.
+    """
     cmd = "ips-sim calibrate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "ips-sim calibrate"
     log = None if quiet else (lambda s: click.echo(s, err=True))
-    res = calibrate(targets_path, out, seed, replications, budget, n_draws, workers, log=log, command=cmd)
-    out_dir = Path(out) if out else calibration_dir()
+    if out is None:
+        refresh_package_data()  # the fit starts from the repository's literature table
+    executor = make_executor(workers if scheduler is None else None, scheduler)
+    try:
+        res = calibrate(targets_path, out, seed, replications, budget, n_draws, workers, log=log, command=cmd,
+                        executor=executor)
+    finally:
+        executor.close()
+    if out is None:
+        refresh_package_data()
+    out_dir = Path(out) if out else repository_calibration_dir()
     click.echo(f"calibrated in {res['seconds']:.0f} s: IPS loss {res['ips'].loss:.3f}, usual services loss "
                f"{res['usual_services'].loss:.3f} -> {out_dir}/")
     report = out_dir / "fit_table.csv"

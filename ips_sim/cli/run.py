@@ -44,8 +44,11 @@ Examples:
               help="Replace results of a different scenario or seed in --out (never files ips-sim did not write).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on a Dask cluster, e.g. tcp://HOST:8786 (results identical to local runs).")
+@click.option("--records", "records_kept", default="all", show_default=True, metavar="all|none|N",
+              help="Per-member, per-job and monthly tables for all replications, none, or the first N "
+                   "(summary and replications.csv always cover every replication; memory stays bounded).")
 def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_uncertainty, resume, overwrite,
-        scheduler):
+        scheduler, records_kept):
     """Run SCENARIO and write tables, plots and a manifest to the output folder.
 
     Finished replications are saved in <out>.partial/ as the run goes; after
@@ -54,6 +57,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     from ..experiment import Checkpoint, run_replications
     from ..report import manifest, summary_table, write_run
 
+    keep = _records_option(records_kept)
     sc = load_scenario(scenario)
     n = replications or sc.simulation.replications
     seed = sc.simulation.seed if seed is None else seed
@@ -78,18 +82,20 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
             if parameter_uncertainty:
                 from ..calibration import run_with_draws
                 metrics, records = run_with_draws(sc, scenario, n, seed, progress=progress, checkpoint=checkpoint,
-                                                  executor=executor)
+                                                  executor=executor, keep_records=keep)
             else:
                 metrics, records = run_replications(sc, n, seed, progress=progress, checkpoint=checkpoint,
-                                                    executor=executor)
+                                                    executor=executor, keep_records=keep)
         finally:
             progress.close()
             executor.close()
+        records = [r for r in records if r is not None]
         wall = time.perf_counter() - started
         with folder.write() as tmp:
             write_run(tmp, sc, metrics, records,
                       manifest(sc, seed, n, wall, workers=workers, executor=executor.description,
-                               parameter_uncertainty=parameter_uncertainty), plots=not no_plots)
+                               parameter_uncertainty=parameter_uncertainty, records=records_kept),
+                      plots=not no_plots)
         checkpoint.discard()
         work.rmdir()
     if not quiet:
@@ -97,6 +103,17 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
         click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {folder.path}/")
         for row in table.itertuples():
             click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")
+
+
+def _records_option(text: str) -> bool | int:
+    """--records: all (True), none (False) or the first N replications (an int)."""
+    if text == "all":
+        return True
+    if text == "none":
+        return False
+    if text.isdigit():
+        return int(text)
+    raise UserError([f"--records: {text!r}: give all, none or a number of replications"])
 
 
 @click.command()

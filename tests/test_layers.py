@@ -1,0 +1,96 @@
+"""Layers: no import cycles in ips_sim (imports inside functions included), click only in the cli package."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parent.parent / "ips_sim"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PKG.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Edges between ips_sim modules, and the outside top-level packages each module imports."""
+    files = {_module_name(p): p for p in PKG.rglob("*.py")}
+    edges: dict[str, set[str]] = {m: set() for m in files}
+    outside: dict[str, set[str]] = {m: set() for m in files}
+    for mod, path in files.items():
+        package = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - node.level + 1]
+                    name = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    name = node.module or ""
+                targets = [name] + [f"{name}.{a.name}" for a in node.names]
+            else:
+                continue
+            for t in targets:
+                outside[mod].add(t.split(".")[0])
+                # `from . import __version__` (the package's own face) is not a layer edge.
+                if t in files and t not in (mod, "ips_sim"):
+                    edges[mod].add(t)
+    return edges, outside
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in edges:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_cycles():
+    edges, _ = import_graph()
+    assert _cycles(edges) == []
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
+
+
+def test_click_only_in_the_command_line_layer():
+    _, outside = import_graph()
+    users = sorted(m for m, pk in outside.items() if "click" in pk and not m.startswith("ips_sim.cli"))
+    assert users == []
+
+
+def test_library_never_imports_the_command_line():
+    edges, _ = import_graph()
+    bad = sorted(m for m, e in edges.items() if not m.startswith("ips_sim.cli") and any(t.startswith("ips_sim.cli")
+                                                                                     for t in e))
+    assert bad == []
