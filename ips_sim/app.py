@@ -35,7 +35,7 @@ import yaml
 from ips_sim.metrics import metric_label
 from ips_sim.paired import comparison_table, paired_differences
 from ips_sim.scenario import (
-    Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted, yaml_error_line,
+    Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted, read_yaml_text,
 )
 
 __all__ = ["comparison_table", "paired_differences", "metric_label", "render"]
@@ -117,19 +117,17 @@ def scenario_from_upload(data: bytes | str, filename: str = "uploaded.yaml") -> 
             raise ScenarioError([f"{filename}: (file): cannot read: not UTF-8 text ({exc.reason})"]) from None
     else:
         text = data
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError([yaml_error_line(filename, exc)]) from None
+    raw = read_yaml_text(text, filename)
     return scenario_from_dict(raw, filename, name=Path(filename).stem or "uploaded")
 
 
 def replications_set_in(data: bytes | str) -> int | None:
     """``simulation.replications`` if a (valid) scenario file sets it, else None (the app's default applies)."""
     try:
-        raw = yaml.safe_load(data)
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        raw = read_yaml_text(text, "<upload>")
         value = raw["simulation"]["replications"]
-    except (yaml.YAMLError, TypeError, KeyError):
+    except (ScenarioError, UnicodeDecodeError, TypeError, KeyError):
         return None
     return value if isinstance(value, int) else None
 
@@ -368,7 +366,7 @@ def _lever_widgets(sb, base: Scenario, base_levers: dict) -> None:
     sb.slider(LEVER_LABELS["referrals_per_month"], 0.0, max(15.0, float(base_levers["referrals_per_month"])),
               step=0.1, key="referrals_per_month", help="New referrals to the program per month, on average.")
     if base.referrals.schedule:
-        first = base.referrals.schedule[0].from_month
+        first = base.schedule_months()[0][0]
         sb.caption(f"This scenario's referral schedule changes the rate from month {first:g} on; "
                    "the slider sets the rate before that.")
     sb.slider(LEVER_LABELS["fte"], 0.05, 1.0, step=0.05, key="fte",
@@ -507,8 +505,9 @@ def _headlines(st, v_summary, b_summary, n: int, seed: int, sc: Scenario) -> Non
                    delta_color="off" if lower_better is None else ("inverse" if lower_better else "normal"),
                    help=f"95% CI {_fmt(row['ci_low'] * k)} – {_fmt(row['ci_high'] * k)} {unit}, "
                         f"{n} replications.")
-    st.caption(f"Means over {n} replications (seed {seed}); "
-               f"metrics count only the years after the {sc.simulation.warmup_years:g}-year warm-up.")
+    st.caption(f"Means over {n} replications (seed {seed}); mode: {sc.mode}.")
+    for line in sc.warnings():
+        st.warning(line)
 
 
 def _why(st, base_run: dict, variant: dict) -> None:

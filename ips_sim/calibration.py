@@ -50,7 +50,7 @@ from .experiment import run_replications
 from .intervals import mean_ci
 from .metrics import replication_metrics
 from .scenario import (
-    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted,
+    DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted, read_yaml_file,
     repository_calibration_dir, set_dotted,
 )
 from .trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
@@ -217,8 +217,7 @@ def _reapply_overlay(data: dict, base: dict) -> None:
     us = base["usual_services"]
     path = calibration_dir() / "usual_services.yaml"
     if path.exists():
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+        doc = read_yaml_file(path, "calibration overlay") or {}
         for key in (doc.get("parameters") or {}):
             set_dotted(data, key, get_dotted(us, key))
 
@@ -512,8 +511,7 @@ def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: 
                    keep_records: bool | int = True):
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
     draws = load_draws(draws_path)
-    with open(scenario_path, encoding="utf-8") as f:
-        explicit = explicit_paths(yaml.safe_load(f) or {})
+    explicit = explicit_paths(read_yaml_file(scenario_path) or {})
     per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
                 for d in range(min(len(draws), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,

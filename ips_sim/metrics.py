@@ -38,6 +38,18 @@ METRICS = (
     Metric("share_gave_up_waiting", "share", "share of referrals (after warm-up, outcome known) who left the waitlist"),
     Metric("waitlist_end", "people", "people on the waitlist at the last month end"),
     Metric("waitlist_mean", "people", "mean waitlist at month ends"),
+    Metric("waitlist_max", "people", "largest waitlist at a month end (after warm-up)"),
+    Metric("enrolled_within_30_days_share", "share",
+           "share of referrals (after warm-up, 30 days of follow-up) enrolled within 30 days of referral; "
+           "people who gave up or still wait count as not enrolled"),
+    Metric("wait_days_p50", "days",
+           "median days from referral to enrollment (Kaplan-Meier: people still waiting at the horizon or who "
+           "gave up are censored when they leave the list), referrals after warm-up; a lower bound where never "
+           "reached, as wait_days_p90"),
+    Metric("wait_days_p90", "days",
+           "90th percentile of days from referral to enrollment (Kaplan-Meier, censored as wait_days_p50); where "
+           "the estimate never reaches it (the last people at risk left or still wait), the longest wait observed, "
+           "a lower bound"),
     Metric("ever_employed_rate", "share",
            "share of enrolled members with a competitive job within 18 months of enrollment "
            "(members with 18 months of follow-up)"),
@@ -95,6 +107,10 @@ LABELS = {
     "share_gave_up_waiting": "Referrals who gave up waiting",
     "waitlist_end": "Waitlist at the end",
     "waitlist_mean": "Mean waitlist",
+    "waitlist_max": "Largest waitlist",
+    "enrolled_within_30_days_share": "Enrolled within 30 days of referral",
+    "wait_days_p50": "Median wait for a place",
+    "wait_days_p90": "Wait for a place, 90th percentile",
     "ever_employed_rate": "Employed within 18 months",
     "days_to_first_job_median": "Median days to first job",
     "days_to_first_employer_contact_median": "Median days to first employer contact",
@@ -130,7 +146,8 @@ LABELS = {
 # Shares that cannot exceed 1 by definition (hours received <= hours demanded, people
 # among people). Every metric is >= 0; the rest have no upper bound.
 AT_MOST_ONE = frozenset({
-    "prob_wait", "share_gave_up_waiting", "ever_employed_rate", "first_contact_within_30_days_rate",
+    "prob_wait", "share_gave_up_waiting", "enrolled_within_30_days_share", "ever_employed_rate",
+    "first_contact_within_30_days_rate",
     "employed_share_mean", "quarterly_working_rate", "specialist_utilisation", "job_search_service_share",
     "follow_along_service_share", "vacancy_share", "ever_employed_rate_affected",
     "ever_employed_rate_unaffected", "supervision_coverage_mean", "practice_quality_mean",
@@ -157,6 +174,21 @@ def km_median(durations: np.ndarray, observed: np.ndarray) -> float:
     >>> km_median(np.array([1.0, 2.0, 3.0, 4.0]), np.array([True, True, True, True]))
     2.0
     """
+    return km_quantile(durations, observed, 0.5)
+
+
+def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float, bound_if_unreached: bool = False) -> float:
+    """Smallest duration where the Kaplan-Meier estimate of P(duration <= t) reaches ``q``.
+
+    If it never does (the last people at risk were censored), NaN, or with ``bound_if_unreached``
+    the longest duration observed: a lower bound of the quantile (dropping such replications
+    would keep only the shorter ones).
+
+    >>> km_quantile(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([True, True, True, False, False]), 0.5)
+    3.0
+    >>> km_quantile(np.array([0.0, 0.0, 10.0]), np.array([True, True, True]), 0.5)
+    0.0
+    """
     if len(durations) == 0:
         return math.nan
     order = np.lexsort((~observed, durations))  # at ties, events before censorings
@@ -166,8 +198,10 @@ def km_median(durations: np.ndarray, observed: np.ndarray) -> float:
     at_risk = n - np.arange(n)
     factors = np.where(e, 1.0 - 1.0 / at_risk, 1.0)
     surv = np.cumprod(factors)
-    hit = np.nonzero(surv <= 0.5)[0]
-    return float(d[hit[0]]) if len(hit) else math.nan
+    hit = np.nonzero(surv <= 1.0 - q + 1e-12)[0]
+    if len(hit):
+        return float(d[hit[0]])
+    return float(d[-1]) if bound_if_unreached else math.nan
 
 
 def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
@@ -191,12 +225,14 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     known = referred & (np.isfinite(enr) | gave_up)
     out["prob_wait"] = _mean(((enr > ref) | gave_up)[known])
     out["share_gave_up_waiting"] = _mean(gave_up[known])
+    out.update(waiting_metrics(ref, enr, m["exit_day"], gave_up, warm, horizon))
 
     mo = rec.month
     in_window = mo[:, 0] > warm
     mw = mo[in_window]
     out["waitlist_end"] = float(mo[-1, 1]) if len(mo) else math.nan
     out["waitlist_mean"] = _mean(mw[:, 1])
+    out["waitlist_max"] = float(mw[:, 1].max()) if len(mw) else math.nan
     caseload = mw[:, 2]
     with np.errstate(invalid="ignore", divide="ignore"):
         out["employed_share_mean"] = _mean(np.where(caseload > 0, mw[:, 3] / caseload, np.nan))
@@ -242,6 +278,31 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out.update(cost_metrics(rec, scenario, out["placements"]))
     out.update(staffing_metrics(rec, scenario))
     return out
+
+
+def waiting_metrics(ref: np.ndarray, enr: np.ndarray, exit_day: np.ndarray, gave_up: np.ndarray, warm: float,
+                    horizon: float) -> dict[str, float]:
+    """Waits that do not hide people who gave up: enrolled within 30 days, and censored percentiles.
+
+    Enrolled within 30 days: among referrals after warm-up with 30 days of follow-up, those
+    enrolled by day 30 of their wait; giving up or still waiting counts as not enrolled.
+    Percentiles: Kaplan-Meier of referral to enrollment, with people still waiting at the
+    horizon censored there and people who gave up censored when they left the list (the wait
+    of someone who stays on the list). A percentile the estimate never reaches is reported as
+    the longest wait observed (a lower bound), so no replication drops out of the mean.
+    """
+    referred = ref >= warm
+    wait = enr - ref
+    followed = referred & (ref + RAPID_CONTACT_DAYS <= horizon)
+    within = np.isfinite(enr) & (wait <= RAPID_CONTACT_DAYS)
+    stop = np.where(np.isfinite(enr), enr, np.where(gave_up, exit_day, horizon))
+    d = (stop - ref)[referred]
+    e = np.isfinite(enr)[referred]
+    return {
+        "enrolled_within_30_days_share": _mean(within[followed].astype(float)),
+        "wait_days_p50": km_quantile(d, e, 0.5, bound_if_unreached=True),
+        "wait_days_p90": km_quantile(d, e, 0.9, bound_if_unreached=True),
+    }
 
 
 # Extra week columns (records.WEEK_COLUMNS): supervision and turnover.
@@ -361,3 +422,19 @@ def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95,
         rows.append({"metric": name, "unit": units.get(name, ""), "mean": mean, "std": sd,
                      "ci_low": lo, "ci_high": hi, "replications": n, "ci_cut": cut})
     return rows
+
+
+def infinite_metrics(per_replication: list[dict[str, float]]) -> list[str]:
+    """One line per metric that is infinite in some replication (e.g. costs overflowing); empty if none.
+
+    NaN means "no value" (no placements, no jobs) and is allowed; an infinite value
+    is never a result, and summary tables would silently drop it.
+    """
+    lines = []
+    names = list(per_replication[0]) if per_replication else []
+    for name in names:
+        bad = [i for i, r in enumerate(per_replication) if math.isinf(r[name])]
+        if bad:
+            lines.append(f"{name} is infinite in {len(bad)} of {len(per_replication)} replications "
+                         f"(first: replication {bad[0]})")
+    return lines

@@ -20,12 +20,13 @@ from collections import deque
 import simpy
 
 from .records import Member, ReplicationRecords
-from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, END_REASONS, Scenario
+from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, END_REASONS, MONTH_NAMES, Scenario, months_between
 from .staffing import (
     FOLLOW_ALONG, INTAKE, JOB_DEVELOPMENT, JOB_SEARCH,
     Specialist, allocate, caseload_cap, coverage, direct_hours_per_week, expected_post_shares,
     practice_quality, priority_indices, supervised_specialists, supervision_hours_per_week,
 )
+from .start import JOB_SEEKER, WAITING as START_WAITING, posterior_match_probability, start_people
 from .streams import Streams
 
 # Phases of a member.
@@ -94,9 +95,12 @@ class Program:
         for r, p in reasons:
             cum += p
             self.reason_cdf.append((cum, r))
-        self.rate_schedule = self._rate_schedule()
+        self.rate_schedule = self._rate_schedule(streams)
         for s in self.specialists:
             s.hours = self.hours_per_step
+        start = scenario.start
+        vacant = start.vacant if start is not None else 0
+        new_hires = start.new_hire_months if start is not None else []
 
         # Supervision and turnover (see staffing.py). With supervision fully covering the
         # hours needed and no turnover, every specialist's practice quality stays exactly 1
@@ -121,31 +125,51 @@ class Program:
         self.ramp_sup_effect = to.ramp_supervision_effect
         self.reassign = to.caseload_on_departure == "reassign"
         self.orphans: deque[Member] = deque()  # members of a vacant post waiting for a colleague with room
-        if not to.enabled:
+        if not to.enabled and not vacant and not new_hires:
             # Nobody leaves: every post filled by an experienced specialist for good, so
             # coverage and quality are constant; set them once and keep the loop lean.
             self.manage = False
             self._supervise()
+        elif not to.enabled:
+            self.manage = True  # posts vacant or new hires ramping up today: quality changes until settled
+
+        # Posts as they are today (start.vacant_posts): the last posts are the vacant ones, the
+        # ones before them are held by new hires still ramping up.
+        n_posts = len(self.specialists)
+        vacant_posts = self.specialists[n_posts - vacant:] if vacant else []
+        for s, months in zip(self.specialists[n_posts - vacant - len(new_hires):n_posts - vacant], new_hires):
+            s.ramp = min(1.0, months * DAYS_PER_MONTH / self.ramp_days) if self.ramp_days > 0 else 1.0
+        for s in vacant_posts:
+            self._depart(s, 0.0)
+        if start is not None:
+            self._start_members(streams)
 
         env = self.env
         env.process(self.referrals())
         env.process(self.planning())
         env.process(self.snapshots())
-        if to.enabled and to.annual_rate > 0:
-            tenure = DAYS_PER_YEAR / to.annual_rate
-            for s in self.specialists:
-                # Own streams per post: turnover never shifts another stream's draws.
-                env.process(self.turnover(
-                    s, tenure, to.hiring_delay_days,
-                    streams.exponential(f"specialist_turnover_{s.index}"),
-                    streams.exponential(f"specialist_hiring_delay_{s.index}"),
-                ))
+        turnover = to.enabled and to.annual_rate > 0
+        for s in self.specialists:
+            if not (turnover or s in vacant_posts):
+                continue
+            # Own streams per post: turnover never shifts another stream's draws.
+            env.process(self.turnover(
+                s, DAYS_PER_YEAR / to.annual_rate if turnover else math.inf, to.hiring_delay_days,
+                streams.exponential(f"specialist_turnover_{s.index}"),
+                streams.exponential(f"specialist_hiring_delay_{s.index}"),
+                vacant=s in vacant_posts,
+            ))
 
     # ------------------------------------------------------------------ running
 
     def run(self) -> ReplicationRecords:
         horizon = self.sc.horizon_days
         self.env.run(until=horizon)
+        months = self.rec.months
+        if abs(horizon - (len(months) + 1) * DAYS_PER_MONTH) < 1e-6:
+            # A horizon of whole months: the run stops just before any event at the horizon,
+            # which is the month-end snapshot's convention, so the last month end is the state now.
+            self._snapshot_row(horizon)
         self.rec.close(horizon, self.specialists)
         return self.rec
 
@@ -160,14 +184,45 @@ class Program:
 
     # ------------------------------------------------------------------ processes
 
-    def _rate_schedule(self) -> list[tuple[float, float]]:
-        """Referral rate as (start day, rate per day) pieces, from the scenario."""
-        ref = self.sc.referrals
+    def _rate_schedule(self, streams: Streams) -> list[tuple[float, float]]:
+        """Referral rate as (start day, rate per day) pieces, from the scenario.
+
+        With a trend, seasonality or overdispersion the rate is also constant within each
+        simulation month k (which begins k calendar months after start.date):
+        schedule rate x exp(trend_per_year x months since base_date / 12) x seasonality of
+        the calendar month x a gamma factor of mean 1 and variance ``overdispersion``. So
+        the expected count of month k is exactly what the fitted model of monthly counts
+        (ips-sim fit-referrals) says, and with overdispersion the counts are negative binomial.
+        """
+        sc = self.sc
+        ref = sc.referrals
         pieces = [(0.0, ref.rate_per_month / DAYS_PER_MONTH)]
-        for p in ref.schedule:
-            day = p.from_month * DAYS_PER_MONTH
-            pieces = [q for q in pieces if q[0] < day] + [(day, p.rate_per_month / DAYS_PER_MONTH)]
-        return pieces
+        for month, rate in sc.schedule_months():
+            day = month * DAYS_PER_MONTH
+            pieces = [q for q in pieces if q[0] < day] + [(day, rate / DAYS_PER_MONTH)]
+        if ref.trend_per_year == 0 and ref.seasonality is None and ref.overdispersion == 0:
+            return pieces
+        n_months = int(math.ceil(sc.horizon_days / DAYS_PER_MONTH)) + 1
+        date = sc.start_date
+        offset = months_between(ref.base_date, date) if ref.base_date is not None else 0.0
+        alpha = ref.overdispersion
+        gamma = streams.generator("referral_overdispersion") if alpha > 0 else None
+        factors = []
+        for k in range(n_months):
+            f = math.exp(ref.trend_per_year * (offset + k) / 12.0)
+            if ref.seasonality is not None:
+                f *= ref.seasonality[MONTH_NAMES[(date.month - 1 + k) % 12]]
+            if gamma is not None:
+                f *= float(gamma.gamma(1.0 / alpha, alpha))
+            factors.append(f)
+        breaks = sorted({q[0] for q in pieces} | {k * DAYS_PER_MONTH for k in range(n_months)})
+        out, j = [], 0
+        for day in breaks:
+            while j + 1 < len(pieces) and pieces[j + 1][0] <= day:
+                j += 1
+            k = min(int(day / DAYS_PER_MONTH + 1e-9), n_months - 1)
+            out.append((day, pieces[j][1] * factors[k]))
+        return out
 
     def referrals(self):
         """Poisson referrals with a piecewise-constant rate (exact, by cumulative hazard)."""
@@ -239,8 +294,6 @@ class Program:
     def snapshots(self):
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
         env = self.env
-        rows = self.rec.months
-        specialists = self.specialists
         while True:
             # Urgent: the state just before any event at the month end itself (say a day-0
             # cohort discharged exactly N months later); such events count in the next month,
@@ -249,11 +302,14 @@ class Program:
             tick._ok, tick._value = True, None
             env.schedule(tick, simpy.events.URGENT, DAYS_PER_MONTH)
             yield tick
-            caseload = employed = 0
-            for s in specialists:
-                caseload += s.n_caseload
-                employed += s.n_employed
-            rows.append((env.now, self.n_waiting, caseload, employed))
+            self._snapshot_row(env.now)
+
+    def _snapshot_row(self, t: float) -> None:
+        caseload = employed = 0
+        for s in self.specialists:
+            caseload += s.n_caseload
+            employed += s.n_employed
+        self.rec.months.append((t, self.n_waiting, caseload, employed))
 
     # ------------------------------------------------------------------ planning step
 
@@ -510,12 +566,108 @@ class Program:
         self._admit_from_waitlist(t)
 
 
+    # ------------------------------------------------------------------ start state
+
+    def _start_members(self, streams: Streams) -> None:
+        """Put today's members (scenario ``start:``) on the model's clocks at day 0.
+
+        Their draws come from their own stream, so the k-th referral's draws are those of
+        the same scenario without a start state (common random numbers). Remaining times
+        come from the model's own hazards: drop-out, first contact, job finding, job ending
+        and patience are exponential clocks, so a fresh threshold is the remaining time; the
+        employability of someone who has searched without success, and whether a job that
+        has lasted is a preference match, are drawn from their posterior given that history
+        (at full service: the hazards of a program with enough hours).
+        """
+        rng = streams.generator("start_state")
+        sc = self.sc
+        js, jb = sc.job_search, sc.jobs
+        cv = js.heterogeneity_cv
+        full_find = (js.job_rate_own_per_month + js.job_rate_search_per_month
+                     + js.job_rate_development_per_month) / DAYS_PER_MONTH
+        end_rate = jb.end_rate_per_month / DAYS_PER_MONTH
+        filled = [s for s in self.specialists if s.in_post] or self.specialists
+        rec = self.rec
+        for person in start_people(sc):
+            m = Member(len(rec.members), 0.0)
+            rec.members.append(m)
+            m.e_drop, m.e_find, m.e_contact = rng.standard_exponential(3).tolist()
+            m.frailty = float(rng.gamma(1.0 / (cv * cv), cv * cv)) if cv > 0 else 1.0
+            patience = float(rng.standard_exponential())
+            if person.phase == START_WAITING:
+                m.referral_day = _before_day_0(person.waited_days)
+                m.phase = WAITING
+                self.waitlist.append(m)
+                self.n_waiting += 1
+                if self.patience_mean is not None:
+                    m.tok_main = self._next_token()
+                    self._schedule(patience * self.patience_mean, GIVE_UP, m, m.tok_main)
+                continue
+            s = min(filled, key=lambda x: (x.n_caseload, x.index))
+            m.referral_day = m.enrollment_day = _before_day_0(person.enrolled_days)
+            m.specialist = s
+            s.n_caseload += 1
+            if person.phase == JOB_SEEKER:
+                searched = max(0.0, person.enrolled_days - self.preparation_days)
+                if cv > 0 and not person.had_job:
+                    # Gamma prior (shape k, rate k) after no job for ``searched`` days at full service.
+                    k = 1.0 / (cv * cv)
+                    m.frailty = float(rng.gamma(k, 1.0 / (k + full_find * searched)))
+                contacted = rng.random() >= math.exp(-searched / js.first_contact_mean_days)
+                if person.had_job or contacted:
+                    m.first_contact_day = math.nan  # before day 0, date unknown
+                if person.had_job:
+                    m.first_job_day = math.nan
+                    m.n_jobs = 1
+                self._start_search(m, 0.0, m.e_drop)
+                if self.discharge_days is not None and not person.had_job:
+                    self._schedule(m.enrollment_day + self.discharge_days, DISCHARGE, m, m.id)
+            else:
+                self._start_worker(m, s, person.job_days, rng, end_rate)
+        self._admit_from_waitlist(0.0)
+
+    def _start_worker(self, m: Member, s: Specialist, job_days: float, rng, end_rate: float) -> None:
+        """A member working on day 0, in a job started ``job_days`` ago."""
+        jb = self.sc.jobs
+        start = max(_before_day_0(job_days), m.enrollment_day)
+        s.n_employed += 1
+        m.phase = EMPLOYED
+        m.n_jobs = 1
+        m.first_job_day = m.first_contact_day = math.nan  # before day 0 (the current job may not be the first)
+        p = posterior_match_probability(jb.preference_match_probability, self.match_ratio, end_rate, job_days)
+        match = bool(rng.random() < p)
+        hours = _truncated_normal(lambda: float(rng.standard_normal()), jb.hours_per_week_mean, jb.hours_per_week_sd,
+                                  jb.hours_per_week_min, jb.hours_per_week_max)
+        wage = _truncated_normal(lambda: float(rng.standard_normal()), jb.hourly_wage_mean, jb.hourly_wage_sd,
+                                 jb.hourly_wage_min, math.inf)
+        m.job = self.rec.start_job(m.id, 1, start, hours, wage, match)
+        self._join_drop_out(m, s.dis_employed, 0.0, m.e_drop)
+        e = float(rng.standard_exponential()) * (self.match_ratio if match else 1.0)
+        m.tok_main = tok = self._next_token()
+        m.th_main, due = s.job_end.add(0.0, e, m, tok)
+        if due is not None:
+            self._schedule(due, JOB_ENDED, m, tok)
+        if job_days < self.first_month_days:
+            m.new_worker = True
+            s.n_new_workers += 1
+            self._schedule(start + self.first_month_days, FIRST_MONTH_OVER, m, tok)
+        if self.step_down_days is not None:
+            self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
+
     # ------------------------------------------------------------------ staff turnover
 
-    def turnover(self, s: Specialist, tenure_days: float, delay_days: float, draw_leave, draw_delay):
-        """One post: the specialist leaves (exponential tenure), the post stays vacant, a new hire starts."""
+    def turnover(self, s: Specialist, tenure_days: float, delay_days: float, draw_leave, draw_delay,
+                 vacant: bool = False):
+        """One post: the specialist leaves (exponential tenure), the post stays vacant, a new hire starts.
+
+        ``vacant``: the post is vacant on day 0 and recruitment is under way (exponential delay,
+        memoryless, so the time already spent recruiting does not matter).
+        """
         env = self.env
-        while True:
+        if vacant:
+            yield env.timeout(draw_delay() * delay_days)
+            self._hire(s, env.now)
+        while tenure_days < math.inf:
             yield env.timeout(draw_leave() * tenure_days)
             self._depart(s, env.now)
             yield env.timeout(draw_delay() * delay_days)
@@ -608,6 +760,12 @@ class Program:
                 self._schedule(start + self.first_month_days, FIRST_MONTH_OVER, m, tok)
             if self.step_down_days is not None:
                 self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
+
+
+def _before_day_0(days: float) -> float:
+    """The day of something that happened ``days`` before day 0: strictly negative, so a start member
+    is never counted as a referral, enrollment or placement of the planning horizon."""
+    return -days if days > 1e-9 else -1e-9
 
 
 def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:

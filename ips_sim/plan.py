@@ -32,6 +32,7 @@ from .sweep import check_path, chunk_size, execute, parse_range
 
 TARGET_PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
 MEETS, FAILS, UNSURE = "meets", "fails", "too close"
+NOT_APPLICABLE = "does not apply"   # the metric has no value in any replication: more replications cannot help
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,12 @@ def plan(base: Scenario, path: str, values: list, targets: list[Target], executo
             progress(replications)
         while True:
             rows = {r["metric"]: r for r in summarise(per_rep, confidence)}
-            verdicts = {str(t): t.verdict(rows[t.metric]["mean"], rows[t.metric]["ci_low"], rows[t.metric]["ci_high"])
+            verdicts = {str(t): NOT_APPLICABLE if rows[t.metric]["replications"] == 0 else
+                        t.verdict(rows[t.metric]["mean"], rows[t.metric]["ci_low"], rows[t.metric]["ci_high"])
                         for t in targets}
+            if NOT_APPLICABLE in verdicts.values():
+                status = NOT_APPLICABLE
+                break
             if FAILS in verdicts.values():
                 status = FAILS
             elif all(v == MEETS for v in verdicts.values()):
@@ -189,10 +194,23 @@ def _order_word(values: list) -> str:
     return "first"
 
 
+def not_applicable(res: PlanResult) -> list[Target]:
+    """Targets whose metric had no value in any replication of any value examined."""
+    return [t for t in res.targets
+            if res.points and all(p.verdicts[str(t)] == NOT_APPLICABLE for p in res.points)]
+
+
 def sentence(res: PlanResult) -> str:
     conf = f"{res.confidence:.0%}".replace(".0%", "%")
     word = _order_word(res.values)
     where = _values_text(res.values)
+    empty = not_applicable(res)
+    if empty and not res.found:
+        names = ", ".join(sorted({t.metric for t in empty}))
+        reps = sum(p.replications for p in res.points)
+        return (f"{names} does not apply to this scenario: it has no value in any of the {reps} replications "
+                f"at {res.path} = {where} (the scenario never produces what it measures), so no staffing can be "
+                "judged on it; choose a target on another metric.")
     undecided = [p for p in res.points if p.status == UNSURE]
     if res.found:
         p = res.points[-1]
@@ -217,6 +235,30 @@ def sentence(res: PlanResult) -> str:
         failing = [t for t in res.targets if last.verdicts[str(t)] == FAILS]
         hint = f"; even {res.path} = {last.value} fails {', '.join(str(t) for t in failing)}" if failing else ""
     return f"No value of {res.path} in {where} meets every target with {conf} confidence{hint}."
+
+
+GIVE_UP_LIMIT = 0.10  # above this share giving up, a met mean-wait target hides the people who left
+
+
+def give_up_warning(res: PlanResult) -> str | None:
+    """One line when a mean-wait target is met while more than 10% of referrals give up waiting.
+
+    The mean wait counts only people who enrolled; those who gave up are not in it, so a
+    short mean wait can sit beside a long queue that people leave.
+    """
+    waits = [t for t in res.targets if t.metric == "mean_wait_days"]
+    if not waits:
+        return None
+    answer = [p for p in res.points if p.status == MEETS]
+    candidates = answer or res.points
+    for p in candidates:
+        gave_up = p.rows.get("share_gave_up_waiting", {}).get("mean", math.nan)
+        for t in waits:
+            if p.verdicts[str(t)] == MEETS and math.isfinite(gave_up) and gave_up > GIVE_UP_LIMIT:
+                return (f"warning: {t} is met at {res.path} = {p.value} while {gave_up:.0%} of referrals give up "
+                        f"waiting (share_gave_up_waiting): the mean wait counts only people who enrolled; add a "
+                        f"target such as share_gave_up_waiting<=0.1 or enrolled_within_30_days_share>=0.8")
+    return None
 
 
 def plan_rows(res: PlanResult) -> list[dict]:

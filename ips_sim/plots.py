@@ -74,3 +74,37 @@ def plot_run(monthly: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
     ax.plot(years, means["hours_available"], color="black", lw=1, label="hours available")
     _finish(fig, ax, scenario, f"team hours by activity (mean of {n} replications)", "hours per month",
             folder / "hours_by_activity.png")
+
+
+def _months_axis(trajectory: pd.DataFrame):
+    """x values of the month-end stocks (calendar dates when the run has start.date, else months) and the label."""
+    if "date" in trajectory.columns:
+        return (pd.to_datetime(trajectory["date"]) + pd.DateOffset(months=1)).to_numpy(), "month end"
+    return trajectory["month"].to_numpy(), "months since day 0 (month ends)"
+
+
+def plot_fans(trajectory: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
+    """Fan charts of the waitlist and of members working: mean, median and the 10-90th percentile band."""
+    x, xlabel = _months_axis(trajectory)
+    n = int(trajectory["replications"].max())
+    for col, label, color, name in (("waitlist", "people waiting", "tab:red", "waitlist_fan.png"),
+                                    ("employed", "members working", "tab:green", "employed_fan.png")):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.fill_between(x, trajectory[f"{col}_p10"], trajectory[f"{col}_p90"], color=color, alpha=0.2, lw=0,
+                        label="10th-90th percentile of replications", step=None)
+        ax.plot(x, trajectory[f"{col}_p50"], color=color, lw=1, ls="--", label="median")
+        ax.plot(x, trajectory[f"{col}_mean"], color=color, lw=2, label="mean")
+        warm = scenario.simulation.warmup_years * 12
+        if warm > 0 and "date" not in trajectory.columns:
+            ax.axvspan(0, warm, color="0.9", zorder=0, label="warm-up")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"{label} at month end")
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"{scenario.name}: {label} ({n} replications)", fontsize=10)
+        ax.legend(fontsize=8, loc="best")
+        ax.grid(alpha=0.3)
+        if "date" in trajectory.columns:
+            fig.autofmt_xdate()
+        fig.tight_layout()
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)

@@ -6,6 +6,7 @@ folder that :mod:`ips_sim.output` promotes into place whole.
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 from importlib import metadata
@@ -18,10 +19,10 @@ from . import __version__
 from .metrics import METRICS, summarise
 from .output import write_json
 from .records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, FrozenRecords
-from .scenario import DAYS_PER_MONTH, Scenario
+from .scenario import DAYS_PER_MONTH, Scenario, add_months
 
 FLOAT_FORMAT = "%.6g"
-DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "click", "matplotlib")
+DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "click", "matplotlib", "statsmodels")
 
 
 # --------------------------------------------------------------------------- tables
@@ -82,8 +83,18 @@ def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
-    """Per replication and month: flows counted from the records, stocks from month-end snapshots."""
+def month_dates(start_date, n_months: int) -> list[str]:
+    """ISO date on which each simulation month begins (month k begins k calendar months after day 0)."""
+    return [add_months(start_date, k).isoformat() for k in range(n_months)]
+
+
+def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame:
+    """Per replication and month: flows counted from the records, stocks from month-end snapshots.
+
+    With ``start_date`` (scenario ``start.date``) a ``date`` column gives the calendar month.
+    ``wait_days_referred``: mean days from referral to enrollment of the people referred in the
+    month who have enrolled by the horizon (empty if none did).
+    """
     frames = []
     for r in records:
         n_months = len(r.month)
@@ -92,6 +103,13 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
         def per_month(days, edges=edges):
             days = days[np.isfinite(days)]
             return np.histogram(days, bins=edges)[0]
+
+        ref, enr = r.member["referral_day"], r.member["enrollment_day"]
+        got = np.isfinite(enr) & (ref >= 0)
+        n_ref = np.histogram(ref[got], bins=edges)[0]
+        total_wait = np.histogram(ref[got], bins=edges, weights=(enr - ref)[got])[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wait = np.where(n_ref > 0, total_wait / np.maximum(n_ref, 1), np.nan)
 
         # A planning step can straddle a month end: split its hours by days in each month.
         w = r.week
@@ -106,9 +124,11 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
             total = np.bincount(first, weights=x * share_first, minlength=n_months + 1)
             total += np.bincount(first + 1, weights=x * (1.0 - share_first), minlength=n_months + 2)[: len(total)]
             hours[name] = total[:n_months]
+        dates = {"date": month_dates(start_date, n_months)} if start_date is not None else {}
         frames.append(pd.DataFrame({
             "replication": r.replication,
             "month": np.arange(1, n_months + 1),
+            **dates,
             "day": r.month[:, 0],
             "referrals": per_month(r.member["referral_day"]),
             "enrollments": per_month(r.member["enrollment_day"]),
@@ -118,15 +138,43 @@ def monthly_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "placements": per_month(r.job["start_day"]),
             "job_endings": per_month(r.job["end_day"]),
             "exits": per_month(r.member["exit_day"]),
+            "wait_days_referred": wait,
             **hours,
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+TRAJECTORY_COLUMNS = ("waitlist", "caseload", "employed", "placements", "wait_days_referred", "hours_intake",
+                      "hours_follow_along", "hours_job_search", "hours_job_development")
+
+
+def trajectory_table(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Per month across replications: mean and 10th, 50th and 90th percentiles of each trajectory column.
+
+    Percentiles are of the replications' values (the spread a planner should expect in one
+    realisation of the future), not confidence intervals of the mean.
+    """
+    keys = ["month", "date"] if "date" in monthly.columns else ["month"]
+    g = monthly.groupby(keys, sort=True)
+    out = g.size().rename("replications").reset_index()
+    for col in TRAJECTORY_COLUMNS:
+        x = g[col]
+        out[f"{col}_mean"] = x.mean().to_numpy()
+        for q in (10, 50, 90):
+            out[f"{col}_p{q}"] = x.quantile(q / 100.0).to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------- manifest
 
 
 def versions() -> dict[str, str]:
+    """Versions of ips-sim, Python and the dependencies (looked up once per process: ~0.1 s each time)."""
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict[str, str]:
     out = {"ips-sim": __version__, "python": platform.python_version()}
     for dist in DEPENDENCIES:
         try:
@@ -144,6 +192,8 @@ def manifest(scenario: Scenario, seed: int, replications: int, wall_seconds: flo
         "versions": versions(),
         "wall_time_seconds": round(wall_seconds, 3),
         "command": " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]),
+        "mode": scenario.mode,
+        "warnings": scenario.warnings(),
         **extra,
     }
 
@@ -161,8 +211,10 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
     write_csv(summary_table(per_replication), folder / "summary.csv")
     write_csv(replication_table(per_replication), folder / "replications.csv")
     if records and records[0] is not None:
-        monthly = monthly_table(records)
+        monthly = monthly_table(records, scenario.start_date)
         write_csv(monthly, folder / "monthly.csv")
+        trajectory = trajectory_table(monthly)
+        write_csv(trajectory, folder / "trajectory.csv")
         write_csv(members_table(records), folder / "members.csv")
         write_csv(jobs_table(records), folder / "jobs.csv")
         from .fidelity import fidelity_table, plot_fidelity
@@ -171,6 +223,8 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
         if plots:
             from .plots import plot_run
             plot_run(monthly, scenario, folder)
+            from .plots import plot_fans
+            plot_fans(trajectory, scenario, folder)
             plot_fidelity(fidelity, scenario, folder)
     write_json(folder / "manifest.json", manifest_doc)
 

@@ -52,13 +52,15 @@ from . import __version__
 from .executors import execute as run_units
 from .experiment import run_replications
 from .metrics import METRIC_NAMES, METRICS, summarise
+from .echo import clip, shown
+from .names import name_problem, safe_name
 from .output import OutputFolder
-from .scenario import Scenario, ScenarioError, get_dotted, load_scenario, read_yaml_file
+from .scenario import Scenario, ScenarioError, get_dotted, kind_of, load_scenario, read_yaml_file
 
 CONFIDENCE = 0.95
 SWEEP_KEYS = ("name", "description", "base", "seed", "replications", "overrides", "grid", "points", "plot")
 PLOT_KEYS = ("x", "lines", "metrics")
-MAX_POINTS = 100_000
+MAX_POINTS = 10_000      # every point is a whole scenario validated and run: more is never a sweep
 MAX_RANGE_VALUES = 10_000
 MAX_CHUNK = 50
 # Preferred plot axes: staffing on x, demand as lines.
@@ -219,11 +221,11 @@ def point_label(values: dict[str, Any]) -> str:
 
 
 def _show(v: Any) -> str:
-    return json.dumps(v) if isinstance(v, (list, dict)) else str(v)
+    return clip(json.dumps(v) if isinstance(v, (list, dict)) else str(v), 80)
 
 
 def _shown_value(v: Any) -> str:
-    return "{...}" if isinstance(v, dict) else repr(v)
+    return shown(v)
 
 
 # --------------------------------------------------------------------------- the sweep file
@@ -276,38 +278,45 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
     except ScenarioError as exc:
         raise SweepError(exc.messages) from None
     if not isinstance(raw, dict):
-        raise SweepError([f"{src}: (top level): {raw!r}: a sweep file must be a mapping with base and grid or points"])
+        raise SweepError([f"{src}: (top level): {kind_of(raw)}: a sweep file must be a mapping with base and grid "
+                          "or points"])
 
     errors: list[str] = []
     for key in raw:
         if key not in SWEEP_KEYS:
-            errors.append(f"{src}: {key}: {_shown_value(raw[key])}: unknown field (allowed: {', '.join(SWEEP_KEYS)})")
+            errors.append(f"{src}: {clip(key, 80)}: {_shown_value(raw[key])}: unknown field "
+                          f"(allowed: {', '.join(SWEEP_KEYS)})")
 
-    name = raw.get("name", path.stem)
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_.-" for c in name):
-        errors.append(f"{src}: name: {name!r}: letters, digits, '_', '.' and '-' only")
-        name = path.stem
+    if "name" in raw:
+        name = raw["name"]
+        why = name_problem(name)
+        if why:
+            errors.append(f"{src}: name: {_shown_value(name)}: {why}")
+            name = safe_name(path.stem, "sweep")
+    else:
+        name = safe_name(path.stem, "sweep")
     description = raw.get("description", "")
     if not isinstance(description, str):
-        errors.append(f"{src}: description: {description!r}: must be text")
+        errors.append(f"{src}: description: {_shown_value(description)}: must be text")
         description = ""
 
     for key in ("replications", "seed"):
         v = raw.get(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if key == "replications" else 0)):
             allowed = "a whole number >= 1" if key == "replications" else "a whole number >= 0"
-            errors.append(f"{src}: {key}: {v!r}: {allowed}")
+            errors.append(f"{src}: {key}: {_shown_value(v)}: {allowed}")
 
     base = None
     if "base" not in raw:
         errors.append(f"{src}: base: (missing): give the path of the base scenario file, relative to this sweep file")
-    elif not isinstance(raw["base"], str):
-        errors.append(f"{src}: base: {raw['base']!r}: give the path of the base scenario file, relative to this sweep file")
+    elif not isinstance(raw["base"], str) or not raw["base"] or "\0" in raw["base"]:
+        errors.append(f"{src}: base: {_shown_value(raw['base'])}: give the path of the base scenario file, "
+                      "relative to this sweep file")
     else:
         base_path = path.parent / raw["base"]
         if not base_path.is_file():
-            errors.append(f"{src}: base: {raw['base']!r}: no such scenario file ({base_path}); "
-                          "the path is relative to the sweep file")
+            errors.append(f"{src}: base: {_shown_value(raw['base'])}: no such scenario file "
+                          f"({clip(base_path, 200)}); the path is relative to the sweep file")
         else:
             try:
                 base = load_scenario(base_path)
@@ -322,12 +331,12 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
     # Fixed changes applied to every point.
     overrides = raw.get("overrides") or {}
     if not isinstance(overrides, dict):
-        errors.append(f"{src}: overrides: {overrides!r}: a mapping of dotted field paths to values")
+        errors.append(f"{src}: overrides: {_shown_value(overrides)}: a mapping of dotted field paths to values")
         overrides = {}
     for k in overrides:
         why = check_path(k, varied=False)
         if why:
-            errors.append(f"{src}: overrides.{k}: {_shown_value(overrides[k])}: {why}")
+            errors.append(f"{src}: overrides.{clip(k, 80)}: {_shown_value(overrides[k])}: {why}")
     n_reps = replications if replications is not None else raw.get("replications")
     s = seed if seed is not None else raw.get("seed")
     if base is not None and not errors:
@@ -350,21 +359,25 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         grid = raw["grid"]
         spec = {"grid": grid}
         if not isinstance(grid, dict) or not grid:
-            errors.append(f"{src}: grid: {grid!r}: a mapping of dotted field paths to lists or ranges of values")
+            errors.append(f"{src}: grid: {_shown_value(grid)}: a mapping of dotted field paths to lists or ranges of values")
         else:
             axes = []
+            # Count the points before validating or building any of them.
+            sizes = [len(v) if isinstance(v, list) else 1 for v in grid.values()]
+            if math.prod(sizes) > MAX_POINTS:
+                raise SweepError(errors + [f"{src}: grid: {math.prod(sizes):,} points: at most {MAX_POINTS:,} points"])
             for k, v in grid.items():
                 why = check_path(k)
                 if why:
-                    errors.append(f"{src}: grid.{k}: {_shown_value(v)}: {why}")
+                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {why}")
                     continue
                 try:
                     vals = grid_values(v)
                 except ValueError as exc:
-                    errors.append(f"{src}: grid.{k}: {_shown_value(v)}: {exc}")
+                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {exc}")
                     continue
                 if len({json.dumps(x, sort_keys=True) for x in vals}) != len(vals):
-                    errors.append(f"{src}: grid.{k}: {_shown_value(v)}: values must be distinct")
+                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: values must be distinct")
                     continue
                 if base is not None:
                     bad = False
@@ -391,6 +404,9 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         if not isinstance(pts, list) or not pts:
             errors.append(f"{src}: points: {_shown_value(pts)}: a non-empty list of mappings, "
                           "e.g. [{team.specialists: 2, team.caseload_cap: 20}]")
+        elif len(pts) > MAX_POINTS:
+            # Refused by count before any point is checked or built.
+            raise SweepError(errors + [f"{src}: points: {len(pts):,} points: at most {MAX_POINTS:,} points"])
         else:
             for i, p in enumerate(pts):
                 if not isinstance(p, dict) or not p:
@@ -399,7 +415,7 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
                 for k in p:
                     why = check_path(k)
                     if why:
-                        errors.append(f"{src}: points[{i}].{k}: {_shown_value(p[k])}: {why}")
+                        errors.append(f"{src}: points[{i}].{clip(k, 80)}: {_shown_value(p[k])}: {why}")
                     elif k not in fields:
                         fields.append(k)
             if not errors:
@@ -409,20 +425,21 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
 
     plot = raw.get("plot") or {}
     if not isinstance(plot, dict):
-        errors.append(f"{src}: plot: {plot!r}: a mapping with x, lines and metrics")
+        errors.append(f"{src}: plot: {_shown_value(plot)}: a mapping with x, lines and metrics")
         plot = {}
     for k, v in plot.items():
         if k not in PLOT_KEYS:
-            errors.append(f"{src}: plot.{k}: {_shown_value(v)}: unknown field (allowed: {', '.join(PLOT_KEYS)})")
-        elif k in ("x", "lines") and fields and v not in fields:
-            errors.append(f"{src}: plot.{k}: {v!r}: must be one of the varied fields: {', '.join(fields)}")
+            errors.append(f"{src}: plot.{clip(k, 80)}: {_shown_value(v)}: unknown field (allowed: {', '.join(PLOT_KEYS)})")
+        elif k in ("x", "lines") and fields and (not isinstance(v, str) or v not in fields):
+            errors.append(f"{src}: plot.{k}: {_shown_value(v)}: must be one of the varied fields: {', '.join(fields)}")
         elif k == "metrics":
             if not isinstance(v, list) or not v:
-                errors.append(f"{src}: plot.metrics: {v!r}: a list of metric names")
+                errors.append(f"{src}: plot.metrics: {_shown_value(v)}: a list of metric names")
             else:
                 for m in v:
-                    if m not in METRIC_NAMES:
-                        errors.append(f"{src}: plot.metrics: {m!r}: unknown metric (allowed: {', '.join(METRIC_NAMES)})")
+                    if not isinstance(m, str) or m not in METRIC_NAMES:
+                        errors.append(f"{src}: plot.metrics: {_shown_value(m)}: unknown metric "
+                                      f"(allowed: {', '.join(METRIC_NAMES)})")
     if errors:
         raise SweepError(errors)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import click
 
+from ..echo import shown
 from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
 from ..metrics import METRICS
 from ..output import OutputFolder
-from ..plan import parse_target, parse_vary, plan, sentence, table_lines, write_plan
+from ..plan import give_up_warning, parse_target, parse_vary, plan, sentence, table_lines, write_plan
 from ..sweep import try_updates
 from ..progress import Progress
 from ..scenario import ScenarioError, load_scenario
+from ..workload import check_many
 
 PLAN_EXAMPLES = """
 \b
@@ -45,8 +47,11 @@ Examples:
               help="Also write plan.csv and plan.txt (the answer and table) to this folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--overwrite", is_flag=True, help="Replace a different plan's results in --out.")
+@click.option("--force", is_flag=True,
+              help="Run even if the estimated work is over the limit (about an hour of CPU time, or a "
+                   "replication too large for memory).")
 def plan_command(scenario, vary, targets, replications, max_replications, workers, scheduler, confidence, seed, out,
-                 quiet, overwrite):
+                 quiet, overwrite, force):
     """Find the smallest value of a field (e.g. team.specialists) meeting every target with confidence.
 
     A value meets a target only if its confidence interval is on the right
@@ -59,14 +64,14 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     try:
         path, values = parse_vary(vary)
     except ValueError as exc:
-        errors.append(f"--vary: {vary!r}: {exc}")
+        errors.append(f"--vary: {shown(vary)}: {exc}")
         path, values = None, []
     parsed = []
     for t in targets:
         try:
             parsed.append(parse_target(t))
         except ValueError as exc:
-            errors.append(f"--target: {t!r}: {exc}")
+            errors.append(f"--target: {shown(t)}: {exc}")
     if scheduler is not None and workers is not None:
         errors.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), not both")
     if scheduler is not None and check_scheduler_address(scheduler):
@@ -80,7 +85,7 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
         for v in values:
             _, problems = try_updates(base, {path: v})
             for loc, value, why in problems:
-                errors.append(f"--vary: {path}={v!r}: {why}" + ("" if loc == path else f" ({loc}: {value!r})"))
+                errors.append(f"--vary: {path}={shown(v)}: {why}" + ("" if loc == path else f" ({loc}: {shown(value)})"))
     n = replications or (base.simulation.replications if base is not None else 2)
     if n < 2:
         errors.append(f"{scenario}: simulation.replications: {n}: plan needs at least 2; give --replications")
@@ -89,12 +94,16 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
         errors.append(f"--max-replications: {max_replications}: must be at least --replications ({n})")
     if errors:
         raise UserError(errors)
+    # The most the plan can run: every value at --max-replications.
+    check_many(((base.with_updates({path: v}), top) for v in values), scenario, force)
     folder = None
     if out:
         key = {"scenario": base.model_dump(mode="json"), "vary": vary, "targets": sorted(targets), "seed": seed,
                "replications": n, "max_replications": top, "confidence": confidence}
         folder = OutputFolder(out, key, kind="plan", overwrite=overwrite)
         folder.check()
+    for line in base.warnings():
+        click.echo(line, err=True)
     executor = make_executor(workers, scheduler)
     progress = Progress(len(values) * n, f"plan {path}", quiet)
     try:
@@ -107,7 +116,10 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     used = sorted({t.metric for t in parsed})
     text = [sentence(res), "", *table_lines(res), "",
             f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "
-            + "; ".join(f"{m} in {units[m]}" for m in used)]
+            + "; ".join(f"{m} in {units[m]}" for m in used), f"mode: {base.mode}"]
+    warning = give_up_warning(res)
+    if warning:
+        text.append(warning)
     for line in text:
         click.echo(line)
     if folder is not None:

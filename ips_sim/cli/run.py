@@ -9,9 +9,11 @@ import click
 
 from ..errors import UserError
 from ..executors import make_executor
+from ..metrics import infinite_metrics
 from ..output import OutputFolder
 from ..progress import Progress
 from ..scenario import load_scenario, load_scenarios
+from ..workload import check_scenario
 from .interrupt import interrupted
 
 EXAMPLES = """
@@ -47,8 +49,11 @@ Examples:
 @click.option("--records", "records_kept", default="all", show_default=True, metavar="all|none|N",
               help="Per-member, per-job and monthly tables for all replications, none, or the first N "
                    "(summary and replications.csv always cover every replication; memory stays bounded).")
+@click.option("--force", is_flag=True,
+              help="Run even if the estimated work is over the limit (about an hour of CPU time, or a "
+                   "replication too large for memory).")
 def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_uncertainty, resume, overwrite,
-        scheduler, records_kept):
+        scheduler, records_kept, force):
     """Run SCENARIO and write tables, plots and a manifest to the output folder.
 
     Finished replications are saved in <out>.partial/ as the run goes; after
@@ -60,6 +65,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     keep = _records_option(records_kept)
     sc = load_scenario(scenario)
     n = replications or sc.simulation.replications
+    check_scenario(sc, n, scenario, force)
     seed = sc.simulation.seed if seed is None else seed
     key = {"scenario": sc.model_dump(mode="json"), "seed": seed, "parameter_uncertainty": parameter_uncertainty}
     folder = OutputFolder(Path(out) if out else Path("outputs") / sc.name, key, kind="run", overwrite=overwrite)
@@ -74,6 +80,8 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
         if (work / "checkpoint.json").exists() and not checkpoint.matches():
             raise UserError([f"{work}: (folder): the saved run has a different scenario, seed, replications or "
                              "parameter uncertainty: --resume needs the same settings, or delete the folder"])
+        for line in sc.warnings():
+            click.echo(line, err=True)  # also in manifest.json
         checkpoint.start()
         started = time.perf_counter()
         progress = Progress(n, sc.name, quiet)
@@ -91,6 +99,10 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
             executor.close()
         records = [r for r in records if r is not None]
         wall = time.perf_counter() - started
+        infinite = infinite_metrics(metrics)
+        if infinite:  # the schema's bounds should make this impossible; never write such a table
+            raise UserError([f"{scenario}: results: {line}: the numbers overflowed; lower the cost and wage fields"
+                             for line in infinite])
         with folder.write() as tmp:
             write_run(tmp, sc, metrics, records,
                       manifest(sc, seed, n, wall, workers=workers, executor=executor.description,
@@ -101,6 +113,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     if not quiet:
         table = summary_table(metrics)
         click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {folder.path}/")
+        click.echo(f"  mode: {sc.mode}")
         for row in table.itertuples():
             click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")
 

@@ -12,6 +12,7 @@ from ..executors import check_scheduler_address, make_executor
 from ..output import OutputFolder
 from ..progress import Progress
 from ..sweep import SweepError, glance, load_sweep, partial_dir, run_sweep
+from ..workload import check_many
 
 SWEEP_EXAMPLES = """
 \b
@@ -43,8 +44,11 @@ Examples:
               help="Also write per-member, per-job and monthly tables of every point (large).")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--overwrite", is_flag=True, help="Replace results of a different sweep in --out.")
+@click.option("--force", is_flag=True,
+              help="Run even if the estimated work is over the limit (about an hour of CPU time, or a "
+                   "replication too large for memory).")
 def sweep_command(sweep_file, workers, scheduler, resume, out, replications, seed, quiet, keep_records, no_plots,
-                  overwrite):
+                  overwrite, force):
     """Run a base scenario over a grid of field values (e.g. specialists x referral rate).
 
     Every point uses the same seed and replications (common random numbers),
@@ -69,10 +73,16 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
     if sw.replications < 2:
         raise UserError([f"{sweep_file}: replications: {sw.replications}: at least 2 are needed "
                          "for confidence intervals"])
+    check_many(((sc, sw.replications) for sc in sw.scenarios), sweep_file, force)
     folder = OutputFolder(Path(out) if out else Path("outputs") / sw.name,
                           {"fingerprint": sw.fingerprint(keep_records)}, kind="sweep", overwrite=overwrite)
     folder.check()
     out_dir = folder.path
+    seen = []
+    for sc in sw.scenarios:  # referral-rate changes hidden in a warm-up, once each
+        seen += [line for line in sc.warnings() if line not in seen]
+    for line in seen:
+        click.echo(line, err=True)
     executor = make_executor(workers, scheduler)
     progress = None
 

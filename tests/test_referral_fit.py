@@ -1,0 +1,133 @@
+"""ips-sim fit-referrals: recovery of known trend and seasonality, dispersion, output, bad history files.
+
+Recovery is checked as coverage: over many synthetic Poisson histories with a known
+trend and seasonality, the 95% intervals must contain the truth 95% of the time (within
+4 standard errors of the coverage estimate), which is what "within their CIs" means for a
+procedure rather than for one lucky data set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import subprocess
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from conftest import IPS_SIM, REPO, cli_env
+from ips_sim.cli import main
+from ips_sim.model import run_replication
+from ips_sim.referral_fit import History, fit_referrals
+from ips_sim.scenario import MONTH_NAMES, add_months, scenario_from_dict
+
+TRUE_FACTORS = np.array([1.2, 1.1, 1.0, 0.9, 0.8, 0.9, 1.0, 1.1, 1.3, 1.0, 0.8, 0.9])
+TRUE_FACTORS = TRUE_FACTORS / TRUE_FACTORS.mean()
+TRUE_TREND = 0.15
+
+
+def _history(rng, months=60, level=20.0, alpha=0.0, first=dt.date(2020, 1, 1)) -> History:
+    dates = [add_months(first, k) for k in range(months)]
+    mu = np.array([level * math.exp(TRUE_TREND * k / 12) * TRUE_FACTORS[d.month - 1] for k, d in enumerate(dates)])
+    if alpha > 0:
+        mu = mu * rng.gamma(1 / alpha, alpha, size=months)
+    return History("<synthetic>", dates, rng.poisson(mu).astype(float))
+
+
+def test_fit_recovers_known_trend_and_seasonality_within_their_confidence_intervals():
+    rng = np.random.default_rng(2024)
+    n = 200
+    trend_in, factor_cover, estimates = [], [], []
+    for _ in range(n):
+        fit = fit_referrals(_history(rng), forecast_months=1, draws=2000, seasonality="on",
+                            seed=int(rng.integers(1 << 31)))
+        assert fit.family == "Poisson" or fit.alpha >= 0
+        lo, hi = fit.trend_ci
+        trend_in.append(lo <= TRUE_TREND <= hi)
+        factor_cover.append(np.mean([fit.seasonality_ci[m][0] <= f <= fit.seasonality_ci[m][1]
+                                     for m, f in zip(MONTH_NAMES, TRUE_FACTORS)]))
+        estimates.append(fit.trend_per_year)
+    p = np.mean(trend_in)
+    se = math.sqrt(0.95 * 0.05 / n)
+    assert abs(p - 0.95) <= 4 * se, f"trend CI coverage {p:.3f}"
+    c = np.array(factor_cover)
+    assert abs(c.mean() - 0.95) <= 4 * c.std(ddof=1) / math.sqrt(n), f"seasonal factor CI coverage {c.mean():.3f}"
+    # And the estimator is centred on the truth.
+    e = np.array(estimates)
+    assert abs(e.mean() - TRUE_TREND) <= 4 * e.std(ddof=1) / math.sqrt(n)
+
+
+def test_overdispersed_history_gets_a_negative_binomial_with_alpha_in_its_ci():
+    fit = fit_referrals(_history(np.random.default_rng(7), months=72, alpha=0.3), forecast_months=1, seasonality="on")
+    assert fit.family.startswith("negative binomial")
+    assert fit.dispersion["ct_p"] < 0.05
+    assert fit.alpha_ci[0] <= 0.3 <= fit.alpha_ci[1]
+    poisson = fit_referrals(_history(np.random.default_rng(8), months=72), forecast_months=1, seasonality="on")
+    assert poisson.family == "Poisson" and poisson.alpha == 0.0
+
+
+def test_referrals_yaml_is_a_scenario_block_that_reproduces_the_fitted_means(tmp_path):
+    out = tmp_path / "fit"
+    history = REPO / "scenarios" / "county_referral_history.csv"
+    r = subprocess.run([str(IPS_SIM), "fit-referrals", str(history), "--out", str(out), "--seasonality", "on"],
+                       capture_output=True, text=True, env=cli_env())
+    assert r.returncode == 0, r.stderr
+    assert "columns ignored: notes" in r.stdout and "Cameron-Trivedi" in r.stdout
+    for name in ("referrals.yaml", "fit.txt", "coefficients.csv", "forecast.csv", "fit.png"):
+        assert (out / name).stat().st_size > 0
+    block = yaml.safe_load((out / "referrals.yaml").read_text())
+    sc = scenario_from_dict({**block, "simulation": {"horizon_years": 1, "replications": 2},
+                             "start": {"date": block["referrals"]["base_date"], "workers": 5}})
+    ref = sc.referrals
+    # Expected referrals in forecast month k = rate x exp(trend k / 12) x factor: the fitted forecast means.
+    import pandas as pd
+    fc = pd.read_csv(out / "forecast.csv")
+    fc = fc[fc["kind"] == "forecast"].reset_index(drop=True)
+    start = dt.date.fromisoformat(block["referrals"]["base_date"])
+    for k in range(12):
+        month = add_months(start, k)
+        mean = ref.rate_per_month * math.exp(ref.trend_per_year * k / 12) * ref.seasonality[MONTH_NAMES[month.month - 1]]
+        assert mean == pytest.approx(fc["mean"][k], rel=2e-3)  # referrals.yaml is rounded to 4-5 digits
+    run_replication(sc, 0)  # and the model runs it as it is
+
+
+BAD = {
+    "missing column": ("month,count\n2024-01,3\n", "missing column referrals"),
+    "no month column": ("when,referrals\n2024-01,3\n", "missing column month"),
+    "negative": ("month,referrals\n" + "".join(f"2024-{m:02d},3\n" for m in range(1, 12)) + "2024-12,-2\n",
+                 "row 13, column referrals"),
+    "non-integer": ("month,referrals\n" + "".join(f"2024-{m:02d},3\n" for m in range(1, 12)) + "2024-12,2.5\n",
+                    "not a whole number"),
+    "duplicate month": ("month,referrals\n" + "".join(f"2024-{m:02d},3\n" for m in range(1, 13)) + "2024-03,4\n",
+                        "already given in row 4"),
+    "fewer than 12 months": ("month,referrals\n" + "".join(f"2024-{m:02d},3\n" for m in range(1, 9)),
+                             "8 months of history: at least 12"),
+    "text in numbers": ("month,referrals\n" + "".join(f"2024-{m:02d},3\n" for m in range(1, 12)) + "2024-12,four\n",
+                        "not a number"),
+    "bad month": ("month,referrals\n" + "".join(f"2024-{m:02d},3\n" for m in range(1, 12)) + "Dec 2024,4\n",
+                  "expected a calendar month YYYY-MM"),
+    "empty file": ("", "empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_history_files_get_one_line_and_exit_2(tmp_path, case):
+    text, expected = BAD[case]
+    path = tmp_path / "history.csv"
+    path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["fit-referrals", str(path), "--out", str(out)])  # in process: fast
+    assert r.exit_code == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and expected in lines[0], lines
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert not out.exists()
+
+
+def test_missing_history_file_through_the_real_command(tmp_path):
+    r = subprocess.run([str(IPS_SIM), "fit-referrals", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, env=cli_env())
+    assert r.returncode == 2 and "no such file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
