@@ -28,6 +28,7 @@ from .staffing import (
 )
 from .start import JOB_SEEKER, WAITING as START_WAITING, posterior_match_probability, start_people
 from .streams import Streams
+from .tenure import SHORT_JOB_HOURS, fragile_probability
 
 # Phases of a member.
 WAITING, SEARCH, EMPLOYED, GONE = range(4)
@@ -57,6 +58,7 @@ class Program:
         self.draw_hours = streams.normal("job_hours")
         self.draw_wage = streams.normal("job_wage")
         self.draw_reason = streams.uniform("job_end_reason")
+        self.draw_job_class = streams.uniform("job_class")
 
         cap = caseload_cap(scenario)
         self.specialists = [Specialist(i, cap) for i in range(scenario.team.specialists)]
@@ -90,6 +92,10 @@ class Program:
         )
         self.patience_mean = scenario.referrals.patience_mean_days
         self.match_ratio = jb.match_tenure_ratio
+        # Latent job classes (see tenure.py): P(fragile) for jobs over and at/under 20 h a week.
+        self.fragile_ratio = jb.fragile_rate_ratio
+        self.p_fragile = fragile_probability(jb.fragile_share, jb.fragile_odds_ratio_short_hours, False)
+        self.p_fragile_short = fragile_probability(jb.fragile_share, jb.fragile_odds_ratio_short_hours, True)
         reasons = [(r, jb.end_reason_shares.get(r, 0.0)) for r in END_REASONS]
         cum, self.reason_cdf = 0.0, []
         for r, p in reasons:
@@ -517,11 +523,14 @@ class Program:
                                   jb.hours_per_week_min, jb.hours_per_week_max)
         wage = _truncated_normal(self.draw_wage, jb.hourly_wage_mean, jb.hourly_wage_sd,
                                  jb.hourly_wage_min, math.inf)
-        m.job = self.rec.start_job(m.id, m.n_jobs, t, hours, wage, match)
+        fragile = self.draw_job_class() < (self.p_fragile_short if hours <= SHORT_JOB_HOURS else self.p_fragile)
+        m.job = self.rec.start_job(m.id, m.n_jobs, t, hours, wage, match, fragile)
         residual = m.th_drop - m.clock_drop.level_at(t)
         self._join_drop_out(m, s.dis_employed, t, residual)
-        # Jobs meeting the member's preferences end at 1/match_ratio the hazard.
-        e = self.draw_job_end() * (self.match_ratio if match else 1.0)
+        # The job's own constant hazard multiplier scales its threshold on the shared job-ending
+        # clock: jobs meeting the member's preferences end at 1/match_ratio the hazard, fragile
+        # jobs at fragile_ratio times it (a mixture of exponentials: exact times, falling hazard).
+        e = self.draw_job_end() * (self.match_ratio if match else 1.0) / (self.fragile_ratio if fragile else 1.0)
         m.tok_main = tok = self._next_token()
         m.th_main, due = s.job_end.add(t, e, m, tok)
         if due is not None:

@@ -77,7 +77,7 @@ WEEK_COLUMNS = (
 MONTH_COLUMNS = ("day", "waitlist", "caseload", "employed")
 
 # Job list layout (a list, mutated when the job ends).
-J_MEMBER, J_NUMBER, J_START, J_END, J_HOURS, J_WAGE, J_MATCH, J_REASON, J_OBSERVED = range(9)
+J_MEMBER, J_NUMBER, J_START, J_END, J_HOURS, J_WAGE, J_MATCH, J_REASON, J_OBSERVED, J_FRAGILE = range(10)
 
 
 class ReplicationRecords:
@@ -96,8 +96,9 @@ class ReplicationRecords:
         self.vacancies: list[list] = []
         self.horizon = NAN
 
-    def start_job(self, member_id: int, number: int, t: float, hours: float, wage: float, match: bool) -> list:
-        job = [member_id, number, t, None, hours, wage, match, None, None]
+    def start_job(self, member_id: int, number: int, t: float, hours: float, wage: float, match: bool,
+                  fragile: bool = False) -> list:
+        job = [member_id, number, t, None, hours, wage, match, None, None, fragile]
         self.jobs.append(job)
         return job
 
@@ -172,6 +173,8 @@ class FrozenRecords:
             "preference_match": np.fromiter((j[J_MATCH] for j in js), bool, len(js)),
             "end_reason": np.fromiter((reason_code[j[J_REASON]] for j in js), np.int8, len(js)),
             "observed_until_day": np.fromiter((_f(j[J_OBSERVED]) for j in js), float, len(js)),
+            # latent class of the job (tenure.py): fragile jobs end fragile_rate_ratio times faster
+            "fragile": np.fromiter((j[J_FRAGILE] for j in js), bool, len(js)),
         }
         week = np.array(r.weeks, dtype=float).reshape(-1, len(WEEK_COLUMNS))
         month = np.array(r.months, dtype=float).reshape(-1, 4)

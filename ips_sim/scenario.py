@@ -375,6 +375,9 @@ class Jobs(_Section):
     preference_match_probability: float = Field(ge=0, le=1)
     end_rate_per_month: float = Field(ge=0, le=10)
     match_tenure_ratio: float = Field(ge=1, le=100)
+    fragile_share: float = Field(ge=0, le=1)
+    fragile_rate_ratio: float = Field(ge=1, le=1000)
+    fragile_odds_ratio_short_hours: float = Field(gt=0, le=1000)
     follow_along_shortfall_effect: float = Field(ge=0, le=100)
     end_reason_shares: dict[Literal["quit", "fired", "temporary_job_ended", "laid_off"], float]
     hours_per_week_mean: float = Field(gt=0, le=80)
@@ -405,6 +408,7 @@ class Jobs(_Section):
 class FollowAlong(_Section):
     step_down_enabled: bool
     step_down_after_months: float = Field(ge=0.5, le=240)
+    support_after_step_down: float = Field(ge=0, le=1)
 
 
 class Costs(_Section):

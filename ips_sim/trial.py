@@ -14,10 +14,14 @@ everyone randomized, as in the trials (Bond, Drake & Becker 2008):
 Jobs held when a member leaves services (step-down, or drop-out while
 working) are censored by the model at the exit. Trial outcomes do not stop
 counting work at an exit, so each such job is continued after the exit with
-an exponential remaining duration at the model's job-ending hazard *without
-follow-along* (``jobs.end_rate_per_month x (1 + follow_along_shortfall_effect)``,
-divided by ``match_tenure_ratio`` for jobs that match preferences), from its
-own random stream. Assumption: after an exit nobody starts a new job (the
+an exponential remaining duration at the job's own hazard (``jobs.end_rate_per_month``,
+divided by ``match_tenure_ratio`` for jobs that match preferences, times
+``fragile_rate_ratio`` for fragile jobs: given its class a job's hazard is
+constant, so the remaining duration is exponential) times the follow-along
+shortfall factor ``1 + follow_along_shortfall_effect x (1 - support)``:
+support 0 after a drop-out, ``follow_along.support_after_step_down`` after a
+step-down (in IPS a case manager takes over job supports; in usual services
+the case is closed), from its own random stream. Assumption: after an exit nobody starts a new job (the
 model no longer follows them), which understates work after exits a little.
 
 A *virtual trial* randomizes ``n`` per arm: the IPS arm runs the scenario's
@@ -39,7 +43,7 @@ from scipy import stats
 
 from .experiment import run_replications
 from .intervals import mean_ci
-from .records import FrozenRecords
+from .records import EXIT_REASONS, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
 from .staffing import caseload_cap
 from .streams import stream_seed
@@ -96,8 +100,11 @@ def job_end_days(rec: FrozenRecords, scenario: Scenario, seed: int) -> np.ndarra
     end[reason == -1] = np.inf
     if left.any():
         jb = scenario.jobs
-        rate = jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect) / DAYS_PER_MONTH
+        stepped = rec.member["exit_reason"][j["member_id"]] == EXIT_REASONS.index("stepped_down")
+        support = np.where(stepped, scenario.follow_along.support_after_step_down, 0.0)
+        rate = jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect * (1.0 - support)) / DAYS_PER_MONTH
         rate = np.where(j["preference_match"], rate / jb.match_tenure_ratio, rate)
+        rate = np.where(j["fragile"], rate * jb.fragile_rate_ratio, rate)  # the job's latent class (tenure.py)
         rng = np.random.default_rng(stream_seed(seed, rec.replication, "job_after_exit"))
         e = rng.standard_exponential(len(end))  # one draw per job, in job order
         with np.errstate(divide="ignore"):

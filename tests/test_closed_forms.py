@@ -18,12 +18,16 @@ So (members independent, binomial standard errors from the number of members):
   before either means no contact, so
   P(first contact by ``t``) = ``(kappa + lam) / (kappa + lam + mu) (1 - exp(-(kappa + lam + mu) t))``;
 * P(first exit is a drop-out before any job, by ``t``) = ``mu / (lam + mu) (1 - exp(-(lam + mu) t))``;
-* a job meeting preferences (probability ``p``) ends at rate ``r / ratio``,
-  others at ``r``, competing with drop-out while employed ``mu_e`` (step-down
-  off), so P(job ended by ``u`` after its start) =
-  ``p F(r/ratio, mu_e, u) + (1-p) F(r, mu_e, u)`` with ``F(a, b, u) = a / (a + b) (1 - exp(-(a + b) u))``;
+* a job is fragile (latent class) with probability ``q`` (``q_s`` for jobs of
+  20 hours a week or less: odds times ``fragile_odds_ratio_short_hours``) and
+  meets preferences with probability ``p``; it ends at rate
+  ``r x (fragile_rate_ratio if fragile) / (ratio if matched)``, competing with
+  drop-out while employed ``mu_e`` (step-down off), so P(job ended by ``u``
+  after its start) = ``sum_k w_k F(r_k, mu_e, u)`` over the four types (see
+  ``ips_sim.tenure.mixture``) with ``F(a, b, u) = a / (a + b) (1 - exp(-(a + b) u))``;
   job endings split by reason in the shares of ``jobs.end_reason_shares``;
-  the Kaplan-Meier median job tenure is the root of that survival = 1/2.
+  the Kaplan-Meier median job tenure is the root of the mixture's survival
+  ``sum_k w_k exp(-r_k u)`` = 1/2.
 
 The reported metrics (``ever_employed_rate``, ``first_contact_within_30_days_rate``)
 match the same closed forms. Two more exact mechanisms: a piecewise-constant
@@ -43,6 +47,7 @@ from ips_sim.metrics import FOLLOW_UP_DAYS, RAPID_CONTACT_DAYS, km_median, repli
 from ips_sim.queueing import competing_exponential_cdf as F
 from ips_sim.records import JOB_END_REASONS
 from ips_sim.scenario import DAYS_PER_MONTH
+from ips_sim.tenure import mixture, survival
 
 SEED = 777
 M = DAYS_PER_MONTH
@@ -51,6 +56,9 @@ MU = 0.15                                    # per month, drop-out while job see
 MU_EMPLOYED = 0.05                           # per month, drop-out while working
 FIRST_CONTACT_DAYS = 14.0
 END_RATE, MATCH_P, MATCH_RATIO = 0.2, 0.6, 2.0
+FRAGILE_SHARE, FRAGILE_RATIO, SHORT_HOURS_OR = 0.4, 8.0, 2.5  # latent job classes (ips_sim.tenure)
+HOURS = {"jobs.hours_per_week_mean": 22.0, "jobs.hours_per_week_sd": 9.0,
+         "jobs.hours_per_week_min": 4.0, "jobs.hours_per_week_max": 40.0}
 SHARES = {"quit": 0.5, "fired": 0.2, "temporary_job_ended": 0.2, "laid_off": 0.1}
 SPECIALISTS, CAP = 3, 1000
 COHORT = SPECIALISTS * CAP
@@ -92,6 +100,10 @@ def cohort_scenario(**changes):
         "jobs.end_rate_per_month": END_RATE,
         "jobs.preference_match_probability": MATCH_P,
         "jobs.match_tenure_ratio": MATCH_RATIO,
+        "jobs.fragile_share": FRAGILE_SHARE,
+        "jobs.fragile_rate_ratio": FRAGILE_RATIO,
+        "jobs.fragile_odds_ratio_short_hours": SHORT_HOURS_OR,
+        **HOURS,
         "jobs.follow_along_shortfall_effect": 1.0,
         "jobs.end_reason_shares": SHARES,
         "follow_along.step_down_enabled": False,
@@ -166,14 +178,38 @@ def _jobs(cohort):
 
 @pytest.mark.parametrize("months", [1, 3, 6, 12])
 def test_job_ended_by_u(cohort, months):
-    r, r_match, mu_e = END_RATE / M, END_RATE / MATCH_RATIO / M, MU_EMPLOYED / M
+    weights, rates = mixture(cohort_scenario())
+    mu_e = MU_EMPLOYED / M
     u = months * M
     j = _jobs(cohort)
     horizon = cohort[0].horizon
     followed = j["start_day"] + u <= horizon
     ended = np.isfinite(j["end_day"]) & (j["end_day"] - j["start_day"] <= u)
-    expected = MATCH_P * F(r_match, mu_e, u) + (1 - MATCH_P) * F(r, mu_e, u)
+    expected = sum(w * F(r, mu_e, u) for w, r in zip(weights, rates))
     _check_share(ended[followed], expected, f"P(job ended by {months} months after start)")
+
+
+def test_mixture_weights_by_hand():
+    """The mixture's weights and rates from the parameters by hand: P(hours <= 20) under the truncated
+    normal, fragile odds 0.4/0.6 x 2.5 = 5/3 for short jobs (P = 0.625), rates r x 8 and r / 2."""
+    from scipy import stats
+
+    weights, rates = mixture(cohort_scenario())
+    mu, sd = HOURS["jobs.hours_per_week_mean"], HOURS["jobs.hours_per_week_sd"]
+    a, b = (4.0 - mu) / sd, (40.0 - mu) / sd
+    p_short = (stats.norm.cdf((20.0 - mu) / sd) - stats.norm.cdf(a)) / (stats.norm.cdf(b) - stats.norm.cdf(a))
+    q = p_short * 0.625 + (1 - p_short) * 0.4
+    r = END_RATE / M
+    assert np.allclose(weights, [MATCH_P * q, MATCH_P * (1 - q), (1 - MATCH_P) * q, (1 - MATCH_P) * (1 - q)])
+    assert np.allclose(rates, [r * 8 / 2, r / 2, r * 8, r])
+
+
+def test_job_classes_follow_hours(cohort):
+    """Fragile share among jobs of 20 h or less and among longer jobs (binomial, 4 SE)."""
+    j = {k: np.concatenate([r.job[k] for r in cohort]) for k in ("fragile", "hours_per_week")}
+    short = j["hours_per_week"] <= 20.0
+    _check_share(j["fragile"][~short], FRAGILE_SHARE, "share of fragile jobs over 20 h/week")
+    _check_share(j["fragile"][short], 0.625, "share of fragile jobs of 20 h/week or less")
 
 
 def test_job_end_reasons_and_preference_match(cohort):
@@ -199,14 +235,14 @@ def test_reported_metrics_match_closed_forms(cohort):
 
 def test_job_tenure_kaplan_meier_median(cohort):
     """Job durations, censored by leaving services and by the horizon (both independent of the job's own
-    end), have survival S(u) = p exp(-r u / ratio) + (1 - p) exp(-r u); the Kaplan-Meier median must
+    end), have the mixture's survival S(u) = sum_k w_k exp(-r_k u); the Kaplan-Meier median must
     match the root of S(u) = 1/2 within 4 standard errors: Greenwood's sd of S at the median over the
     density -S'(m) there."""
     from scipy.optimize import brentq
 
-    r, r_match = END_RATE / M, END_RATE / MATCH_RATIO / M
-    surv = lambda u: MATCH_P * math.exp(-r_match * u) + (1 - MATCH_P) * math.exp(-r * u)  # noqa: E731
-    dens = lambda u: MATCH_P * r_match * math.exp(-r_match * u) + (1 - MATCH_P) * r * math.exp(-r * u)  # noqa: E731
+    weights, rates = mixture(cohort_scenario())
+    surv = lambda u: float(survival(weights, rates, u))  # noqa: E731
+    dens = lambda u: float(np.sum(weights * rates * np.exp(-rates * u)))  # noqa: E731
     median = brentq(lambda u: surv(u) - 0.5, 0.0, 1e5)
     j = _jobs(cohort)
     obs = np.concatenate([r_.job["observed_until_day"] for r_ in cohort])

@@ -46,9 +46,9 @@ def main():
 
 
 def _register() -> None:
-    from . import app, calibrate, fit_referrals, plan, run, sweep, trial  # noqa: F811 - the command modules
+    from . import app, calibrate, fit_referrals, plan, run, sensitivity, sweep, trial  # noqa: F811 - the command modules
 
-    for module in (run, sweep, plan, trial, calibrate, app, fit_referrals):
+    for module in (run, sweep, plan, trial, calibrate, app, fit_referrals, sensitivity):
         for command in module.COMMANDS:
             main.add_command(command)
 
