@@ -21,10 +21,8 @@ from .staffing import supervised_specialists
 
 def employed_days_in_window(rec: FrozenRecords, start: float, end: float) -> float:
     """Days worked by members while in the program, clipped to [start, end]."""
-    j = rec.job
-    stop = np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
-    lo = np.maximum(j["start_day"], start)
-    hi = np.minimum(stop, end)
+    lo = np.maximum(rec.job["start_day"], start)
+    hi = np.minimum(rec.job_stop_day(), end)
     return float(np.clip(hi - lo, 0.0, None).sum())
 
 
@@ -37,21 +35,12 @@ def members_served(rec: FrozenRecords, start: float, end: float) -> int:
     return int(on.sum())
 
 
-def vacant_post_days(rec: FrozenRecords, start: float, end: float) -> float:
-    """Days specialist posts stood vacant within [start, end], summed over posts."""
-    v = rec.vacancy
-    if len(v) == 0:
-        return 0.0
-    stop = np.where(np.isfinite(v[:, 2]), v[:, 2], end)
-    return float(np.clip(np.minimum(stop, end) - np.maximum(v[:, 1], start), 0.0, None).sum())
-
-
 def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> dict[str, float]:
     c = scenario.costs
     start, end = scenario.warmup_days, rec.horizon
     years = (end - start) / DAYS_PER_YEAR
     team = scenario.team
-    filled_years = team.specialists * years - vacant_post_days(rec, start, end) / DAYS_PER_YEAR
+    filled_years = team.specialists * years - rec.vacancy_days(start, end) / DAYS_PER_YEAR
     specialists_cost = filled_years * team.fte_per_specialist * c.specialist_cost_per_fte_year
     covered = supervised_specialists(scenario)
     supervisor_cost = (scenario.supervision.supervisor_fte * c.supervisor_cost_per_fte_year * years

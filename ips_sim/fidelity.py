@@ -64,8 +64,10 @@ import numpy as np
 import pandas as pd
 
 from .intervals import t_half_width
-from .records import EXIT_REASONS, WEEK_COLUMNS, FrozenRecords
+from .metrics import employer_contacts_per_specialist_week
+from .records import ExitReason, FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario
+from .workforce import supervision_coverage
 
 # Supervision elements "weekly supervision" and "field mentoring" count as present when the
 # supervisor gives at least this share of the hours needed (assumption, no source).
@@ -96,8 +98,6 @@ ITEMS = (
     Item("follow_along_consistency", "follow-along hours received / demanded x practice quality", ""),
 )
 SCORED = tuple(i.name for i in ITEMS if i.anchors)
-
-_COL = {name: i for i, name in enumerate(WEEK_COLUMNS)}
 
 
 # --------------------------------------------------------------------------- anchors
@@ -194,35 +194,26 @@ def replication_fidelity(rec: FrozenRecords, scenario: Scenario) -> list[dict]:
     fte = scenario.team.fte_per_specialist
     tu = scenario.time_use
 
-    w = rec.week
-    w = w[w[:, 0] >= warm]
-    if w.shape[1] > _COL["practice_quality"]:
-        w = w[w[:, _COL["in_post"]] > 0]
-        quality = w[:, _COL["practice_quality"]]
-        sup_need, sup_got = w[:, _COL["supervision_needed"]].sum(), w[:, _COL["supervision_received"]].sum()
-    else:  # records without supervision columns: every post filled, quality 1
-        quality = np.ones(len(w))
-        sup_need = sup_got = 0.0
-    cover = float(sup_got / sup_need) if sup_need > 0 else 1.0
+    w = rec.weeks(warm, in_post_only=True)  # specialist-weeks in post (vacant posts are not specialists)
+    quality = w["practice_quality"]
+    cover = supervision_coverage(rec, warm)
 
     values: dict[str, float] = {}
-    values["caseload_size"] = _mean(w[:, _COL["caseload"]]) / fte
+    values["caseload_size"] = _mean(w["caseload"]) / fte
     m = rec.member
     enr, contact = m["enrollment_day"], m["first_employer_contact_day"]
-    ok = np.isfinite(enr) & (enr >= warm) & np.isfinite(contact)
+    ok = rec.enrolled_from(warm) & np.isfinite(contact)
     values["rapid_job_search"] = _mean(contact[ok] - enr[ok])
-    contacts = w[:, _COL["employer_contacts"]]
-    values["job_development_frequency"] = _mean(contacts) / wf
+    values["job_development_frequency"] = employer_contacts_per_specialist_week(rec, scenario)
 
     # Community time: job search, follow-along and job development received, plus the
     # travel that goes with them; paid hours = paid hours per week x FTE.
-    community = (w[:, _COL["hours_follow_along"]] + w[:, _COL["hours_job_search"]]
-                 + w[:, _COL["hours_job_development"]])
-    avail = w[:, _COL["hours_available"]]
+    community = w["hours_follow_along"] + w["hours_job_search"] + w["hours_job_development"]
+    avail = w["hours_available"]
     travel_week = fte * (tu.paid_hours_per_week - tu.meeting_hours_per_week) * tu.travel_share * wf
     with np.errstate(invalid="ignore", divide="ignore"):
         travel = np.where(avail > 0, travel_week * community / avail, 0.0)
-    paid = len(w) * tu.paid_hours_per_week * fte * wf
+    paid = len(avail) * tu.paid_hours_per_week * fte * wf
     values["community_based_services"] = float((community + travel).sum() / paid) if paid > 0 else math.nan
 
     values["time_unlimited_follow_along"] = _follow_along_limit_months(rec, warm)
@@ -232,9 +223,9 @@ def replication_fidelity(rec: FrozenRecords, scenario: Scenario) -> list[dict]:
 
     values["supervision_coverage"] = cover
     values["practice_quality"] = _mean(quality)
-    values["effective_employer_contacts_per_specialist_week"] = _mean(contacts * quality) / wf
-    fd = w[:, _COL["demand_follow_along"]]
-    fg = w[:, _COL["hours_follow_along"]]
+    values["effective_employer_contacts_per_specialist_week"] = _mean(w["employer_contacts"] * quality) / wf
+    fd = w["demand_follow_along"]
+    fg = w["hours_follow_along"]
     values["follow_along_consistency"] = float((fg * quality).sum() / fd.sum()) if fd.sum() > 0 else math.nan
 
     sv = scenario.service
@@ -254,11 +245,12 @@ def replication_fidelity(rec: FrozenRecords, scenario: Scenario) -> list[dict]:
 def _follow_along_limit_months(rec: FrozenRecords, warm: float) -> float:
     """Shortest spell of continuous work after which follow-along was ended (step-down), in months."""
     m, j = rec.member, rec.job
-    stepped = (m["exit_reason"] == EXIT_REASONS.index("stepped_down")) & (m["exit_day"] >= warm)
+    stepped = rec.exit_is(ExitReason.STEPPED_DOWN) & (m["exit_day"] >= warm)
     if not stepped.any():
         return math.inf
     ids = m["member_id"][stepped]
-    censored = (j["end_reason"] == -2) & np.isin(j["member_id"], ids)  # the job held when leaving services
+    # the job held when leaving services
+    censored = rec.job_end_is(JobEnd.LEFT_SERVICES_WHILE_WORKING) & np.isin(j["member_id"], ids)
     spells = j["observed_until_day"][censored] - j["start_day"][censored]
     return float(spells.min() / DAYS_PER_MONTH) if len(spells) else math.inf
 

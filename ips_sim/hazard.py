@@ -2,11 +2,16 @@
 
 Members of one specialist who face the same risk (finding a job, losing one,
 dropping out) share a rate that is constant between planning steps. A clock
-integrates that rate, ``level(t) = level(t0) + rate * (t - t0)``. A member who
-joins the risk with a standard exponential draw ``E`` and personal multiplier
-``m`` has the event when the level has grown by ``E / m``: the member's
-threshold. So each planning step costs a few heap pops, not a pass over every
-member, and event times are exact for piecewise-constant hazards.
+integrates that rate: ``level(t) = base + rate * (t - t_base)``, where
+``t_base`` is when the rate last changed. A member who joins the risk with a
+standard exponential draw ``E`` and personal multiplier ``m`` has the event
+when the level has grown by ``E / m``: the member's threshold. So a planning
+step costs a few comparisons, not a pass over every member, and event times
+are exact for piecewise-constant hazards.
+
+The clock keeps the time its lowest threshold falls due at the current rate
+(``due_top``), so the planning step sees at one comparison whether anything
+falls due before the next step; a rate that did not change costs nothing.
 """
 
 from __future__ import annotations
@@ -15,60 +20,95 @@ import heapq
 import math
 
 
+class Step:
+    """The planning step in force, shared by a program's clocks: rates hold until ``end``."""
+
+    __slots__ = ("end",)
+
+    def __init__(self, end: float = 0.0):
+        self.end = end
+
+
 class HazardClock:
     """Integrated hazard of one risk for one specialist's members."""
 
-    __slots__ = ("rate", "level", "t0", "t_end", "heap", "_seq")
+    __slots__ = ("_seq", "base", "due_top", "heap", "rate", "step", "t_base")
 
-    def __init__(self):
-        self.rate = 0.0          # per day, constant until the next planning step
-        self.level = 0.0         # integrated hazard at t0
-        self.t0 = 0.0
-        self.t_end = 0.0         # next planning step: the rate holds until then
+    def __init__(self, step: Step | None = None):
+        self.rate = 0.0          # per day, constant until changed at a planning step
+        self.base = 0.0          # integrated hazard at t_base
+        self.t_base = 0.0        # when the rate last changed
+        self.step = Step() if step is None else step
         self.heap: list = []
+        self.due_top = math.inf  # when the lowest threshold in the heap falls due at this rate
         self._seq = 0            # tie-breaker so members are never compared
 
     def level_at(self, t: float) -> float:
-        return self.level + self.rate * (t - self.t0)
+        return self.base + self.rate * (t - self.t_base)
 
     def time_of(self, threshold: float) -> float:
         """When the level reaches ``threshold`` at the current rate (inf if never)."""
         if self.rate <= 0.0:
             return math.inf
-        return self.t0 + (threshold - self.level) / self.rate
+        return self.t_base + (threshold - self.base) / self.rate
 
-    def set_rate(self, t: float, rate: float, t_end: float) -> None:
-        self.level += self.rate * (t - self.t0)
-        self.t0 = t
-        self.rate = rate
-        self.t_end = t_end
+    def set_rate(self, t: float, rate: float, t_end: float | None = None) -> None:
+        """The rate from ``t`` on; ``t_end`` (if given) is when the planning step in force ends."""
+        if t_end is not None:
+            self.step.end = t_end
+        if rate != self.rate:
+            self.base += self.rate * (t - self.t_base)
+            self.t_base = t
+            self.rate = rate
+            self._top_due()
+
+    def _top_due(self) -> None:
+        heap = self.heap
+        self.due_top = (self.t_base + (heap[0][0] - self.base) / self.rate
+                        if heap and self.rate > 0.0 else math.inf)
 
     def add(self, t: float, residual: float, member, version: int):
         """Start a member on this risk at time ``t``.
 
         Returns ``(threshold, due)``: ``due`` is the event time if it falls
-        before the next planning step (the caller schedules it; nothing is
+        before the planning step ends (the caller schedules it; nothing is
         kept here), else None (kept in the heap for a later step).
         """
-        threshold = self.level + self.rate * (t - self.t0) + residual
-        if self.rate > 0.0:
-            due = self.t0 + (threshold - self.level) / self.rate
-            if due <= self.t_end:
-                return threshold, due
+        rate = self.rate
+        threshold = self.base + rate * (t - self.t_base) + residual
         self._seq += 1
-        heapq.heappush(self.heap, (threshold, self._seq, member, version))
+        if rate > 0.0:
+            due = self.t_base + (threshold - self.base) / rate
+            if due <= self.step.end:
+                return threshold, due
+            heapq.heappush(self.heap, (threshold, self._seq, member, version))
+            if due < self.due_top:
+                self.due_top = due
+        else:
+            heapq.heappush(self.heap, (threshold, self._seq, member, version))
         return threshold, None
 
     def pop_due(self):
-        """Remove and yield ``(due_time, member, version)`` for thresholds reached before ``t_end``.
+        """Remove and yield ``(due_time, member, version)`` for thresholds reached before the step ends.
 
         Stale entries (members who have since moved on) come out too; the
         caller drops those whose ``version`` no longer matches.
         """
         heap = self.heap
-        if not heap or self.rate <= 0.0:
-            return
-        limit = self.level + self.rate * (self.t_end - self.t0)
-        while heap and heap[0][0] <= limit:
-            threshold, _, member, version = heapq.heappop(heap)
-            yield self.t0 + (threshold - self.level) / self.rate, member, version
+        end = self.step.end
+        while heap and self.due_top <= end:
+            _, _, member, version = heapq.heappop(heap)
+            due = self.due_top
+            self._top_due()
+            yield due, member, version
+
+
+def set_rates(clocks, rates, t: float) -> None:
+    """``clock.set_rate(t, rate)`` for each clock and its rate, in one call (unchanged rates cost nothing)."""
+    for c, rate in zip(clocks, rates):
+        if rate != c.rate:
+            c.base += c.rate * (t - c.t_base)
+            c.t_base = t
+            c.rate = rate
+            heap = c.heap
+            c.due_top = c.t_base + (heap[0][0] - c.base) / rate if heap and rate > 0.0 else math.inf

@@ -16,8 +16,9 @@ import numpy as np
 
 from .intervals import t_half_width
 from .costs import cost_metrics
-from .records import EXIT_REASONS, FrozenRecords
+from .records import ExitReason, FrozenRecords
 from .scenario import DAYS_PER_MONTH, Scenario
+from .workforce import supervision_coverage
 
 FOLLOW_UP_DAYS = 18 * DAYS_PER_MONTH  # the RCTs' usual follow-up (Bond 2026 slides: mean 18.6 months)
 RAPID_CONTACT_DAYS = 30  # IPS: first face-to-face employer contact within 30 days (What is IPS)
@@ -163,10 +164,6 @@ def metric_range(name: str) -> tuple[float, float]:
     """The values a metric can take: [0, 1] for the shares in AT_MOST_ONE, else [0, inf)."""
     return (0.0, 1.0) if name in AT_MOST_ONE else (0.0, math.inf)
 
-# Column positions in FrozenRecords.week (see records.WEEK_COLUMNS).
-(W_DAY, W_SPEC, W_AVAIL, W_GOT_INTAKE, W_GOT_FOLLOW, W_GOT_SEARCH, W_GOT_DEVELOP,
- W_DEM_INTAKE, W_DEM_FOLLOW, W_DEM_SEARCH, W_DEM_DEVELOP, W_CONTACTS, W_CASELOAD) = range(13)
-
 
 def km_median(durations: np.ndarray, observed: np.ndarray) -> float:
     """Kaplan-Meier median of right-censored durations (NaN if S(t) never reaches 0.5).
@@ -221,22 +218,21 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out["enrolled"] = float(enrolled.sum())
     waited = referred & np.isfinite(enr)
     out["mean_wait_days"] = _mean(enr[waited] - ref[waited])
-    gave_up = exit_reason == EXIT_REASONS.index("gave_up_waiting")
+    gave_up = exit_reason == ExitReason.GAVE_UP_WAITING
     known = referred & (np.isfinite(enr) | gave_up)
     out["prob_wait"] = _mean(((enr > ref) | gave_up)[known])
     out["share_gave_up_waiting"] = _mean(gave_up[known])
     out.update(waiting_metrics(ref, enr, m["exit_day"], gave_up, warm, horizon))
 
-    mo = rec.month
-    in_window = mo[:, 0] > warm
-    mw = mo[in_window]
-    out["waitlist_end"] = float(mo[-1, 1]) if len(mo) else math.nan
-    out["waitlist_mean"] = _mean(mw[:, 1])
-    out["waitlist_max"] = float(mw[:, 1].max()) if len(mw) else math.nan
-    caseload = mw[:, 2]
+    mo = rec.months()
+    in_window = mo["day"] > warm
+    waitlist, caseload, employed = mo["waitlist"][in_window], mo["caseload"][in_window], mo["employed"][in_window]
+    out["waitlist_end"] = float(mo["waitlist"][-1]) if len(mo["waitlist"]) else math.nan
+    out["waitlist_mean"] = _mean(waitlist)
+    out["waitlist_max"] = float(waitlist.max()) if len(waitlist) else math.nan
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["employed_share_mean"] = _mean(np.where(caseload > 0, mw[:, 3] / caseload, np.nan))
-    out["employed_members_mean"] = _mean(mw[:, 3])
+        out["employed_share_mean"] = _mean(np.where(caseload > 0, employed / caseload, np.nan))
+    out["employed_members_mean"] = _mean(employed)
     out["caseload_per_specialist_mean"] = _mean(caseload) / scenario.team.specialists
 
     out["quarterly_working_rate"] = quarterly_working_rate(rec, warm, horizon)
@@ -257,27 +253,30 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out["placements"] = float(started.sum())
     workers = enrolled & (m["jobs"] > 0)
     out["jobs_per_worker_mean"] = _mean(m["jobs"][workers].astype(float))
-    ended = np.isfinite(j["end_day"])
-    stop = np.where(ended, j["end_day"], j["observed_until_day"])
-    out["job_tenure_days_median"] = km_median((stop - j["start_day"])[started], ended[started])
+    out["job_tenure_days_median"] = km_median((rec.job_stop_day() - j["start_day"])[started], rec.job_ended()[started])
 
-    w = rec.week
-    ww = w[w[:, W_DAY] >= warm]
-    step = scenario.simulation.planning_step_days
-    out["employer_contacts_per_specialist_week"] = _mean(ww[:, W_CONTACTS]) * 7.0 / step
-    used = ww[:, W_GOT_INTAKE:W_GOT_DEVELOP + 1].sum(axis=1)
-    avail = ww[:, W_AVAIL].sum()
+    ww = rec.weeks(warm)
+    out["employer_contacts_per_specialist_week"] = employer_contacts_per_specialist_week(rec, scenario)
+    used = ww["hours_intake"] + ww["hours_follow_along"] + ww["hours_job_search"] + ww["hours_job_development"]
+    avail = ww["hours_available"].sum()
     out["specialist_utilisation"] = float(used.sum() / avail) if avail > 0 else math.nan
-    out["job_search_service_share"] = _ratio(ww[:, W_GOT_SEARCH].sum(), ww[:, W_DEM_SEARCH].sum())
-    out["follow_along_service_share"] = _ratio(ww[:, W_GOT_FOLLOW].sum(), ww[:, W_DEM_FOLLOW].sum())
+    out["job_search_service_share"] = _ratio(ww["hours_job_search"].sum(), ww["demand_job_search"].sum())
+    out["follow_along_service_share"] = _ratio(ww["hours_follow_along"].sum(), ww["demand_follow_along"].sum())
     # Job seekers at a planning step = hours they demanded / hours demanded per seeker (model._plan).
+    step = scenario.simulation.planning_step_days
     per_seeker = scenario.service.job_search_hours_per_member_week * step / 7.0
-    seeker_weeks = ww[:, W_DEM_SEARCH].sum() / per_seeker * step / 7.0 if per_seeker > 0 else 0.0
-    out["job_search_hours_per_seeker_week"] = _ratio(ww[:, W_GOT_SEARCH].sum(), seeker_weeks)
+    seeker_weeks = ww["demand_job_search"].sum() / per_seeker * step / 7.0 if per_seeker > 0 else 0.0
+    out["job_search_hours_per_seeker_week"] = _ratio(ww["hours_job_search"].sum(), seeker_weeks)
     out["job_finding_rate_per_seeker_month"] = _ratio(out["placements"], seeker_weeks * 7.0 / DAYS_PER_MONTH)
     out.update(cost_metrics(rec, scenario, out["placements"]))
     out.update(staffing_metrics(rec, scenario))
     return out
+
+
+def employer_contacts_per_specialist_week(rec: FrozenRecords, scenario: Scenario) -> float:
+    """Face-to-face employer contacts per specialist-week in post after warm-up (vacant posts make none)."""
+    contacts = rec.weeks(scenario.warmup_days, in_post_only=True)["employer_contacts"]
+    return _mean(contacts) * 7.0 / scenario.simulation.planning_step_days
 
 
 def waiting_metrics(ref: np.ndarray, enr: np.ndarray, exit_day: np.ndarray, gave_up: np.ndarray, warm: float,
@@ -313,9 +312,7 @@ def staffing_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]
     """Vacancies, members affected by a staff change and their outcome, supervision received."""
     warm, horizon = scenario.warmup_days, rec.horizon
     out: dict[str, float] = {}
-    v = rec.vacancy
-    days = np.clip(v[:, 2], warm, horizon) - np.clip(v[:, 1], warm, horizon) if len(v) else np.zeros(0)
-    out["vacancy_days"] = float(days.sum())
+    out["vacancy_days"] = rec.vacancy_days(warm, horizon)
     out["vacancy_share"] = _ratio(out["vacancy_days"], scenario.team.specialists * (horizon - warm))
 
     m = rec.member
@@ -323,7 +320,6 @@ def staffing_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]
     change = m.get("staff_change_day", np.full(len(enr), np.nan))
     enrolled = np.isfinite(enr) & (enr >= warm)
     out["members_affected_by_staff_change"] = float((enrolled & np.isfinite(change)).sum())
-    out["quarterly_working_rate"] = quarterly_working_rate(rec, warm, horizon)
 
     followed = enrolled & (enr + FOLLOW_UP_DAYS <= horizon)
     employed_18 = (m["first_job_day"] - enr) <= FOLLOW_UP_DAYS
@@ -331,16 +327,8 @@ def staffing_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]
     out["ever_employed_rate_affected"] = _mean(employed_18[followed & affected])
     out["ever_employed_rate_unaffected"] = _mean(employed_18[followed & ~affected])
 
-    w = rec.week
-    if w.shape[1] > W_QUALITY:
-        ww = w[(w[:, W_DAY] >= warm) & (w[:, W_IN_POST] > 0)]
-        need = ww[:, W_SUP_NEED].sum()
-        # nothing needed (supervision not modelled): every hour needed is met
-        out["supervision_coverage_mean"] = float(ww[:, W_SUP_GOT].sum() / need) if need > 0 else (
-            1.0 if len(ww) else math.nan)
-        out["practice_quality_mean"] = _mean(ww[:, W_QUALITY])
-    else:
-        out["supervision_coverage_mean"] = out["practice_quality_mean"] = math.nan
+    out["supervision_coverage_mean"] = supervision_coverage(rec, warm)
+    out["practice_quality_mean"] = _mean(rec.weeks(warm, in_post_only=True)["practice_quality"])
     return out
 
 
@@ -359,16 +347,19 @@ def quarterly_working_rate(rec: FrozenRecords, start: float, end: float) -> floa
     m, j = rec.member, rec.job
     enr, ex = m["enrollment_day"], m["exit_day"]
     exit_or_end = np.where(np.isfinite(ex), ex, np.inf)
-    job_stop = np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
-    rates = []
-    for k in range(n):
-        a, b = start + k * quarter, start + (k + 1) * quarter
-        served = np.isfinite(enr) & (enr < b) & (exit_or_end >= a)
-        working = np.unique(j["member_id"][(j["start_day"] < b) & (job_stop >= a)])
-        n_served = int(served.sum())
-        if n_served:
-            rates.append(np.isin(m["member_id"][served], working).sum() / n_served)
-    return float(np.mean(rates)) if rates else math.nan
+    k = np.arange(n)
+    a, b = start + k * quarter, start + (k + 1) * quarter  # quarter k is [a_k, b_k]
+    # members x quarters: on the caseload in the quarter; held a job in it while in the program
+    served = (np.isfinite(enr) & (enr < b[:, None]) & (exit_or_end >= a[:, None])).T
+    held = (j["start_day"] < b[:, None]) & (rec.job_stop_day() >= a[:, None])  # quarters x jobs
+    worked = np.zeros_like(served)
+    rows = np.searchsorted(m["member_id"], j["member_id"])  # member ids are sorted
+    np.logical_or.at(worked, rows, held.T)
+    n_served = served.sum(axis=0)
+    n_worked = (served & worked).sum(axis=0)
+    has = n_served > 0
+    rates = n_worked[has] / n_served[has]
+    return float(np.mean(rates)) if len(rates) else math.nan
 
 
 def _ratio(a: float, b: float) -> float:

@@ -16,26 +16,62 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from heapq import heappush
+from operator import attrgetter
 
 import simpy
+from simpy.events import NORMAL
 
-from .records import Member, ReplicationRecords
-from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, END_REASONS, MONTH_NAMES, Scenario, months_between
+from .hazard import Step, set_rates
+from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
+from .scenario import DAYS_PER_MONTH, END_REASONS, MONTH_NAMES, Scenario, months_between
 from .staffing import (
-    FOLLOW_ALONG, INTAKE, JOB_DEVELOPMENT, JOB_SEARCH,
-    Specialist, allocate, caseload_cap, coverage, direct_hours_per_week, expected_post_shares,
-    practice_quality, priority_indices, supervised_specialists, supervision_hours_per_week,
+    FOLLOW_ALONG,
+    INTAKE,
+    JOB_DEVELOPMENT,
+    JOB_SEARCH,
+    Specialist,
+    allocate,
+    caseload_cap,
+    direct_hours_per_week,
+    priority_indices,
 )
 from .start import JOB_SEEKER, WAITING as START_WAITING, posterior_match_probability, start_people
 from .streams import Streams
 from .tenure import SHORT_JOB_HOURS, fragile_probability
+from .workforce import Workforce
 
-# Phases of a member.
-WAITING, SEARCH, EMPLOYED, GONE = range(4)
-
-# Kinds of member event; each names the token that must still match for it to happen.
+WAITING, SEARCH, EMPLOYED, GONE = Phase
 (DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP,
- PREPARATION_OVER, DISCHARGE) = range(10)
+ PREPARATION_OVER, DISCHARGE) = EventKind
+
+# The token a member event must still match to happen (a member who moved on since it was
+# scheduled has a new token): the drop-out clock's, the main one (job finding or job ending,
+# waiting, preparation), the first-contact clock's; discharge carries the member's id and is
+# checked by phase instead.
+_TOKEN = {
+    DROP_OUT: "tok_drop", EARLY_PERIOD_OVER: "tok_drop", FIRST_CONTACT: "tok_contact",
+    JOB_FOUND: "tok_main", JOB_ENDED: "tok_main", FIRST_MONTH_OVER: "tok_main", STEP_DOWN: "tok_main",
+    GIVE_UP: "tok_main", PREPARATION_OVER: "tok_main", DISCHARGE: "id",
+}
+TOKEN_OF = tuple(attrgetter(_TOKEN[k]) for k in EventKind)
+
+
+class MemberEvent:
+    """A member event on SimPy's queue: what SimPy's ``step`` needs (callbacks, ``_ok``) and no more.
+
+    Lighter than a ``simpy.Timeout`` carrying a tuple: a member event is the model's
+    most frequent object.
+    """
+
+    __slots__ = ("callbacks", "kind", "member", "token")
+    _ok = True
+
+    def __init__(self, callbacks: tuple, kind: EventKind, member: Member, token: int):
+        self.callbacks = callbacks
+        self.kind = kind
+        self.member = member
+        self.token = token
 
 
 class Program:
@@ -61,7 +97,8 @@ class Program:
         self.draw_job_class = streams.uniform("job_class")
 
         cap = caseload_cap(scenario)
-        self.specialists = [Specialist(i, cap) for i in range(scenario.team.specialists)]
+        self.step_in_force = Step()  # every hazard clock's rates hold until step_in_force.end
+        self.specialists = [Specialist(i, cap, step=self.step_in_force) for i in range(scenario.team.specialists)]
         for s in self.specialists:
             # Each clock with the member event its thresholds trigger.
             s.clock_events = (
@@ -72,6 +109,14 @@ class Program:
         self.n_waiting = 0
         self.rec = ReplicationRecords(replication)
         self._token = 0
+        self._callbacks = (self._dispatch,)
+        handlers = {
+            JOB_FOUND: self._start_job, JOB_ENDED: self._end_job, DROP_OUT: self._drop_out,
+            FIRST_CONTACT: self._first_contact, EARLY_PERIOD_OVER: self._early_period_over,
+            FIRST_MONTH_OVER: self._first_month_over, STEP_DOWN: self._step_down,
+            PREPARATION_OVER: self._start_job_hunt, DISCHARGE: self._discharge, GIVE_UP: self._give_up,
+        }
+        self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -96,57 +141,22 @@ class Program:
         self.fragile_ratio = jb.fragile_rate_ratio
         self.p_fragile = fragile_probability(jb.fragile_share, jb.fragile_odds_ratio_short_hours, False)
         self.p_fragile_short = fragile_probability(jb.fragile_share, jb.fragile_odds_ratio_short_hours, True)
-        reasons = [(r, jb.end_reason_shares.get(r, 0.0)) for r in END_REASONS]
+        reasons = [(JobEnd[r.upper()], jb.end_reason_shares.get(r, 0.0)) for r in END_REASONS]
         cum, self.reason_cdf = 0.0, []
         for r, p in reasons:
             cum += p
             self.reason_cdf.append((cum, r))
         self.rate_schedule = self._rate_schedule(streams)
+        self.k = _PlanningConstants(scenario, self.week_factor)
         for s in self.specialists:
             s.hours = self.hours_per_step
         start = scenario.start
         vacant = start.vacant if start is not None else 0
         new_hires = start.new_hire_months if start is not None else []
 
-        # Supervision and turnover (see staffing.py). With supervision fully covering the
-        # hours needed and no turnover, every specialist's practice quality stays exactly 1
-        # and the model is the core model.
-        sup, to = scenario.supervision, scenario.turnover
-        self.manage = sup.enabled or to.enabled
-        self.supervised = sup.enabled
-        wf = self.week_factor
-        self.sup_available = supervision_hours_per_week(scenario) * wf
-        self.sup_exp_need = sup.hours_per_specialist_week * wf
-        self.sup_new_need = sup.hours_per_new_hire_week * wf
-        p_ramp, p_vacant = expected_post_shares(scenario)
-        others = max(0, supervised_specialists(scenario) - scenario.team.specialists)
-        # Specialists of other teams the supervisor also covers: expected need, their posts
-        # turning over like this program's (steady state).
-        self.sup_external_need = others * (
-            self.sup_exp_need * (1.0 - p_ramp - p_vacant) + self.sup_new_need * p_ramp)
-        self.practice_effect = sup.practice_effect
-        self.ramp_days = to.ramp_up_months * DAYS_PER_MONTH
-        self.ramp_step = self.step / self.ramp_days if self.ramp_days > 0 else 1.0
-        self.ramp_start = to.new_hire_effectiveness
-        self.ramp_sup_effect = to.ramp_supervision_effect
-        self.reassign = to.caseload_on_departure == "reassign"
-        self.orphans: deque[Member] = deque()  # members of a vacant post waiting for a colleague with room
-        if not to.enabled and not vacant and not new_hires:
-            # Nobody leaves: every post filled by an experienced specialist for good, so
-            # coverage and quality are constant; set them once and keep the loop lean.
-            self.manage = False
-            self._supervise()
-        elif not to.enabled:
-            self.manage = True  # posts vacant or new hires ramping up today: quality changes until settled
-
-        # Posts as they are today (start.vacant_posts): the last posts are the vacant ones, the
-        # ones before them are held by new hires still ramping up.
-        n_posts = len(self.specialists)
-        vacant_posts = self.specialists[n_posts - vacant:] if vacant else []
-        for s, months in zip(self.specialists[n_posts - vacant - len(new_hires):n_posts - vacant], new_hires):
-            s.ramp = min(1.0, months * DAYS_PER_MONTH / self.ramp_days) if self.ramp_days > 0 else 1.0
-        for s in vacant_posts:
-            self._depart(s, 0.0)
+        # Supervision and staff turnover (workforce.py), with the posts as they are today
+        # (start: vacant posts, new hires ramping up); then today's members.
+        self.workforce = Workforce(self, scenario, streams, vacant, new_hires)
         if start is not None:
             self._start_members(streams)
 
@@ -154,17 +164,7 @@ class Program:
         env.process(self.referrals())
         env.process(self.planning())
         env.process(self.snapshots())
-        turnover = to.enabled and to.annual_rate > 0
-        for s in self.specialists:
-            if not (turnover or s in vacant_posts):
-                continue
-            # Own streams per post: turnover never shifts another stream's draws.
-            env.process(self.turnover(
-                s, DAYS_PER_YEAR / to.annual_rate if turnover else math.inf, to.hiring_delay_days,
-                streams.exponential(f"specialist_turnover_{s.index}"),
-                streams.exponential(f"specialist_hiring_delay_{s.index}"),
-                vacant=s in vacant_posts,
-            ))
+        self.workforce.start()
 
     # ------------------------------------------------------------------ running
 
@@ -183,10 +183,17 @@ class Program:
         self._token += 1
         return self._token
 
-    def _schedule(self, due: float, kind: int, member: Member, token: int) -> None:
-        delay = due - self.env.now
-        ev = self.env.timeout(delay if delay > 0.0 else 0.0, (kind, member, token))
-        ev.callbacks.append(self._dispatch)
+    def _schedule(self, due: float, kind: EventKind, member: Member, token: int) -> None:
+        """Put a member event on SimPy's queue at ``due`` (at once if that has passed).
+
+        As ``env.timeout(delay)`` does (same time arithmetic, same event-id order), without
+        building a Timeout.
+        """
+        env = self.env
+        now = env._now
+        delay = due - now
+        heappush(env._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(env._eid),
+                              MemberEvent(self._callbacks, kind, member, token)))
 
     # ------------------------------------------------------------------ processes
 
@@ -259,43 +266,17 @@ class Program:
     def planning(self):
         """Every planning step, each specialist shares out their hours."""
         env = self.env
-        manage = self.manage
+        workforce = self.workforce
+        manage = workforce.changes
         while True:
             t = env.now
             t_end = t + self.step
+            self.step_in_force.end = t_end
             if manage:
-                self._supervise()
+                workforce.supervise()
             for s in self.specialists:
                 self._plan(s, t, t_end)
             yield env.timeout(self.step)
-
-    def _supervise(self) -> None:
-        """Share the supervisor's hours out; set each specialist's practice quality for this step.
-
-        Every specialist supervised gets the same share (coverage) of the hours they
-        need; new hires need more. Quality = (1 - practice_effect x (1 - coverage)),
-        times the new hire's ramp-up effectiveness; ramp-up advances more slowly when
-        coverage is short.
-        """
-        specialists = self.specialists
-        if self.supervised:
-            exp_need, new_need = self.sup_exp_need, self.sup_new_need
-            total = self.sup_external_need
-            for s in specialists:
-                need = (new_need if s.ramp < 1.0 else exp_need) if s.in_post else 0.0
-                s.sup_need = need
-                total += need
-            c = coverage(self.sup_available, total)
-        else:
-            c = 1.0
-        for s in specialists:
-            s.sup_got = s.sup_need * c
-            if s.in_post:
-                s.quality = practice_quality(c, self.practice_effect, s.ramp, self.ramp_start)
-                if s.ramp < 1.0:
-                    s.ramp += self.ramp_step * (1.0 - self.ramp_sup_effect * (1.0 - c))
-                    if s.ramp >= 1.0:
-                        s.ramp = 1.0
 
     def snapshots(self):
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
@@ -320,94 +301,113 @@ class Program:
     # ------------------------------------------------------------------ planning step
 
     def _plan(self, s: Specialist, t: float, t_end: float) -> None:
-        sc = self.sc
-        sv, js, en, jb = sc.service, sc.job_search, sc.engagement, sc.jobs
-        wf = self.week_factor
-        n_search, n_employed, n_new = s.n_search, s.n_employed, s.n_new_workers
+        """Share out one specialist's hours for the step [t, t_end) and set the hazards that follow.
+
+        The hours, rates and week record are a pure function of the specialist's state
+        (counts, intake owed, hours, practice quality, supervision): unchanged since the
+        last step, the rates in force carry on; a state seen before reuses its numbers.
+        """
+        state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
+                 s.n_caseload, s.in_post, s.sup_need, s.sup_got)
+        if state != s.state:
+            s.state = state
+            shares = s.memo.get(state)
+            if shares is None:
+                if len(s.memo) >= _MEMO_SIZE:
+                    s.memo.clear()
+                shares = s.memo[state] = self._share_hours(s, state)
+            s.intake_served, rates, s.row = shares
+            set_rates(s.clocks, rates, t)
+        s.intake_backlog = state[3] - s.intake_served
+
+        schedule = self._schedule
+        for clock, kind in s.clock_events:
+            if clock.due_top <= t_end:
+                for due, member, token in clock.pop_due():
+                    if TOKEN_OF[kind](member) == token:
+                        schedule(due, kind, member, token)
+        self.rec.week_days.append(t)
+        self.rec.week_rows.append(s.row)
+
+    def _share_hours(self, s: Specialist, state: tuple) -> tuple[float, tuple, tuple]:
+        """Allocate the hours; the six hazard rates from the share of demanded hours received.
+
+        Returns (intake hours served, rates in the order of ``Specialist.clocks``, the
+        step's week record but its day).
+        """
+        n_search, n_employed, n_new, backlog, hours, q, n_caseload, in_post, sup_need, sup_got = state
+        k = self.k
         demand = (
-            s.intake_backlog,
-            (n_new * sv.follow_along_hours_per_member_week_first_month
-             + (n_employed - n_new) * sv.follow_along_hours_per_member_week) * wf,
-            n_search * sv.job_search_hours_per_member_week * wf,
-            sv.job_development_hours_per_week * sc.team.fte_per_specialist * wf,
+            backlog,
+            (n_new * k.follow_first_month + (n_employed - n_new) * k.follow) * k.wf,
+            n_search * k.search * k.wf,
+            k.development,
         )
-        got = allocate(s.hours, demand, self.policy, self.order)
-        s.intake_backlog -= got[INTAKE]
+        got = allocate(hours, demand, self.policy, self.order)
 
         # Share of demanded hours actually received, times the specialist's practice
         # quality (supervision, new-hire ramp-up; exactly 1 in the core model): the
         # effective dose that drives the hazards.
-        q = s.quality
         search_share = (got[JOB_SEARCH] / demand[JOB_SEARCH] if demand[JOB_SEARCH] > 0 else 1.0) * q
         follow_share = (got[FOLLOW_ALONG] / demand[FOLLOW_ALONG] if demand[FOLLOW_ALONG] > 0 else 1.0) * q
-        contacts = got[JOB_DEVELOPMENT] / sv.job_development_hours_per_contact
+        contacts = got[JOB_DEVELOPMENT] / k.hours_per_contact
         if n_search > 0:
-            per_seeker_week = contacts * q / wf / n_search  # effective contacts
-            dev_effect = min(1.0, per_seeker_week / js.contacts_per_searcher_week_full_effect)
+            per_seeker_week = contacts * q / k.wf / n_search  # effective contacts
+            dev_effect = min(1.0, per_seeker_week / k.contacts_full_effect)
         else:
             dev_effect = 1.0
 
         m = DAYS_PER_MONTH
-        find_rate = (js.job_rate_own_per_month
-                     + js.job_rate_search_per_month * search_share ** js.dose_exponent
-                     + js.job_rate_development_per_month * dev_effect) / m
-        thin_search = 1.0 + en.shortfall_effect * (1.0 - search_share)
-        thin_follow = 1.0 + en.shortfall_effect * (1.0 - follow_share)
-        s.find.set_rate(t, find_rate, t_end)
-        s.contact.set_rate(t, search_share / js.first_contact_mean_days, t_end)
-        s.dis_early.set_rate(t, en.disengage_rate_early_per_month * thin_search / m, t_end)
-        s.dis_late.set_rate(t, en.disengage_rate_per_month * thin_search / m, t_end)
-        s.dis_employed.set_rate(t, en.disengage_rate_employed_per_month * thin_follow / m, t_end)
-        s.job_end.set_rate(
-            t, jb.end_rate_per_month * (1.0 + jb.follow_along_shortfall_effect * (1.0 - follow_share)) / m, t_end
+        find_rate = (k.rate_own + k.rate_search * search_share ** k.dose_exponent + k.rate_development * dev_effect) / m
+        thin_search = 1.0 + k.shortfall_effect * (1.0 - search_share)
+        thin_follow = 1.0 + k.shortfall_effect * (1.0 - follow_share)
+        rates = (
+            find_rate,
+            search_share / k.first_contact_mean_days,
+            k.disengage_early * thin_search / m,
+            k.disengage_late * thin_search / m,
+            k.disengage_employed * thin_follow / m,
+            k.job_end * (1.0 + k.follow_shortfall_effect * (1.0 - follow_share)) / m,
         )
-
-        for clock, kind in s.clock_events:
-            for due, member, token in clock.pop_due():
-                if member.token_of(kind) == token:
-                    self._schedule(due, kind, member, token)
-
-        self.rec.weeks.append((
-            t, s.index, s.hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
-            demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts, s.n_caseload,
-            1.0 if s.in_post else 0.0, s.sup_need, s.sup_got, q,
-        ))
+        row = (s.index, hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
+               demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts,
+               n_caseload, 1.0 if in_post else 0.0, sup_need, sup_got, q)
+        return got[INTAKE], rates, row
 
     # ------------------------------------------------------------------ member events
 
-    def _dispatch(self, event) -> None:
-        kind, member, token = event._value
-        if member.token_of(kind) != token:
-            return  # the member moved on since this was scheduled
-        t = self.env.now
-        if kind == JOB_FOUND:
-            self._start_job(member, t)
-        elif kind == JOB_ENDED:
-            self._end_job(member, t)
-        elif kind == DROP_OUT:
-            self._exit(member, t, "disengaged")
-        elif kind == FIRST_CONTACT:
-            member.first_contact_day = t
-            member.tok_contact = 0
-        elif kind == EARLY_PERIOD_OVER:
-            s = member.specialist
-            residual = member.th_drop - member.clock_drop.level_at(t)
-            self._join_drop_out(member, s.dis_late, t, residual)
-        elif kind == FIRST_MONTH_OVER:
-            member.new_worker = False
-            member.specialist.n_new_workers -= 1
-        elif kind == STEP_DOWN:
-            self._exit(member, t, "stepped_down")
-        elif kind == PREPARATION_OVER:
-            self._start_job_hunt(member, t)
-        elif kind == DISCHARGE:
-            if member.phase == SEARCH and member.n_jobs == 0:
-                self._exit(member, t, "discharged_no_job")
-        elif kind == GIVE_UP:
-            member.phase = GONE
-            member.exit_day = t
-            member.exit_reason = "gave_up_waiting"
-            self.n_waiting -= 1
+    def _dispatch(self, event: MemberEvent) -> None:
+        kind, member = event.kind, event.member
+        if TOKEN_OF[kind](member) == event.token:  # else the member moved on since it was scheduled
+            self._handler[kind](member, self.env._now)
+
+    def _drop_out(self, member: Member, t: float) -> None:
+        self._exit(member, t, ExitReason.DISENGAGED)
+
+    def _step_down(self, member: Member, t: float) -> None:
+        self._exit(member, t, ExitReason.STEPPED_DOWN)
+
+    def _discharge(self, member: Member, t: float) -> None:
+        if member.phase == SEARCH and member.n_jobs == 0:
+            self._exit(member, t, ExitReason.DISCHARGED_NO_JOB)
+
+    def _first_contact(self, member: Member, t: float) -> None:
+        member.first_contact_day = t
+        member.tok_contact = 0
+
+    def _early_period_over(self, member: Member, t: float) -> None:
+        residual = member.th_drop - member.clock_drop.level_at(t)
+        self._join_drop_out(member, member.specialist.dis_late, t, residual)
+
+    def _first_month_over(self, member: Member, t: float) -> None:
+        member.new_worker = False
+        member.specialist.n_new_workers -= 1
+
+    def _give_up(self, member: Member, t: float) -> None:
+        member.phase = GONE
+        member.exit_day = t
+        member.exit_reason = ExitReason.GAVE_UP_WAITING
+        self.n_waiting -= 1
 
     def _refer(self, t: float) -> None:
         m = Member(len(self.rec.members), t)
@@ -441,8 +441,8 @@ class Program:
         return best
 
     def _admit_from_waitlist(self, t: float) -> None:
-        if self.orphans:
-            self._reassign_orphans(t)
+        if self.workforce.orphans:
+            self.workforce.reassign_orphans(t)
         while self.waitlist:
             s = self._specialist_with_room()
             if s is None:
@@ -539,14 +539,14 @@ class Program:
         if self.step_down_days is not None:
             self._schedule(t + self.step_down_days, STEP_DOWN, m, tok)
 
-    def _leave_job(self, m: Member, t: float, reason: str) -> None:
+    def _leave_job(self, m: Member, t: float, reason: JobEnd) -> None:
         s = m.specialist
         s.n_employed -= 1
         if m.new_worker:
             s.n_new_workers -= 1
             m.new_worker = False
         self.rec.end_job(m.job, t, reason)
-        m.days_employed += t - m.job[2]
+        m.days_employed += t - m.job.start_day
         m.job = None
 
     def _end_job(self, m: Member, t: float) -> None:
@@ -560,11 +560,11 @@ class Program:
         residual = m.th_drop - m.clock_drop.level_at(t)
         self._start_search(m, t, residual)
 
-    def _exit(self, m: Member, t: float, reason: str) -> None:
+    def _exit(self, m: Member, t: float, reason: ExitReason) -> None:
         s = m.specialist
         if m.phase == EMPLOYED:
             # The member leaves services, not (as far as we know) the job: censored here.
-            self._leave_job(m, t, None)
+            self._leave_job(m, t, JobEnd.LEFT_SERVICES_WHILE_WORKING)
         else:
             s.n_search -= 1
         s.n_caseload -= 1
@@ -663,112 +663,38 @@ class Program:
         if self.step_down_days is not None:
             self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
 
-    # ------------------------------------------------------------------ staff turnover
 
-    def turnover(self, s: Specialist, tenure_days: float, delay_days: float, draw_leave, draw_delay,
-                 vacant: bool = False):
-        """One post: the specialist leaves (exponential tenure), the post stays vacant, a new hire starts.
+_MEMO_SIZE = 4096  # states remembered per specialist (a bound; a run visits a few hundred)
 
-        ``vacant``: the post is vacant on day 0 and recruitment is under way (exponential delay,
-        memoryless, so the time already spent recruiting does not matter).
-        """
-        env = self.env
-        if vacant:
-            yield env.timeout(draw_delay() * delay_days)
-            self._hire(s, env.now)
-        while tenure_days < math.inf:
-            yield env.timeout(draw_leave() * tenure_days)
-            self._depart(s, env.now)
-            yield env.timeout(draw_delay() * delay_days)
-            self._hire(s, env.now)
 
-    def _depart(self, s: Specialist, t: float) -> None:
-        """The specialist of post ``s`` leaves: the post has no hours and takes nobody new.
+class _PlanningConstants:
+    """Scenario numbers the planning step uses, read once (attribute chains on the scenario cost time)."""
 
-        Members move to colleagues with room (``reassign``); the rest stay with the
-        vacant post and get no hours (their hazards follow at the next planning step).
-        """
-        s.in_post = False
-        s.hours = 0.0
-        s.cap = 0
-        s.quality = 1.0
-        s.sup_need = s.sup_got = 0.0
-        s.vacancy = [s.index, t, None]
-        self.rec.vacancies.append(s.vacancy)
-        members = [m for m in self.rec.members if m.specialist is s and m.phase != GONE]
-        for m in members:
-            if m.staff_change_day is None:
-                m.staff_change_day = t
-        if self.reassign:
-            for m in members:
-                r = self._specialist_with_room()
-                if r is None:
-                    self.orphans.append(m)
-                else:
-                    self._transfer(m, r, t)
+    __slots__ = ("wf", "follow_first_month", "follow", "search", "development", "hours_per_contact",
+                 "contacts_full_effect", "rate_own", "rate_search", "rate_development", "dose_exponent",
+                 "first_contact_mean_days", "shortfall_effect", "disengage_early", "disengage_late",
+                 "disengage_employed", "job_end", "follow_shortfall_effect")
 
-    def _hire(self, s: Specialist, t: float) -> None:
-        """A new hire fills post ``s``: full hours from the next planning step, ramping up."""
-        s.in_post = True
-        s.hours = self.hours_per_step
-        s.cap = s.base_cap
-        s.ramp = 0.0 if self.ramp_days > 0 else 1.0
-        s.vacancy[2] = t
-        s.vacancy = None
-        self._admit_from_waitlist(t)
-
-    def _reassign_orphans(self, t: float) -> None:
-        orphans = self.orphans
-        while orphans:
-            m = orphans[0]
-            if m.phase == GONE or m.specialist.in_post:
-                orphans.popleft()  # left services, or the post was filled meanwhile
-                continue
-            r = self._specialist_with_room()
-            if r is None:
-                return
-            orphans.popleft()
-            self._transfer(m, r, t)
-
-    def _transfer(self, m: Member, r: Specialist, t: float) -> None:
-        """Move an enrolled member to specialist ``r``, keeping every clock's residual hazard."""
-        old = m.specialist
-        m.specialist = r
-        old.n_caseload -= 1
-        r.n_caseload += 1
-        dc = m.clock_drop
-        early = dc is old.dis_early
-        new_clock = r.dis_early if early else (r.dis_late if dc is old.dis_late else r.dis_employed)
-        self._join_drop_out(m, new_clock, t, m.th_drop - dc.level_at(t))
-        if early:
-            self._schedule(m.enrollment_day + self.early_days, EARLY_PERIOD_OVER, m, m.tok_drop)
-        if m.phase == SEARCH:
-            old.n_search -= 1
-            r.n_search += 1
-            if m.th_main is not None:  # on the job-finding clock (not in preparation)
-                m.tok_main = tok = self._next_token()
-                m.th_main, due = r.find.add(t, m.th_main - old.find.level_at(t), m, tok)
-                if due is not None:
-                    self._schedule(due, JOB_FOUND, m, tok)
-            if m.tok_contact != 0:  # still waiting for the first employer contact
-                m.tok_contact = tok = self._next_token()
-                m.th_contact, due = r.contact.add(t, m.th_contact - old.contact.level_at(t), m, tok)
-                if due is not None:
-                    self._schedule(due, FIRST_CONTACT, m, tok)
-        else:  # EMPLOYED
-            old.n_employed -= 1
-            r.n_employed += 1
-            m.tok_main = tok = self._next_token()
-            m.th_main, due = r.job_end.add(t, m.th_main - old.job_end.level_at(t), m, tok)
-            if due is not None:
-                self._schedule(due, JOB_ENDED, m, tok)
-            start = m.job[2]
-            if m.new_worker:
-                old.n_new_workers -= 1
-                r.n_new_workers += 1
-                self._schedule(start + self.first_month_days, FIRST_MONTH_OVER, m, tok)
-            if self.step_down_days is not None:
-                self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
+    def __init__(self, sc: Scenario, wf: float):
+        sv, js, en, jb = sc.service, sc.job_search, sc.engagement, sc.jobs
+        self.wf = wf
+        self.follow_first_month = sv.follow_along_hours_per_member_week_first_month
+        self.follow = sv.follow_along_hours_per_member_week
+        self.search = sv.job_search_hours_per_member_week
+        self.development = sv.job_development_hours_per_week * sc.team.fte_per_specialist * wf
+        self.hours_per_contact = sv.job_development_hours_per_contact
+        self.contacts_full_effect = js.contacts_per_searcher_week_full_effect
+        self.rate_own = js.job_rate_own_per_month
+        self.rate_search = js.job_rate_search_per_month
+        self.rate_development = js.job_rate_development_per_month
+        self.dose_exponent = js.dose_exponent
+        self.first_contact_mean_days = js.first_contact_mean_days
+        self.shortfall_effect = en.shortfall_effect
+        self.disengage_early = en.disengage_rate_early_per_month
+        self.disengage_late = en.disengage_rate_per_month
+        self.disengage_employed = en.disengage_rate_employed_per_month
+        self.job_end = jb.end_rate_per_month
+        self.follow_shortfall_effect = jb.follow_along_shortfall_effect
 
 
 def _before_day_0(days: float) -> float:

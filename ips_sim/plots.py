@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 
 from .intervals import t_half_width
 from .scenario import Scenario  # noqa: E402
+from .staffing import team_caseload_cap  # noqa: E402
 
 ACTIVITY_COLUMNS = (
     ("hours_intake", "intake"),
@@ -56,7 +57,7 @@ def plot_run(monthly: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     _band(ax, mean_and_ci(monthly, "caseload"), "caseload (enrolled members)", "tab:blue")
     _band(ax, mean_and_ci(monthly, "waitlist"), "waitlist", "tab:red")
-    cap = scenario.team.specialists * scenario.team.caseload_cap
+    cap = team_caseload_cap(scenario)
     ax.axhline(cap, color="tab:blue", ls=":", lw=1, label=f"caseload cap ({cap})")
     _finish(fig, ax, scenario, f"caseload and waitlist ({caption})", "members at month end",
             folder / "caseload_waitlist.png")

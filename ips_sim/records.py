@@ -9,19 +9,73 @@ built from those once, in :mod:`ips_sim.metrics` and :mod:`ips_sim.report`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 
 NAN = float("nan")
 
-# Which token a member event must match (see model.py): 0 drop-out, 1 main, 2 contact.
-# 3: the member's id (events checked by phase instead). Order as the kinds in model.py:
-# DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP,
-# PREPARATION_OVER, DISCHARGE
-_TOKEN_SLOT = (0, 2, 1, 1, 0, 1, 1, 1, 1, 3)
 
-EXIT_REASONS = ("disengaged", "stepped_down", "gave_up_waiting", "discharged_no_job")
-JOB_END_REASONS = ("quit", "fired", "temporary_job_ended", "laid_off")
+class Phase(IntEnum):
+    """Where a member is: on the waitlist, in job search, in a job (follow-along), or gone."""
+
+    WAITING = 0
+    SEARCH = 1
+    EMPLOYED = 2
+    GONE = 3
+
+
+class EventKind(IntEnum):
+    """Kinds of member event scheduled by the model (each checks a token before it happens)."""
+
+    DROP_OUT = 0
+    FIRST_CONTACT = 1
+    JOB_FOUND = 2
+    JOB_ENDED = 3
+    EARLY_PERIOD_OVER = 4
+    FIRST_MONTH_OVER = 5
+    STEP_DOWN = 6
+    GIVE_UP = 7
+    PREPARATION_OVER = 8
+    DISCHARGE = 9
+
+
+class ExitReason(IntEnum):
+    """Why a member left (the code stored in ``FrozenRecords.member["exit_reason"]``)."""
+
+    NONE = -1               # still waiting or enrolled at the horizon
+    DISENGAGED = 0
+    STEPPED_DOWN = 1
+    GAVE_UP_WAITING = 2
+    DISCHARGED_NO_JOB = 3
+
+    @property
+    def label(self) -> str:
+        return "" if self is ExitReason.NONE else self.name.lower()
+
+
+class JobEnd(IntEnum):
+    """How a job stopped (the code stored in ``FrozenRecords.job["end_reason"]``)."""
+
+    LEFT_SERVICES_WHILE_WORKING = -2  # censored at the member's exit (step-down, drop-out)
+    ONGOING = -1                      # still going at the horizon (censored there)
+    QUIT = 0
+    FIRED = 1
+    TEMPORARY_JOB_ENDED = 2
+    LAID_OFF = 3
+
+    @property
+    def label(self) -> str:
+        return "" if self is JobEnd.ONGOING else self.name.lower()
+
+    @property
+    def ended(self) -> bool:
+        """The job ended while the member was in services (not censored)."""
+        return self >= 0
+
+
+EXIT_REASONS = tuple(r.label for r in ExitReason if r >= 0)
+JOB_END_REASONS = tuple(r.label for r in JobEnd if r.ended)
 
 
 class Member:
@@ -42,11 +96,11 @@ class Member:
         self.first_contact_day = None
         self.first_job_day = None
         self.exit_day = None
-        self.exit_reason = None
+        self.exit_reason = ExitReason.NONE
         self.n_jobs = 0
         self.days_employed = 0.0
         self.specialist = None
-        self.phase = 0
+        self.phase = Phase.WAITING
         self.job = None
         self.new_worker = False
         self.tok_drop = self.tok_main = self.tok_contact = 0
@@ -55,14 +109,6 @@ class Member:
         self.th_main = 0.0             # threshold on the job-finding or job-ending clock (turnover moves it)
         self.th_contact = 0.0          # threshold on the first-contact clock
         self.staff_change_day = None   # first day the member's specialist left while the member was enrolled
-
-    def token_of(self, kind: int) -> int:
-        slot = _TOKEN_SLOT[kind]
-        if slot == 0:
-            return self.tok_drop
-        if slot == 1:
-            return self.tok_main
-        return self.tok_contact if slot == 2 else self.id
 
 
 WEEK_COLUMNS = (
@@ -75,9 +121,40 @@ WEEK_COLUMNS = (
     "in_post", "supervision_needed", "supervision_received", "practice_quality",
 )
 MONTH_COLUMNS = ("day", "waitlist", "caseload", "employed")
+WEEK = {name: i for i, name in enumerate(WEEK_COLUMNS)}    # column index by name
+MONTH = {name: i for i, name in enumerate(MONTH_COLUMNS)}
 
-# Job list layout (a list, mutated when the job ends).
-J_MEMBER, J_NUMBER, J_START, J_END, J_HOURS, J_WAGE, J_MATCH, J_REASON, J_OBSERVED, J_FRAGILE = range(10)
+
+
+class Job:
+    """One job spell; ``end_day`` and ``end_reason`` are set when it stops."""
+
+    __slots__ = ("member_id", "number", "start_day", "end_day", "hours_per_week", "hourly_wage",
+                 "preference_match", "end_reason", "observed_until_day", "fragile")
+
+    def __init__(self, member_id: int, number: int, start_day: float, hours: float, wage: float, match: bool,
+                 fragile: bool = False):
+        self.member_id = member_id
+        self.number = number              # 1 for the member's first job
+        self.start_day = start_day
+        self.end_day = None               # None while going, or when censored at the member's exit
+        self.hours_per_week = hours
+        self.hourly_wage = wage
+        self.preference_match = match
+        self.end_reason = JobEnd.ONGOING
+        self.observed_until_day = None    # the job's last observed day (end, exit or horizon)
+        self.fragile = fragile            # latent class (tenure.py): fragile jobs end fragile_rate_ratio times faster
+
+
+class Vacancy:
+    """A specialist post standing vacant from ``start_day`` to ``end_day`` (None while open)."""
+
+    __slots__ = ("post", "start_day", "end_day")
+
+    def __init__(self, post: int, start_day: float):
+        self.post = post
+        self.start_day = start_day
+        self.end_day = None
 
 
 class ReplicationRecords:
@@ -86,48 +163,48 @@ class ReplicationRecords:
     def __init__(self, replication: int):
         self.replication = replication
         self.members: list[Member] = []
-        self.jobs: list[list] = []
-        # (day, specialist, hours available, hours received by intake, follow_along, job_search,
-        #  job_development, hours demanded by the same four, employer contacts, caseload): see WEEK_COLUMNS
-        self.weeks: list[tuple] = []
+        self.jobs: list[Job] = []
+        # One row per specialist and planning step: its day, and the rest of WEEK_COLUMNS
+        # (a specialist's row object is reused while nothing changes).
+        self.week_days: list[float] = []
+        self.week_rows: list[tuple] = []
         # (day, waitlist, caseload, employed) at each month end
         self.months: list[tuple] = []
-        # [post, start day, end day (None while open)] of each vacancy of a specialist post
-        self.vacancies: list[list] = []
+        # each vacancy of a specialist post (turnover)
+        self.vacancies: list[Vacancy] = []
         self.horizon = NAN
 
     def start_job(self, member_id: int, number: int, t: float, hours: float, wage: float, match: bool,
-                  fragile: bool = False) -> list:
-        job = [member_id, number, t, None, hours, wage, match, None, None, fragile]
+                  fragile: bool = False) -> Job:
+        job = Job(member_id, number, t, hours, wage, match, fragile)
         self.jobs.append(job)
         return job
 
-    def end_job(self, job: list, t: float, reason: str | None) -> None:
-        """Close a job; ``reason`` None means the member left services while working (censored)."""
-        if reason is not None:
-            job[J_END] = t
-            job[J_REASON] = reason
-        else:
-            job[J_REASON] = ""
-        job[J_OBSERVED] = t
+    def end_job(self, job: Job, t: float, reason: JobEnd) -> None:
+        """Close a job; ``LEFT_SERVICES_WHILE_WORKING`` censors it at the member's exit."""
+        if reason >= 0:
+            job.end_day = t
+        job.end_reason = reason
+        job.observed_until_day = t
+
+    def open_vacancy(self, post: int, t: float) -> Vacancy:
+        v = Vacancy(post, t)
+        self.vacancies.append(v)
+        return v
 
     def close(self, horizon: float, specialists) -> None:
         """Censor what is still going at the horizon."""
         self.horizon = horizon
         for v in self.vacancies:
-            if v[2] is None:
-                v[2] = horizon
+            if v.end_day is None:
+                v.end_day = horizon
         for m in self.members:
             if m.job is not None:
-                m.days_employed += horizon - m.job[J_START]
-                m.job[J_OBSERVED] = horizon
+                m.days_employed += horizon - m.job.start_day
+                m.job.observed_until_day = horizon
 
     def freeze(self) -> "FrozenRecords":
         return FrozenRecords.from_records(self)
-
-
-def _f(x):
-    return NAN if x is None else x
 
 
 @dataclass
@@ -143,40 +220,99 @@ class FrozenRecords:
     # (post, start day, end day) of each vacancy (turnover); empty without turnover
     vacancy: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
+    # ------------------------------------------------------------------ named accessors
+
+    def job_ended(self) -> np.ndarray:
+        """Per job: it ended while the member was in services (not censored at an exit or the horizon)."""
+        return np.isfinite(self.job["end_day"])
+
+    def job_stop_day(self) -> np.ndarray:
+        """Per job: the last day it was observed, its end or where it was censored (member's exit, horizon)."""
+        j = self.job
+        return np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
+
+    def job_end_is(self, reason: JobEnd) -> np.ndarray:
+        return self.job["end_reason"] == reason
+
+    def exit_is(self, reason: ExitReason) -> np.ndarray:
+        """Per member: left for ``reason``."""
+        return self.member["exit_reason"] == reason
+
+    def enrolled_from(self, day: float) -> np.ndarray:
+        """Per member: enrolled on or after ``day``."""
+        enr = self.member["enrollment_day"]
+        return np.isfinite(enr) & (enr >= day)
+
+    def weeks(self, start: float = -np.inf, in_post_only: bool = False) -> dict[str, np.ndarray]:
+        """Week records (specialist x planning step) from ``start`` on, by column name (WEEK_COLUMNS).
+
+        ``in_post_only`` drops the steps of vacant posts (turnover): specialist-weeks.
+        """
+        w = self.week
+        if w.shape[1] < len(WEEK_COLUMNS):
+            # Core layout of older records (13 columns): every post filled, no supervision
+            # needed, practice quality 1.
+            extra = np.tile([1.0, 0.0, 0.0, 1.0], (len(w), 1))[:, : len(WEEK_COLUMNS) - w.shape[1]]
+            w = np.hstack([w, extra])
+        keep = w[:, WEEK["day"]] >= start
+        if in_post_only:
+            keep &= w[:, WEEK["in_post"]] > 0
+        w = w[keep]
+        return {name: w[:, i] for i, name in enumerate(WEEK_COLUMNS)}
+
+    def months(self) -> dict[str, np.ndarray]:
+        """Month-end snapshots by column name (MONTH_COLUMNS)."""
+        return {name: self.month[:, i] for i, name in enumerate(MONTH_COLUMNS)}
+
+    def vacancy_days(self, start: float, end: float) -> float:
+        """Days specialist posts stood vacant within [start, end], summed over posts (0 without turnover)."""
+        v = self.vacancy
+        if len(v) == 0:
+            return 0.0
+        stop = np.where(np.isfinite(v[:, 2]), v[:, 2], end)
+        return float(np.clip(np.minimum(stop, end) - np.maximum(v[:, 1], start), 0.0, None).sum())
+
     @classmethod
     def from_records(cls, r: ReplicationRecords) -> "FrozenRecords":
-        ms = r.members
-        exit_code = {None: -1, **{name: i for i, name in enumerate(EXIT_REASONS)}}
+        # One pass over the members and one over the jobs into a float table (None -> NaN),
+        # then typed columns: ids, counts and codes are small integers, exact in floats.
+        m = np.array([(x.id, x.referral_day, x.enrollment_day, x.first_contact_day, x.first_job_day, x.exit_day,
+                       x.exit_reason, x.n_jobs, x.days_employed,
+                       -1 if x.specialist is None else x.specialist.index, x.staff_change_day)
+                      for x in r.members], dtype=float).reshape(-1, 11)
         member = {
-            "member_id": np.fromiter((m.id for m in ms), np.int64, len(ms)),
-            "referral_day": np.fromiter((m.referral_day for m in ms), float, len(ms)),
-            "enrollment_day": np.fromiter((_f(m.enrollment_day) for m in ms), float, len(ms)),
-            "first_employer_contact_day": np.fromiter((_f(m.first_contact_day) for m in ms), float, len(ms)),
-            "first_job_day": np.fromiter((_f(m.first_job_day) for m in ms), float, len(ms)),
-            "exit_day": np.fromiter((_f(m.exit_day) for m in ms), float, len(ms)),
-            "exit_reason": np.fromiter((exit_code[m.exit_reason] for m in ms), np.int8, len(ms)),
-            "jobs": np.fromiter((m.n_jobs for m in ms), np.int32, len(ms)),
-            "days_employed": np.fromiter((m.days_employed for m in ms), float, len(ms)),
-            "specialist": np.fromiter((-1 if m.specialist is None else m.specialist.index for m in ms),
-                                      np.int16, len(ms)),
-            "staff_change_day": np.fromiter((_f(m.staff_change_day) for m in ms), float, len(ms)),
+            "member_id": m[:, 0].astype(np.int64),
+            "referral_day": m[:, 1],
+            "enrollment_day": m[:, 2],
+            "first_employer_contact_day": m[:, 3],
+            "first_job_day": m[:, 4],
+            "exit_day": m[:, 5],
+            "exit_reason": m[:, 6].astype(np.int8),
+            "jobs": m[:, 7].astype(np.int32),
+            "days_employed": m[:, 8],
+            "specialist": m[:, 9].astype(np.int16),
+            "staff_change_day": m[:, 10],
         }
-        js = r.jobs
-        reason_code = {None: -1, "": -2, **{name: i for i, name in enumerate(JOB_END_REASONS)}}
+        j = np.array([(x.member_id, x.number, x.start_day, x.end_day, x.hours_per_week, x.hourly_wage,
+                       x.preference_match, x.end_reason, x.observed_until_day, x.fragile)
+                      for x in r.jobs], dtype=float).reshape(-1, 10)
         job = {
-            "member_id": np.fromiter((j[J_MEMBER] for j in js), np.int64, len(js)),
-            "job_number": np.fromiter((j[J_NUMBER] for j in js), np.int32, len(js)),
-            "start_day": np.fromiter((j[J_START] for j in js), float, len(js)),
-            "end_day": np.fromiter((_f(j[J_END]) for j in js), float, len(js)),
-            "hours_per_week": np.fromiter((j[J_HOURS] for j in js), float, len(js)),
-            "hourly_wage": np.fromiter((j[J_WAGE] for j in js), float, len(js)),
-            "preference_match": np.fromiter((j[J_MATCH] for j in js), bool, len(js)),
-            "end_reason": np.fromiter((reason_code[j[J_REASON]] for j in js), np.int8, len(js)),
-            "observed_until_day": np.fromiter((_f(j[J_OBSERVED]) for j in js), float, len(js)),
+            "member_id": j[:, 0].astype(np.int64),
+            "job_number": j[:, 1].astype(np.int32),
+            "start_day": j[:, 2],
+            "end_day": j[:, 3],
+            "hours_per_week": j[:, 4],
+            "hourly_wage": j[:, 5],
+            "preference_match": j[:, 6].astype(bool),
+            "end_reason": j[:, 7].astype(np.int8),
+            "observed_until_day": j[:, 8],
             # latent class of the job (tenure.py): fragile jobs end fragile_rate_ratio times faster
-            "fragile": np.fromiter((j[J_FRAGILE] for j in js), bool, len(js)),
+            "fragile": j[:, 9].astype(bool),
         }
-        week = np.array(r.weeks, dtype=float).reshape(-1, len(WEEK_COLUMNS))
+        week = np.empty((len(r.week_days), len(WEEK_COLUMNS)))
+        if len(week):
+            week[:, 0] = r.week_days
+            week[:, 1:] = r.week_rows
         month = np.array(r.months, dtype=float).reshape(-1, 4)
-        vacancy = np.array(r.vacancies, dtype=float).reshape(-1, 3)
+        vacancy = np.array([(v.post, v.start_day, v.end_day) for v in r.vacancies], dtype=float).reshape(-1, 3)
         return cls(r.replication, r.horizon, member, job, week, month, vacancy)

@@ -18,7 +18,7 @@ import pandas as pd
 from . import __version__
 from .metrics import METRICS, summarise
 from .output import write_json
-from .records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, FrozenRecords
+from .records import ExitReason, FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario, add_months
 
 FLOAT_FORMAT = "%.6g"
@@ -29,8 +29,14 @@ DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "clic
 
 
 def summary_table(per_replication: list[dict[str, float]]) -> pd.DataFrame:
-    return pd.DataFrame(summarise(per_replication),
-                        columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
+    """summary.csv: one row per metric that applies to the run.
+
+    A metric with no finite value in any replication (say members affected by a staff
+    change when turnover is off) is left out rather than written as an empty row; the
+    README lists when each such metric appears.
+    """
+    rows = [r for r in summarise(per_replication) if r["replications"] > 0]
+    return pd.DataFrame(rows, columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
 
 
 def replication_table(per_replication: list[dict[str, float]], first: int = 0) -> pd.DataFrame:
@@ -43,7 +49,7 @@ def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
     frames = []
     for r in records:
         m = r.member
-        reason = np.array([""] + list(EXIT_REASONS), dtype=object)[m["exit_reason"].astype(int) + 1]
+        reason = _labels(ExitReason, m["exit_reason"])
         frames.append(pd.DataFrame({
             "replication": r.replication,
             "member_id": m["member_id"],
@@ -61,10 +67,14 @@ def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _labels(codes: type[ExitReason] | type[JobEnd], values: np.ndarray) -> np.ndarray:
+    """Names of enum codes, as written in the tables ("" for still going / still enrolled)."""
+    lowest = min(codes)
+    names = np.array([codes(c).label for c in range(lowest, max(codes) + 1)], dtype=object)
+    return names[values.astype(int) - lowest]
+
+
 def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
-    # end_reason codes: -2 the member left services while working (job censored there),
-    # -1 still going at the horizon, 0.. a reason from JOB_END_REASONS.
-    names = np.array(["left_services_while_working", ""] + list(JOB_END_REASONS), dtype=object)
     frames = []
     for r in records:
         j = r.job
@@ -77,7 +87,7 @@ def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "hours_per_week": j["hours_per_week"],
             "hourly_wage": j["hourly_wage"],
             "preference_match": j["preference_match"],
-            "end_reason": names[j["end_reason"].astype(int) + 2],
+            "end_reason": _labels(JobEnd, j["end_reason"]),
             "observed_until_day": j["observed_until_day"],
         }))
     return pd.concat(frames, ignore_index=True)
@@ -97,7 +107,8 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
     """
     frames = []
     for r in records:
-        n_months = len(r.month)
+        mo = r.months()
+        n_months = len(mo["day"])
         edges = np.arange(n_months + 1) * DAYS_PER_MONTH
 
         def per_month(days, edges=edges):
@@ -112,15 +123,15 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
             wait = np.where(n_ref > 0, total_wait / np.maximum(n_ref, 1), np.nan)
 
         # A planning step can straddle a month end: split its hours by days in each month.
-        w = r.week
-        start = w[:, 0]
+        w = r.weeks()
+        start = w["day"]
         step = np.diff(np.unique(start))[0] if len(np.unique(start)) > 1 else DAYS_PER_MONTH
         first = (start // DAYS_PER_MONTH).astype(int)
         share_first = np.clip(((first + 1) * DAYS_PER_MONTH - start) / step, 0.0, 1.0)
         hours = {}
         for name in ("hours_available", "hours_intake", "hours_follow_along", "hours_job_search",
                      "hours_job_development", "employer_contacts"):
-            x = w[:, WEEK_COLUMNS.index(name)]
+            x = w[name]
             total = np.bincount(first, weights=x * share_first, minlength=n_months + 1)
             total += np.bincount(first + 1, weights=x * (1.0 - share_first), minlength=n_months + 2)[: len(total)]
             hours[name] = total[:n_months]
@@ -129,12 +140,12 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
             "replication": r.replication,
             "month": np.arange(1, n_months + 1),
             **dates,
-            "day": r.month[:, 0],
+            "day": mo["day"],
             "referrals": per_month(r.member["referral_day"]),
             "enrollments": per_month(r.member["enrollment_day"]),
-            "waitlist": r.month[:, 1].astype(int),
-            "caseload": r.month[:, 2].astype(int),
-            "employed": r.month[:, 3].astype(int),
+            "waitlist": mo["waitlist"].astype(int),
+            "caseload": mo["caseload"].astype(int),
+            "employed": mo["employed"].astype(int),
             "placements": per_month(r.job["start_day"]),
             "job_endings": per_month(r.job["end_day"]),
             "exits": per_month(r.member["exit_day"]),
@@ -210,7 +221,8 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
     """Write summary, per-replication, monthly, members, jobs and fidelity tables, manifest and plots."""
     write_csv(summary_table(per_replication), folder / "summary.csv")
     write_csv(replication_table(per_replication), folder / "replications.csv")
-    if records and records[0] is not None:
+    records = [r for r in records if r is not None]  # replications whose records were kept
+    if records:
         monthly = monthly_table(records, scenario.start_date)
         write_csv(monthly, folder / "monthly.csv")
         trajectory = trajectory_table(monthly)

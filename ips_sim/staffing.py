@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .hazard import HazardClock
+from .hazard import HazardClock, Step
 from .scenario import ACTIVITIES, DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario
 
 INTAKE, FOLLOW_ALONG, JOB_SEARCH, JOB_DEVELOPMENT = range(4)
@@ -28,6 +28,11 @@ def direct_hours_per_week(scenario: Scenario) -> float:
 def caseload_cap(scenario: Scenario) -> int:
     """Members one specialist may carry: the cap per full-time specialist, scaled by FTE."""
     return max(1, math.floor(scenario.team.caseload_cap * scenario.team.fte_per_specialist + 1e-9))
+
+
+def team_caseload_cap(scenario: Scenario) -> int:
+    """Places on the team: specialists x each one's FTE-scaled cap (what the model enforces)."""
+    return scenario.team.specialists * caseload_cap(scenario)
 
 
 def allocate(available: float, demand: tuple, policy: str, order: tuple) -> list:
@@ -142,9 +147,10 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end", "clock_events",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
+        "clocks", "intake_served", "memo", "row", "state",
     )
 
-    def __init__(self, index: int, cap: int, hours: float = 0.0):
+    def __init__(self, index: int, cap: int, hours: float = 0.0, step: Step | None = None):
         self.index = index
         self.cap = cap            # 0 while the post is vacant (nobody is enrolled with it)
         self.base_cap = cap
@@ -154,18 +160,26 @@ class Specialist:
         self.quality = 1.0        # practice quality this planning step (supervision x ramp-up)
         self.sup_need = 0.0       # supervisor hours needed this planning step
         self.sup_got = 0.0        # supervisor hours received this planning step
-        self.vacancy = None       # the open vacancy record [post, start, end] while vacant
+        self.vacancy = None       # the open records.Vacancy while the post is vacant
         self.n_caseload = 0       # enrolled members (job seekers + workers)
         self.n_search = 0         # members in job search
         self.n_employed = 0       # members in a job (follow-along)
         self.n_new_workers = 0    # workers still in the first month of a job
         self.intake_backlog = 0.0  # intake hours owed to new members
-        self.find = HazardClock()          # job seekers: finding a job
-        self.contact = HazardClock()       # job seekers: first employer contact
-        self.dis_early = HazardClock()     # job seekers in their first months: dropping out
-        self.dis_late = HazardClock()      # job seekers later on: dropping out
-        self.dis_employed = HazardClock()  # workers: dropping out of services
-        self.job_end = HazardClock()       # workers: the job ending
+        self.find = HazardClock(step)          # job seekers: finding a job
+        self.contact = HazardClock(step)       # job seekers: first employer contact
+        self.dis_early = HazardClock(step)     # job seekers in their first months: dropping out
+        self.dis_late = HazardClock(step)      # job seekers later on: dropping out
+        self.dis_employed = HazardClock(step)  # workers: dropping out of services
+        self.job_end = HazardClock(step)       # workers: the job ending
+        self.clocks = (self.find, self.contact, self.dis_early, self.dis_late, self.dis_employed, self.job_end)
+        # The planning step's state (counts, intake owed, hours, quality, supervision), the
+        # intake hours served and week record that follow from it, and the numbers of every
+        # state seen (model.Program._plan: shares and rates are a pure function of the state).
+        self.state: tuple = ()
+        self.intake_served = 0.0
+        self.row: tuple = ()
+        self.memo: dict = {}
 
     @property
     def room(self) -> int:

@@ -43,7 +43,7 @@ from scipy import stats
 
 from .experiment import run_replications
 from .intervals import mean_ci
-from .records import EXIT_REASONS, FrozenRecords
+from .records import EXIT_REASONS, FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario
 from .staffing import caseload_cap
 from .streams import stream_seed
@@ -95,9 +95,8 @@ def job_end_days(rec: FrozenRecords, scenario: Scenario, seed: int) -> np.ndarra
     """
     j = rec.job
     end = j["end_day"].copy()
-    reason = j["end_reason"]
-    left = reason == -2
-    end[reason == -1] = np.inf
+    left = rec.job_end_is(JobEnd.LEFT_SERVICES_WHILE_WORKING)
+    end[rec.job_end_is(JobEnd.ONGOING)] = np.inf
     if left.any():
         jb = scenario.jobs
         stepped = rec.member["exit_reason"][j["member_id"]] == EXIT_REASONS.index("stepped_down")

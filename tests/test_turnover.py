@@ -112,7 +112,7 @@ def test_counters_agree_with_members_after_departures(policy, specialists):
                 assert len(ms) == 0 or all(o.n_caseload >= o.cap for o in p.specialists if o.in_post)
         # vacancies of one post never overlap and lie inside the run
         for post in range(specialists):
-            v = sorted((a, b) for q, a, b in p.rec.vacancies if q == post)
+            v = sorted((x.start_day, x.end_day) for x in p.rec.vacancies if x.post == post)
             for (_, b1), (a2, _) in zip(v, v[1:]):
                 assert b1 <= a2
             assert all(0 <= a <= b <= p.rec.horizon for a, b in v)
@@ -122,8 +122,8 @@ def test_hold_keeps_members_with_the_vacant_post():
     sc = scenario(turnover__annual_rate=2.0, turnover__caseload_on_departure="hold")
     p = Program(sc, 0, SEED)
     moved = []
-    original = p._transfer
-    p._transfer = lambda *a: moved.append(a) or original(*a)
+    original = p.workforce.transfer
+    p.workforce.transfer = lambda *a: moved.append(a) or original(*a)
     p.run()
     assert moved == []
 
