@@ -493,14 +493,19 @@ def _results(st, results: dict) -> None:
 def _headlines(st, v_summary, b_summary, n: int, seed: int, sc: Scenario) -> None:
     st.subheader("Key results" + (" (your settings, change vs the baseline)" if b_summary is not None else ""))
     cols = st.columns(len(HEADLINES))
+    shown = v_summary.set_index("metric")
     for col, (name, label, lower_better) in zip(cols, HEADLINES):
-        row = v_summary.set_index("metric").loc[name]
+        if name not in shown.index:  # undefined in every replication (e.g. no 18 months of follow-up)
+            col.metric(label, "–", help="Not defined for this scenario (see the metric's definition).")
+            continue
+        row = shown.loc[name]
         k, unit = _display_scale(row["unit"])
         short = {"%": "%", "days": " days"}.get(unit, "")
         delta = None
         if b_summary is not None:
-            d = (row["mean"] - b_summary.set_index("metric").loc[name, "mean"]) * k
-            delta = f"{d:+.3g}{' pp' if unit == '%' else short}"
+            base_rows = b_summary.set_index("metric")
+            d = (row["mean"] - base_rows.loc[name, "mean"]) * k if name in base_rows.index else math.nan
+            delta = f"{d:+.3g}{' pp' if unit == '%' else short}" if math.isfinite(d) else None
         col.metric(label, f"{_fmt(row['mean'] * k)}{short}", delta=delta,
                    delta_color="off" if lower_better is None else ("inverse" if lower_better else "normal"),
                    help=f"95% CI {_fmt(row['ci_low'] * k)} – {_fmt(row['ci_high'] * k)} {unit}, "
