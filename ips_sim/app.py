@@ -460,13 +460,15 @@ def _lever_differences(st, baseline: dict, current: dict) -> None:
 
 
 def _results(st, results: dict) -> None:
+    from ips_sim.prices import currency_label
     from ips_sim.report import summary_table
 
     runs = results["runs"]
     variant, base_run = runs["variant"], runs.get("baseline")
     n = results["settings"]["replications"]
-    v_summary = summary_table(variant["metrics"])
-    b_summary = summary_table(base_run["metrics"]) if base_run else None
+    currency = currency_label(variant["scenario"].costs.price_year)  # money metrics shown as e.g. "USD 2024"
+    v_summary = summary_table(variant["metrics"], currency)
+    b_summary = summary_table(base_run["metrics"], currency) if base_run else None
     _headlines(st, v_summary, b_summary, n, results["settings"]["seed"], variant["scenario"])
     if base_run:
         _why(st, base_run, variant)

@@ -1,11 +1,26 @@
-"""Program costs for funders: per member served, per placement, per employed month.
+"""Program costs that follow what the simulation did, in a stated price year.
 
-Cost is staff time: each specialist post costs ``specialist_cost_per_fte_year``
-(fully loaded) for the time it is filled in the observation window after
-warm-up (a vacant post costs nothing), and the program pays its share of the
-supervisor (its specialists over all the specialists the supervisor covers).
-Outcomes come from the same window, so the ratios answer "what did a year of
-this program buy".
+Cost items (every amount a named field of the scenario's ``costs`` section,
+each with its own price year, converted to ``costs.price_year`` with CPI-U):
+
+* specialist posts: ``specialist_cost_per_fte_year`` for the time each post is
+  filled (a vacant post costs nothing; Latimer et al. 2004 direct cost per
+  specialist), times ``team.fte_per_specialist``;
+* the supervisor: salary x (1 + ``supervisor_fringe_rate``) x FTE, the program's
+  share (its specialists over all the specialists the supervisor covers);
+* travel: miles per hour of community work (job search, job development and
+  follow-along hours the simulation delivered) x the mileage rate;
+* hiring: recruitment and training per new hire (the end of each vacancy);
+* benefits counselling per member enrolled;
+* overhead: ``overhead_rate`` on the five items above;
+* fixed program costs per year, and a cost per member-month on the caseload
+  (how usual services are costed).
+
+The wider perspective subtracts members' earnings (simulated hours x wage while
+in the program) and/or adds mental-health hospital costs per member-month, as
+``costs.offsets`` lists. Costs and the flows employed months and earnings of
+observation year k are discounted by (1 + ``discount_rate``)^k; year 0 is the
+first year after warm-up (day 0 for a cohort).
 """
 
 from __future__ import annotations
@@ -14,9 +29,20 @@ import math
 
 import numpy as np
 
+from . import prices
 from .records import FrozenRecords
 from .scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario
 from .staffing import supervised_specialists
+
+# Week record columns (records.WEEK_COLUMNS): day, specialist, hours available, hours received by
+# intake, follow-along, job search, job development.
+_W_DAY, _W_FOLLOW, _W_SEARCH, _W_DEVELOP = 0, 4, 5, 6
+
+SERVICE_ITEMS = ("specialists", "supervisor", "travel", "hiring", "benefits_counselling", "overhead",
+                 "fixed", "member_month_services")
+BUDGET_COLUMNS = ("year", "days", "specialist_fte", "members_served", "members_enrolled", "people_employed",
+                  "employed_months", "hires", *SERVICE_ITEMS, "service_cost", "earnings", "hospital",
+                  "perspective_cost", "discount_factor")
 
 
 def employed_days_in_window(rec: FrozenRecords, start: float, end: float) -> float:
@@ -35,17 +61,115 @@ def members_served(rec: FrozenRecords, start: float, end: float) -> int:
     return int(on.sum())
 
 
-def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> dict[str, float]:
+def vacant_post_days(rec: FrozenRecords, start: float, end: float) -> float:
+    """Days specialist posts stood vacant within [start, end], summed over posts."""
+    v = rec.vacancy
+    if len(v) == 0:
+        return 0.0
+    stop = np.where(np.isfinite(v[:, 2]), v[:, 2], end)
+    return float(np.clip(np.minimum(stop, end) - np.maximum(v[:, 1], start), 0.0, None).sum())
+
+
+def is_cohort(scenario: Scenario) -> bool:
+    """A trial-style cohort (people referred together on day 0, no further referrals)."""
+    r = scenario.referrals
+    return r.cohort_size > 0 and r.rate_per_month == 0 and not r.schedule
+
+
+def unit_label(scenario: Scenario) -> str:
+    return "per participant" if is_cohort(scenario) else "per program-year"
+
+
+def money(scenario: Scenario, item: str) -> float:
+    """A money input of the costs section (or ``hourly_wage``) in the output price year, per unit of its own."""
     c = scenario.costs
+    amount = scenario.jobs.hourly_wage_mean if item == "hourly_wage" else getattr(c, item)
+    return prices.convert(amount, c.price_years[item], prices.output_year(c.price_year))
+
+
+def observation_years(start: float, end: float) -> list[tuple[float, float]]:
+    """[a, b) day ranges of the years of the observation window (the last may be partial)."""
+    n = max(1, math.ceil((end - start) / DAYS_PER_YEAR - 1e-9))
+    return [(start + k * DAYS_PER_YEAR, min(start + (k + 1) * DAYS_PER_YEAR, end)) for k in range(n)]
+
+
+def _overlap(lo: np.ndarray, hi: np.ndarray, a: float, b: float) -> np.ndarray:
+    return np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None)
+
+
+def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
+    """Per observation year: staffing, members, employment and every cost item (output price year)."""
+    c = scenario.costs
+    team = scenario.team
+    start, end = scenario.warmup_days, rec.horizon
+    years = observation_years(start, end)
+    m, j, w, v = rec.member, rec.job, rec.week, rec.vacancy
+    enr, ex = m["enrollment_day"], m["exit_day"]
+    enrolled = np.isfinite(enr)
+    on_until = np.where(np.isfinite(ex), ex, end)
+    job_stop = np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
+    community = w[:, _W_FOLLOW] + w[:, _W_SEARCH] + w[:, _W_DEVELOP]
+    hires_at = v[np.isfinite(v[:, 2]), 2] if len(v) else np.zeros(0)
+    share = team.specialists / supervised_specialists(scenario)
+    spec = money(scenario, "specialist_cost_per_fte_year") * team.fte_per_specialist
+    sup = (money(scenario, "supervisor_cost_per_fte_year") * (1.0 + c.supervisor_fringe_rate)
+           * scenario.supervision.supervisor_fte * share)
+    mile = money(scenario, "travel_cost_per_mile") * c.travel_miles_per_community_hour
+    counsel = money(scenario, "benefits_counselling_cost_per_new_member")
+    fixed = money(scenario, "fixed_cost_per_year")
+    per_mm = money(scenario, "cost_per_member_month")
+    hosp = money(scenario, "hospital_cost_per_member_month")
+    wage = prices.convert(1.0, c.price_years["hourly_wage"], prices.output_year(c.price_year))
+    earn_rate = j["hours_per_week"] * j["hourly_wage"] * wage / 7.0  # output-year dollars per day worked
+
+    rows = {k: np.zeros(len(years)) for k in BUDGET_COLUMNS}
+    for k, (a, b) in enumerate(years):
+        days = b - a
+        filled = team.specialists * days - vacant_post_days(rec, a, b)
+        worked = _overlap(j["start_day"], job_stop, a, b)
+        member_months = _overlap(enr[enrolled], on_until[enrolled], a, b).sum() / DAYS_PER_MONTH
+        new_members = float(((enr >= a) & (enr < b)).sum())
+        hires = float(((hires_at >= a) & (hires_at < b)).sum())
+        r = rows
+        r["year"][k] = k + 1
+        r["days"][k] = days
+        r["specialist_fte"][k] = filled * team.fte_per_specialist / days
+        r["members_served"][k] = members_served(rec, a, b)
+        r["members_enrolled"][k] = new_members
+        r["people_employed"][k] = len(np.unique(j["member_id"][worked > 0]))
+        r["employed_months"][k] = worked.sum() / DAYS_PER_MONTH
+        r["hires"][k] = hires
+        r["specialists"][k] = spec * filled / DAYS_PER_YEAR
+        r["supervisor"][k] = sup * days / DAYS_PER_YEAR
+        in_year = (w[:, _W_DAY] >= a) & (w[:, _W_DAY] < b)
+        r["travel"][k] = mile * community[in_year].sum()
+        r["hiring"][k] = hires * c.hire_cost_share_of_specialist_year * spec
+        r["benefits_counselling"][k] = new_members * counsel
+        r["overhead"][k] = c.overhead_rate * (r["specialists"][k] + r["supervisor"][k] + r["travel"][k]
+                                              + r["hiring"][k] + r["benefits_counselling"][k])
+        r["fixed"][k] = fixed * days / DAYS_PER_YEAR
+        r["member_month_services"][k] = per_mm * member_months
+        r["service_cost"][k] = sum(r[i][k] for i in SERVICE_ITEMS)
+        r["earnings"][k] = float((earn_rate * worked).sum())
+        r["hospital"][k] = hosp * member_months
+        r["perspective_cost"][k] = (r["service_cost"][k]
+                                    - (r["earnings"][k] if "earnings" in c.offsets else 0.0)
+                                    + (r["hospital"][k] if "hospital" in c.offsets else 0.0))
+        r["discount_factor"][k] = (1.0 + c.discount_rate) ** -k
+    return rows
+
+
+def discounted(rows: dict[str, np.ndarray], column: str) -> float:
+    """Sum over years of a column times the year's discount factor."""
+    return float((rows[column] * rows["discount_factor"]).sum())
+
+
+def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> dict[str, float]:
+    """Cost metrics of a run (undiscounted, output price year) from the budget rows."""
+    rows = budget(rec, scenario)
     start, end = scenario.warmup_days, rec.horizon
     years = (end - start) / DAYS_PER_YEAR
-    team = scenario.team
-    filled_years = team.specialists * years - rec.vacancy_days(start, end) / DAYS_PER_YEAR
-    specialists_cost = filled_years * team.fte_per_specialist * c.specialist_cost_per_fte_year
-    covered = supervised_specialists(scenario)
-    supervisor_cost = (scenario.supervision.supervisor_fte * c.supervisor_cost_per_fte_year * years
-                       * team.specialists / covered)
-    total = (specialists_cost + supervisor_cost) * c.price_index
+    total = float(rows["service_cost"].sum())
     served = members_served(rec, start, end)
     employed_months = employed_days_in_window(rec, start, end) / DAYS_PER_MONTH
 
@@ -54,9 +178,50 @@ def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> d
 
     return {
         "program_cost_per_year": total / years if years > 0 else math.nan,
+        "program_cost_discounted": discounted(rows, "service_cost"),
         "members_served": float(served),
         "cost_per_member_served": per(served),
         "cost_per_placement": per(placements),
         "employed_member_months": employed_months,
         "cost_per_employed_month": per(employed_months),
+        "member_earnings_per_year": float(rows["earnings"].sum()) / years if years > 0 else math.nan,
+    }
+
+
+ECONOMIC_OUTCOMES = (
+    ("cost", "money", "cost in the chosen perspective (costs.perspective), discounted"),
+    ("service_cost", "money", "program service cost (funder perspective), discounted"),
+    ("cost_undiscounted", "money", "cost in the chosen perspective, not discounted"),
+    ("people_employed", "people", "people who held a competitive job (cohort: share of participants; "
+                                  "program: distinct people employed in a year)"),
+    ("employed_months", "months", "months worked by members while in the program, discounted"),
+    ("earnings", "money", "members' earnings (hours x wage) while in the program, discounted"),
+    ("members_served", "people", "members on the caseload (cohort: per participant = 1)"),
+    ("cost_per_member_served", "money", "undiscounted service cost over members served in the window"),
+)
+
+
+def economic_outcomes(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
+    """One replication's costs and effects per participant (cohort) or per program-year (running program)."""
+    rows = budget(rec, scenario)
+    start, end = scenario.warmup_days, rec.horizon
+    served = members_served(rec, start, end)
+    if is_cohort(scenario):
+        n = float(len(rec.member["member_id"]))
+        worked = np.isfinite(rec.member["first_job_day"]) & (rec.member["first_job_day"] < end)
+        people = float(worked.sum())
+        unit = n
+    else:
+        unit = (end - start) / DAYS_PER_YEAR
+        people = float(rows["people_employed"].sum())  # person-years with a job, over years below
+    div = unit if unit > 0 else math.nan
+    return {
+        "cost": discounted(rows, "perspective_cost") / div,
+        "service_cost": discounted(rows, "service_cost") / div,
+        "cost_undiscounted": float(rows["perspective_cost"].sum()) / div,
+        "people_employed": people / div,
+        "employed_months": discounted(rows, "employed_months") / div,
+        "earnings": discounted(rows, "earnings") / div,
+        "members_served": served / div,
+        "cost_per_member_served": float(rows["service_cost"].sum()) / served if served else math.nan,
     }

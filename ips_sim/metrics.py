@@ -76,12 +76,17 @@ METRICS = (
     Metric("job_finding_rate_per_seeker_month", "jobs per month",
            "jobs started per job-seeker month (placements after warm-up / job-seeker months at planning steps)"),
     Metric("follow_along_service_share", "share", "follow-along hours received over hours demanded"),
-    Metric("program_cost_per_year", "currency", "specialist cost per year (costs.currency)"),
+    Metric("program_cost_per_year", "money",
+           "program service cost per year, not discounted (all cost items; see ips_sim/costs.py)"),
+    Metric("program_cost_discounted", "money",
+           "program service cost over the observation window, discounted at costs.discount_rate"),
     Metric("members_served", "people", "members on the caseload at any time after warm-up"),
-    Metric("cost_per_member_served", "currency", "program cost after warm-up / members served"),
-    Metric("cost_per_placement", "currency", "program cost after warm-up / jobs started"),
+    Metric("cost_per_member_served", "money", "program cost after warm-up / members served"),
+    Metric("cost_per_placement", "money", "program cost after warm-up / jobs started"),
     Metric("employed_member_months", "months", "months worked by members while in the program, after warm-up"),
-    Metric("cost_per_employed_month", "currency", "program cost after warm-up / employed member-months"),
+    Metric("cost_per_employed_month", "money", "program cost after warm-up / employed member-months"),
+    Metric("member_earnings_per_year", "money",
+           "members' earnings while in the program per year (job hours x hourly wage)"),
     Metric("vacancy_days", "days", "days specialist posts stood vacant after warm-up, summed over posts (turnover)"),
     Metric("vacancy_share", "share", "vacant post-days over post-days after warm-up"),
     Metric("members_affected_by_staff_change", "people",
@@ -97,6 +102,12 @@ METRICS = (
            "mean practice quality (supervision x new-hire ramp-up) over specialist-weeks in post after warm-up"),
 )
 METRIC_NAMES = tuple(m.name for m in METRICS)
+MONEY = "money"  # unit placeholder of money metrics; tables show the price-year label ("USD 2024")
+
+
+def unit_label(unit: str, currency: str) -> str:
+    """A metric's unit as printed: money metrics get the currency label of the run."""
+    return currency if unit == MONEY else unit
 
 # Plain words for each metric, shown by the app, the tutorial and the API tables;
 # tests/test_metrics.py checks every metric has one.
@@ -130,6 +141,8 @@ LABELS = {
     "job_finding_rate_per_seeker_month": "Jobs found per job-seeker month",
     "follow_along_service_share": "Follow-along help received vs needed",
     "program_cost_per_year": "Program cost per year",
+    "program_cost_discounted": "Program cost, discounted",
+    "member_earnings_per_year": "Members' earnings per year",
     "members_served": "People served",
     "cost_per_member_served": "Cost per person served",
     "cost_per_placement": "Cost per job started",

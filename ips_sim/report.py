@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .metrics import METRICS, summarise
+from .costs import BUDGET_COLUMNS, budget
+from .metrics import METRICS, summarise, unit_label
 from .output import write_json
+from .prices import currency_label
 from .records import ExitReason, FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario, add_months
 
@@ -28,15 +30,18 @@ DEPENDENCIES = ("simpy", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "clic
 # --------------------------------------------------------------------------- tables
 
 
-def summary_table(per_replication: list[dict[str, float]]) -> pd.DataFrame:
-    """summary.csv: one row per metric that applies to the run.
+def summary_table(per_replication: list[dict[str, float]], currency: str | None = None) -> pd.DataFrame:
+    """summary.csv: one row per metric that applies to the run; money units shown as ``currency`` ("USD 2024").
 
     A metric with no finite value in any replication (say members affected by a staff
     change when turnover is off) is left out rather than written as an empty row; the
     README lists when each such metric appears.
     """
     rows = [r for r in summarise(per_replication) if r["replications"] > 0]
-    return pd.DataFrame(rows, columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
+    df = pd.DataFrame(rows, columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])
+    if currency:
+        df["unit"] = [unit_label(u, currency) for u in df["unit"]]
+    return df
 
 
 def replication_table(per_replication: list[dict[str, float]], first: int = 0) -> pd.DataFrame:
@@ -155,6 +160,22 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)
 
 
+def budget_table(records: list[FrozenRecords], scenario: Scenario) -> pd.DataFrame:
+    """Budget view: per observation year, mean over replications of cost items, FTE, members, employment.
+
+    Money columns are in the scenario's output price year (``currency`` column), not discounted;
+    ``discount_factor`` is the year's factor at ``costs.discount_rate``.
+    """
+    frames = [pd.DataFrame(budget(r, scenario)) for r in records if r is not None]
+    df = pd.concat(frames).groupby("year", as_index=False).mean()[list(BUDGET_COLUMNS)]
+    df["year"] = df["year"].astype(int)
+    df.insert(1, "currency", currency_label(scenario.costs.price_year))
+    if scenario.start_date is not None:  # calendar dates: the day each program year begins
+        warm = round(12 * scenario.simulation.warmup_years)
+        df.insert(1, "begins", [add_months(scenario.start_date, warm + 12 * (y - 1)).isoformat() for y in df["year"]])
+    return df
+
+
 TRAJECTORY_COLUMNS = ("waitlist", "caseload", "employed", "placements", "wait_days_referred", "hours_intake",
                       "hours_follow_along", "hours_job_search", "hours_job_development")
 
@@ -219,10 +240,11 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 def write_run(folder: Path, scenario: Scenario, per_replication, records, manifest_doc: dict,
               plots: bool = True) -> None:
     """Write summary, per-replication, monthly, members, jobs and fidelity tables, manifest and plots."""
-    write_csv(summary_table(per_replication), folder / "summary.csv")
+    write_csv(summary_table(per_replication, currency_label(scenario.costs.price_year)), folder / "summary.csv")
     write_csv(replication_table(per_replication), folder / "replications.csv")
     records = [r for r in records if r is not None]  # replications whose records were kept
     if records:
+        write_csv(budget_table(records, scenario), folder / "budget.csv")
         monthly = monthly_table(records, scenario.start_date)
         write_csv(monthly, folder / "monthly.csv")
         trajectory = trajectory_table(monthly)

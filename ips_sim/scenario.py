@@ -18,7 +18,6 @@ import csv
 import datetime as dt
 import functools
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -30,6 +29,10 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 
 from .echo import clip, shown
 from .errors import UserError
+from .paths import (  # noqa: F401  (re-exported: where the defaults live)
+    DATA_SUFFIXES, PACKAGE_DATA, calibration_dir, refresh_package_data, repository_calibration_dir,
+)
+from .prices import years_available
 from .names import name_problem, safe_name
 from .safe_yaml import YAMLInputError, load_yaml_file, load_yaml_text
 
@@ -37,43 +40,6 @@ DAYS_PER_MONTH = 365.25 / 12
 DAYS_PER_YEAR = 365.25
 ACTIVITIES = ("intake", "follow_along", "job_search", "job_development")
 END_REASONS = ("quit", "fired", "temporary_job_ended", "laid_off")
-
-
-PACKAGE_DATA = Path(__file__).resolve().parent / "data"
-DATA_SUFFIXES = (".csv", ".yaml")  # what of calibration/ ships in the package
-
-
-def calibration_dir() -> Path:
-    """Folder holding the defaults table and fitted parameters: the copy shipped in the package.
-
-    ``IPS_SIM_CALIBRATION_DIR`` overrides it (tests, or a site with its own fit). The
-    repository's ``calibration/`` is where ``ips-sim calibrate`` writes; ``make data``
-    (:func:`refresh_package_data`) copies it into the package, and a test checks the two agree.
-    """
-    env = os.environ.get("IPS_SIM_CALIBRATION_DIR")
-    if env:
-        return Path(env)
-    return PACKAGE_DATA
-
-
-def repository_calibration_dir() -> Path:
-    """``calibration/`` of the source checkout (where calibration writes), or ./calibration when installed."""
-    repo = Path(__file__).resolve().parent.parent / "calibration"
-    return repo if repo.is_dir() else Path("calibration")
-
-
-def refresh_package_data(source: Path | None = None) -> list[str]:
-    """Copy the defaults and fit (``*.csv``, ``*.yaml``) from ``calibration/`` into the package; names copied."""
-    import shutil
-
-    source = source or repository_calibration_dir()
-    PACKAGE_DATA.mkdir(exist_ok=True)
-    copied = []
-    for path in sorted(source.iterdir()):
-        if path.suffix in DATA_SUFFIXES:
-            shutil.copyfile(path, PACKAGE_DATA / path.name)
-            copied.append(path.name)
-    return copied
 
 
 # Bounds on what the model can do: beyond these a run would not finish (or overflow), so they are refused.
@@ -411,11 +377,55 @@ class FollowAlong(_Section):
     support_after_step_down: float = Field(ge=0, le=1)
 
 
+# Money inputs of the costs section; each carries its own price year in costs.price_years.
+COST_MONEY_ITEMS = ("specialist_cost_per_fte_year", "supervisor_cost_per_fte_year", "travel_cost_per_mile",
+                    "benefits_counselling_cost_per_new_member", "fixed_cost_per_year", "cost_per_member_month",
+                    "hospital_cost_per_member_month", "hourly_wage")
+CostItem = Literal["specialist_cost_per_fte_year", "supervisor_cost_per_fte_year", "travel_cost_per_mile",
+                   "benefits_counselling_cost_per_new_member", "fixed_cost_per_year", "cost_per_member_month",
+                   "hospital_cost_per_member_month", "hourly_wage"]
+
+
 class Costs(_Section):
+    """Cost items (see ips_sim/costs.py), their price years, the perspective and discounting."""
+
+    price_year: int | None = Field(ge=1900, le=2200)
+    price_years: dict[CostItem, int]
     specialist_cost_per_fte_year: float = Field(ge=0, le=MAX_MONEY)
     supervisor_cost_per_fte_year: float = Field(ge=0, le=MAX_MONEY)
-    price_index: float = Field(gt=0, le=1000)
-    currency: str = Field(min_length=1, max_length=12, pattern=r"^[^\x00-\x1f\x7f]+$")
+    supervisor_fringe_rate: float = Field(ge=0, le=3)
+    overhead_rate: float = Field(ge=0, le=3)
+    travel_miles_per_community_hour: float = Field(ge=0, le=100)
+    travel_cost_per_mile: float = Field(ge=0, le=100)
+    hire_cost_share_of_specialist_year: float = Field(ge=0, le=5)
+    benefits_counselling_cost_per_new_member: float = Field(ge=0, le=MAX_MONEY)
+    fixed_cost_per_year: float = Field(ge=0, le=MAX_MONEY)
+    cost_per_member_month: float = Field(ge=0, le=MAX_MONEY)
+    discount_rate: float = Field(ge=0, le=0.5)
+    perspective: Literal["funder", "wider"]
+    offsets: list[Literal["earnings", "hospital"]]
+    hospital_cost_per_member_month: float = Field(ge=0, le=MAX_MONEY)
+
+    @model_validator(mode="after")
+    def _years_and_offsets(self):
+        lo, hi = years_available()
+        if self.price_year is not None and not lo <= self.price_year <= hi:
+            raise ValueError(f"price_year {self.price_year} is outside the CPI-U table ({lo}-{hi}); "
+                             "null reports in the latest year")
+        missing = [k for k in COST_MONEY_ITEMS if k not in self.price_years]
+        if missing:
+            raise ValueError(f"price_years needs a year for {', '.join(missing)}")
+        bad = {k: y for k, y in self.price_years.items() if not lo <= y <= hi}
+        if bad:
+            raise ValueError(f"price_years {bad} outside the CPI-U table ({lo}-{hi})")
+        if len(set(self.offsets)) != len(self.offsets):
+            raise ValueError("offsets lists an offset twice")
+        if self.offsets and self.perspective != "wider":
+            raise ValueError("offsets count only in the wider perspective: set perspective: wider or offsets: []")
+        if self.perspective == "wider" and not self.offsets:
+            raise ValueError("the wider perspective needs offsets (earnings, hospital); "
+                             "benefit payments are not offered: the MHTS found no difference")
+        return self
 
 
 class Supervision(_Section):

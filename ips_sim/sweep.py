@@ -42,7 +42,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -51,10 +51,11 @@ from pydantic import BaseModel, ValidationError
 from . import __version__
 from .executors import execute as run_units
 from .experiment import run_replications
-from .metrics import METRIC_NAMES, METRICS, summarise
+from .metrics import METRIC_NAMES, METRICS, summarise, unit_label
 from .echo import clip, shown
 from .names import name_problem, safe_name
 from .output import OutputFolder
+from .prices import currency_label
 from .scenario import Scenario, ScenarioError, get_dotted, kind_of, load_scenario, read_yaml_file
 
 CONFIDENCE = 0.95
@@ -748,7 +749,8 @@ def sweep_table(sweep: Sweep, per_point: Iterable[list[dict[str, float]]]):
     for i, mets in enumerate(per_point):
         vals = {k: (_show(v) if isinstance(v, (list, dict)) else v) for k, v in sweep.values[i].items()}
         for r in summarise(mets, CONFIDENCE):
-            rows.append({"point": sweep.point_id(i), **vals, "metric": r["metric"], "unit": r["unit"],
+            rows.append({"point": sweep.point_id(i), **vals, "metric": r["metric"],
+                         "unit": unit_label(r["unit"], currency_label(sweep.base.costs.price_year)),
                          "mean": r["mean"], "ci_low": r["ci_low"], "ci_high": r["ci_high"], "std": r["std"],
                          "replications": r["replications"]})
     cols = ["point", *sweep.fields, "metric", "unit", "mean", "ci_low", "ci_high", "std", "replications"]
@@ -789,7 +791,8 @@ def plot_sweep(table, sweep: Sweep, folder: Path) -> list[Path]:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     metrics = list(sweep.plot.get("metrics") or DEFAULT_PLOT_METRICS)
-    info = {m.name: m for m in METRICS}
+    currency = currency_label(sweep.base.costs.price_year)
+    info = {m.name: replace(m, unit=unit_label(m.unit, currency)) for m in METRICS}  # money -> "USD 2024"
     written = []
 
     def key(v):

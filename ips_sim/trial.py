@@ -41,8 +41,11 @@ from functools import partial
 import numpy as np
 from scipy import stats
 
+from .cea import fieller_ci
+from .costs import economic_outcomes
 from .experiment import run_replications
 from .intervals import mean_ci
+from .prices import currency_label
 from .records import EXIT_REASONS, FrozenRecords, JobEnd
 from .scenario import DAYS_PER_MONTH, Scenario
 from .staffing import caseload_cap
@@ -64,6 +67,8 @@ OUTCOMES = (
     ("worked_20h_rate", "share", "share of people randomized who held a job of 20+ hours a week within follow-up"),
     ("worked_20h_share_of_employed", "share", "share of employed people who held a job of 20+ hours a week"),
     ("in_services_12m", "share", "share of people randomized still on the caseload 12 months after randomization"),
+    ("cost_per_participant", "money",
+     "service cost of the arm per person randomized over follow-up, discounted (costs section; ips_sim/costs.py)"),
 )
 OUTCOME_NAMES = tuple(o[0] for o in OUTCOMES)
 
@@ -145,6 +150,7 @@ def cohort_outcomes(rec: FrozenRecords, scenario: Scenario, follow_up_days: floa
         "worked_20h_rate": float(big.mean()) if n else math.nan,
         "worked_20h_share_of_employed": float(big[employed].mean()) if n_emp else math.nan,
         "in_services_12m": float(still.mean()) if follow_up_days >= 12 * DAYS_PER_MONTH and n else math.nan,
+        "cost_per_participant": economic_outcomes(rec, scenario)["service_cost"] if n else math.nan,
     }
     return out
 
@@ -169,6 +175,7 @@ class TrialResult:
     follow_up_months: float
     replications: int
     seed: int
+    currency: str = "USD"   # price-year label of the money outcomes
 
 
 def risk_ratio(a: float, n1: float, c: float, n0: float, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -214,10 +221,12 @@ def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_mo
                     "risk_ratio": rr, "rr_ci_low": lo, "rr_ci_high": hi,
                     "significant": float(lo > 1.0 or hi < 1.0), "significant_favouring_ips": float(lo > 1.0)})
         rows.append(row)
-    return TrialResult(rows, summarise_trials(rows), n_per_arm, follow_up_months, replications, seed)
+    currency = currency_label(ips.costs.price_year)
+    return TrialResult(rows, summarise_trials(rows, currency), n_per_arm, follow_up_months, replications, seed,
+                       currency)
 
 
-def summarise_trials(rows: list[dict]) -> list[dict]:
+def summarise_trials(rows: list[dict], currency: str = "USD") -> list[dict]:
     """Outcome table: per arm mean over trials (95% CI of the mean), and the spread of single trials."""
     out = []
 
@@ -237,11 +246,21 @@ def summarise_trials(rows: list[dict]) -> list[dict]:
     for name, unit, _ in OUTCOMES:
         if name in ("n",):
             continue
-        add(name, unit, f"ips_{name}", f"control_{name}")
+        add(name, currency if unit == "money" else unit, f"ips_{name}", f"control_{name}")
     add("risk_difference (IPS - control)", "share", "risk_difference")
     add("risk_ratio (per trial)", "ratio", "risk_ratio")
     add("power: share of trials with RR CI above 1", "share", "significant_favouring_ips")
+    ratio = incremental_cost_per_person_employed(rows)
+    out.append({"outcome": "incremental cost per additional person employed", "unit": currency,
+                "ips_mean": ratio[0], "ips_ci_low": ratio[1], "ips_ci_high": ratio[2]})
     return out
+
+
+def incremental_cost_per_person_employed(rows: list[dict]) -> tuple[float, float, float]:
+    """(mean cost difference per participant) / (mean employment-rate difference), Fieller 95% CI over trials."""
+    dc = [r["ips_cost_per_participant"] - r["control_cost_per_participant"] for r in rows]
+    de = [r["risk_difference"] for r in rows]
+    return fieller_ci(dc, de)
 
 
 def format_table(result: TrialResult) -> str:
@@ -254,12 +273,16 @@ def format_table(result: TrialResult) -> str:
     def fmt(m, lo, hi, unit):
         if unit in ("share", "ratio"):
             return f"{m:.3f} [{lo:.3f}, {hi:.3f}]"
+        if unit.startswith("USD"):
+            return f"{m:,.0f} [{lo:,.0f}, {hi:,.0f}]"
         return f"{m:.1f} [{lo:.1f}, {hi:.1f}]"
 
     for r in rows:
         left = fmt(r["ips_mean"], r["ips_ci_low"], r["ips_ci_high"], r["unit"])
         right = fmt(r["control_mean"], r["control_ci_low"], r["control_ci_high"], r["unit"]) if "control_mean" in r else ""
         lines.append(f"{r['outcome']:44s} {left:>26s} {right:>30s}")
+    lines.append(f"(money in {result.currency}; the incremental ratio's interval is Fieller's over the simulated "
+                 "trials)")
     first = result.per_trial[0]
     rr = [r["risk_ratio"] for r in result.per_trial]
     power = float(np.mean([r["significant_favouring_ips"] for r in result.per_trial]))

@@ -52,3 +52,8 @@ def test_wheel_installs_and_runs_from_another_folder(tmp_path):
                        capture_output=True, text=True, cwd=elsewhere, env=env)
     assert r.returncode == 0, r.stderr
     assert (elsewhere / "outputs" / "small" / "summary.csv").exists()
+    # the board report's jinja2 templates ship in the wheel (package data)
+    r = subprocess.run([str(venv / "bin" / "ips-sim"), "report", "outputs/small"],
+                       capture_output=True, text=True, cwd=elsewhere, env=env)
+    assert r.returncode == 0, r.stderr
+    assert (elsewhere / "outputs" / "small" / "report.html").exists()

@@ -260,7 +260,8 @@ def test_money_fields_bounded_and_the_largest_allowed_costs_stay_finite():
     sc = scenario_from_dict({**load_yaml_text(TINY), "team": {"specialists": 1000, "caseload_cap": 1000},
                              "supervision": {"specialists_per_supervisor": 1000, "supervisor_fte": 5},
                              "costs": {"specialist_cost_per_fte_year": MAX_MONEY, "supervisor_cost_per_fte_year":
-                                       MAX_MONEY, "price_index": 1000},
+                                       MAX_MONEY, "fixed_cost_per_year": MAX_MONEY,
+                                       "cost_per_member_month": MAX_MONEY},
                              "jobs": {"hourly_wage_mean": MAX_MONEY, "hourly_wage_min": MAX_MONEY}}, "c")
     from ips_sim.experiment import run_replications
     metrics, _ = run_replications(sc, 2, 1, keep_records=False)

@@ -160,15 +160,15 @@ def test_common_random_numbers_an_inactive_assumption_changes_nothing(base, tmp_
     # Turnover is off in the default scenario: its parameters are set aside, not sampled.
     ranges = load_ranges(default_ranges_path(), base)
     assert {p for p, _ in ranges.inactive} >= {"turnover.hiring_delay_days", "turnover.ramp_up_months"}
-    # And on the model: an input the model never reads (costs.price_index only scales cost labels) has
+    # And on the model: an input the model never reads (costs.travel_cost_per_mile only scales a cost item) has
     # elementary effects of exactly zero on a non-cost outcome, because every point shares the random numbers.
     small = base.with_updates({"simulation.horizon_years": 3, "simulation.warmup_years": 1})
-    r = Ranges([AssumptionRange("costs.price_index", 0.5, 2.0, "", "t"),
+    r = Ranges([AssumptionRange("costs.travel_cost_per_mile", 0.3, 1.0, "", "t"),
                 AssumptionRange("referrals.patience_mean_days", 30, 365, "", "t")], [], [], [])
     res = run_sensitivity(small, ["mean_wait_days"], r, InlineExecutor(), trajectories=3, replications=2)
     rows = {row["parameter"]: row for row in res.per_outcome["mean_wait_days"].rows}
-    assert rows["costs.price_index"]["mu_star"] == 0.0
-    assert rows["costs.price_index"]["at_low"] == rows["costs.price_index"]["at_high"] == res.default_values[
+    assert rows["costs.travel_cost_per_mile"]["mu_star"] == 0.0
+    assert rows["costs.travel_cost_per_mile"]["at_low"] == rows["costs.travel_cost_per_mile"]["at_high"] == res.default_values[
         "mean_wait_days"]
     assert rows["referrals.patience_mean_days"]["mu_star"] > 0
 
@@ -183,7 +183,7 @@ def _tiny(tmp_path):
     ranges.write_text("parameter,low,high,requires,reasoning\n"
                       "referrals.patience_mean_days,45,365,,test range\n"
                       "service.intake_hours,2,8,,test range\n"
-                      "costs.price_index,,,,not varied: test\n")
+                      "costs.travel_cost_per_mile,,,,not varied: test\n")
     return sc, ranges
 
 

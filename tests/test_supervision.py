@@ -34,7 +34,8 @@ SUPERVISION = {
 }
 
 
-COST_METRICS = {"program_cost_per_year", "cost_per_member_served", "cost_per_placement", "cost_per_employed_month"}
+COST_METRICS = {"program_cost_per_year", "program_cost_discounted", "cost_per_member_served", "cost_per_placement",
+                "cost_per_employed_month"}
 
 
 def scenario(**updates):

@@ -46,9 +46,9 @@ def main():
 
 
 def _register() -> None:
-    from . import app, calibrate, fit_referrals, plan, run, sensitivity, sweep, trial  # noqa: F811 - the command modules
+    from . import app, calibrate, compare, fit_referrals, plan, report, run, sensitivity, sweep, trial  # noqa: F811
 
-    for module in (run, sweep, plan, trial, calibrate, app, fit_referrals, sensitivity):
+    for module in (run, sweep, plan, trial, calibrate, app, fit_referrals, sensitivity, compare, report):
         for command in module.COMMANDS:
             main.add_command(command)
 

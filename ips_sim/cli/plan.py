@@ -7,9 +7,10 @@ import click
 from ..echo import shown
 from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
-from ..metrics import METRICS
+from ..metrics import METRICS, unit_label
 from ..output import OutputFolder
 from ..plan import give_up_warning, parse_target, parse_vary, plan, sentence, table_lines, write_plan
+from ..prices import currency_label
 from ..sweep import try_updates
 from ..progress import Progress
 from ..scenario import ScenarioError, load_scenario
@@ -112,7 +113,8 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     finally:
         progress.close()
         executor.close()
-    units = {m.name: m.unit for m in METRICS}
+    currency = currency_label(base.costs.price_year)
+    units = {m.name: unit_label(m.unit, currency) for m in METRICS}  # money metrics as "USD 2024"
     used = sorted({t.metric for t in parsed})
     text = [sentence(res), "", *table_lines(res), "",
             f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "

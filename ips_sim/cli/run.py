@@ -60,6 +60,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     Ctrl-C or a crash, the same command with --resume runs only what is missing.
     """
     from ..experiment import Checkpoint, run_replications
+    from ..prices import currency_label
     from ..report import manifest, summary_table, write_run
 
     keep = _records_option(records_kept)
@@ -111,7 +112,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
         checkpoint.discard()
         work.rmdir()
     if not quiet:
-        table = summary_table(metrics)
+        table = summary_table(metrics, currency_label(sc.costs.price_year))
         click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {folder.path}/")
         click.echo(f"  mode: {sc.mode}")
         for row in table.itertuples():
