@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/two_specialists_38_members.yaml
 WORKERS ?= 2
 
-.PHONY: run test lint data backtest venv bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint data backtest venv bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +23,24 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ips-sim run $(SCENARIO) --workers $(WORKERS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check ips_sim tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rs
+
+# The browser test (tests/test_browser.py) drives Debian's chromium through Playwright
+# (there is no browser download here). Install it when it is missing and we can (root + apt-get);
+# otherwise say why: the test then skips with one line, and fails under CI=true.
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian chromium for the browser test (apt-get)..."; \
+	  { apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+	      --no-install-recommends chromium fonts-liberation >/dev/null; } \
+	  || echo "Could not install chromium with apt-get: the browser test will skip (and fail under CI=true)."; \
+	else \
+	  echo "No $(CHROMIUM), and installing it needs root and apt-get: the browser test will skip (and fail under CI=true)."; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check ips_sim tests benchmarks

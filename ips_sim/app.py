@@ -10,10 +10,13 @@ as one line), then by the sidebar levers. Results are cached on the resolved
 scenario JSON, the seed and the number of replications.
 
 The top of this module is plain Python with no Streamlit import, so that the
-command line can import :data:`app_command` and the tests can call the helpers
-(:func:`scenario_from_upload`, :func:`apply_levers`, :func:`comparison_table`)
-without a browser. The page itself is :func:`render`, run when Streamlit
-executes this file as a script.
+command line (``ips_sim/cli/app.py``) can import it and the tests can call the
+helpers (:func:`scenario_from_upload`, :func:`apply_levers`, :func:`simulate`)
+without a browser. The page itself is :func:`render`, split into one small
+function per part, run when Streamlit executes this file as a script. What it
+draws comes from library modules: :mod:`ips_sim.paired` (paired differences),
+:mod:`ips_sim.mechanism` ("why did this change?"), :mod:`ips_sim.animation`
+and :mod:`ips_sim.hours` (the hours budget).
 """
 
 from __future__ import annotations
@@ -29,9 +32,13 @@ from typing import Any
 
 import yaml
 
+from ips_sim.metrics import metric_label
+from ips_sim.paired import comparison_table, paired_differences
 from ips_sim.scenario import (
     Scenario, ScenarioError, get_dotted, scenario_from_dict, set_dotted, read_yaml_text,
 )
+
+__all__ = ["comparison_table", "paired_differences", "metric_label", "render"]
 
 APP_PATH = Path(__file__).resolve()
 DEFAULT_REPLICATIONS = 20
@@ -59,35 +66,11 @@ LEVER_LABELS = {
     "step_down": "Step-down after a year of steady work",
 }
 
-# Plain-words names of the metrics (ips_sim.metrics.METRICS has the exact definitions).
-METRIC_LABELS = {
-    "referrals": "Referrals received",
-    "enrolled": "People enrolled",
-    "mean_wait_days": "Mean wait for a place",
-    "prob_wait": "Referrals who had to wait",
-    "share_gave_up_waiting": "Referrals who gave up waiting",
-    "waitlist_end": "Waitlist at the end",
-    "waitlist_mean": "Mean waitlist",
-    "ever_employed_rate": "Employed within 18 months",
-    "days_to_first_job_median": "Median days to first job",
-    "days_to_first_employer_contact_median": "Median days to first employer contact",
-    "first_contact_within_30_days_rate": "Employer contact within 30 days",
-    "placements": "Jobs started",
-    "jobs_per_worker_mean": "Jobs per person who worked",
-    "job_tenure_days_median": "Median job length",
-    "employed_share_mean": "Share of caseload working",
-    "employed_members_mean": "People working (mean)",
-    "employer_contacts_per_specialist_week": "Employer contacts per specialist-week",
-    "caseload_per_specialist_mean": "Caseload per specialist",
-    "specialist_utilisation": "Specialist hours used",
-    "job_search_service_share": "Job-search help received vs needed",
-    "follow_along_service_share": "Follow-along help received vs needed",
-}
 # Headline cards: metric, short label, True when a lower value is better (None: neither).
 HEADLINES = (
     ("mean_wait_days", "Mean wait for a place", True),
     ("share_gave_up_waiting", "Gave up waiting", True),
-    ("ever_employed_rate", "Employed within 18 months", False),
+    ("ever_employed_rate", "Employed by month 18", False),
     ("caseload_per_specialist_mean", "Caseload per specialist", None),
     ("job_search_service_share", "Job-search help received", False),
 )
@@ -179,58 +162,23 @@ def scenario_key(scenario: Scenario) -> str:
 
 
 def simulate(scenario_json: str, seed: int, replications: int):
-    """Run replications of a resolved scenario; return per-replication metrics and the monthly table."""
+    """Run replications of a resolved scenario.
+
+    Returns per-replication metrics, the monthly table, the weekly hours table
+    (:func:`ips_sim.hours.weekly_hours`) and the records of the first replication (for
+    the animation): everything the page draws, built once and cached.
+    """
     from ips_sim.experiment import run_replications
+    from ips_sim.hours import weekly_hours
     from ips_sim.report import monthly_table
 
     scenario = Scenario.model_validate_json(scenario_json)
     metrics, records = run_replications(scenario, replications, seed, workers=1)
-    return metrics, monthly_table(records)
-
-
-def paired_differences(baseline: list[dict[str, float]], variant: list[dict[str, float]]) -> list[dict[str, float]]:
-    """Variant minus baseline, replication by replication (same seed: common random numbers)."""
-    out = []
-    for b, v in zip(baseline, variant, strict=True):
-        out.append({k: v[k] - b[k] for k in v if k in b})
-    return out
-
-
-def comparison_table(baseline: list[dict[str, float]], variant: list[dict[str, float]]):
-    """Per metric: baseline and variant means, the mean paired difference and its 95% CI."""
-    import pandas as pd
-
-    from ips_sim.metrics import summarise
-
-    base = {r["metric"]: r for r in summarise(baseline)}
-    var = {r["metric"]: r for r in summarise(variant)}
-    rows = []
-    for d in summarise(paired_differences(baseline, variant)):
-        name = d["metric"]
-        lo, hi = d["ci_low"], d["ci_high"]
-        if lo == hi == d["mean"] == 0:
-            clear = "same"
-        elif math.isfinite(lo) and math.isfinite(hi):
-            clear = "higher" if lo > 0 else "lower" if hi < 0 else "no clear difference"
-        else:
-            clear = "not enough data"
-        rows.append({
-            "metric": name, "unit": d["unit"],
-            "baseline": base.get(name, {}).get("mean", math.nan),
-            "variant": var.get(name, {}).get("mean", math.nan),
-            "difference": d["mean"], "diff_ci_low": lo, "diff_ci_high": hi,
-            "variant_is": clear, "pairs": d["replications"],
-        })
-    return pd.DataFrame(rows)
+    return metrics, monthly_table(records), weekly_hours(records), records[0]
 
 
 def _display_scale(unit: str) -> tuple[float, str]:
     return (100.0, "%") if unit == "share" else (1.0, unit)
-
-
-def metric_label(metric: str) -> str:
-    """A plain name for a metric id."""
-    return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
 
 
 def display_summary(summary):
@@ -330,64 +278,84 @@ def run_command(cmd: list[str]) -> None:
 
 
 def render() -> None:  # pragma: no cover - exercised through streamlit.testing in tests/test_app.py
-    import altair as alt
-    import pandas as pd
+    """The page: scenario source and levers in the sidebar, results (cards, why, tables, charts) in the main part."""
     import streamlit as st
 
-    from ips_sim.prices import currency_label
-    from ips_sim.report import summary_table
-    from ips_sim.scenario import field_reference
-    from ips_sim.staffing import caseload_cap
-
-    wide = _wide(st)
     st.set_page_config(page_title="IPS capacity what-if", page_icon="💼", layout="wide")
-    run_cached = st.cache_data(show_spinner=False, max_entries=64)(simulate)
     state = st.session_state
-
     st.title("IPS program capacity: what if?")
     st.caption("A discrete-event simulation of an Individual Placement and Support (IPS) employment program.")
 
-    # ---------------------------------------------------------------- scenario source
+    base, base_id, reps0, uploaded = _scenario_source(st)
+    base_levers = _reset_state_for(state, base, base_id, reps0)
+    if uploaded:
+        st.sidebar.success(f"Loaded **{base.name}**" + (f": {base.description}" if base.description else ""))
+    _lever_widgets(st.sidebar, base, base_levers)
+    compare, current, baseline, run_settings, run = _run_controls(st, state, base_levers, base_id)
+    first_visit = not state.get("_ran_once")
+    if run or first_visit:  # a first visit shows the loaded scenario's results at once
+        state["_ran_once"] = True
+        _run(st, state, base, run_settings)
+
+    with st.expander("What is IPS, and what does this model do?", expanded=first_visit):
+        st.markdown(INTRO.format(horizon=base.simulation.horizon_years, warmup=base.simulation.warmup_years))
+    if compare:
+        _lever_differences(st, baseline, current)
+
+    results = state.get("results")
+    if not results:
+        st.info("Set the levers in the sidebar and press **Run**.")
+    else:
+        if results["settings"] != run_settings:
+            st.warning("The settings have changed since these results were run: press **Run** to update them.")
+        _results(st, results)
+    _field_reference(st)
+
+
+def _scenario_source(st):
+    """The base scenario: an uploaded file (validated; every error shown, then the page stops) or the defaults."""
     sb = st.sidebar
     sb.header("Scenario")
     upload = sb.file_uploader(
         "Start from a scenario file (optional)", type=["yaml", "yml"], key="upload",
         help="A scenario YAML as used by `ips-sim run`. Fields left out take the defaults. "
              "The sliders below then start from the file's values.")
-    if upload is not None:
-        data = upload.getvalue()
-        base_id = "upload:" + hashlib.sha256(data).hexdigest()
-        try:
-            base = scenario_from_upload(data, upload.name)
-        except ScenarioError as exc:
-            sb.error(f"{upload.name} is not a valid scenario ({len(exc.messages)} problem"
-                     f"{'s' if len(exc.messages) != 1 else ''}); see the main page.")
-            st.error(f"**{upload.name} is not a valid scenario.** Every problem, one per line "
-                     "(file: field: value: what is allowed):")
-            st.code("\n".join(exc.messages), language=None)
-            st.info("Fix the file and upload it again, or remove it to start from the default scenario. "
-                    "*Scenario fields* below lists every field with its allowed values.")
-            _field_reference(st, field_reference)
-            st.stop()
-        reps0 = replications_set_in(data) or DEFAULT_REPLICATIONS
-    else:
-        base_id = "defaults"
-        base = default_scenario()
-        reps0 = DEFAULT_REPLICATIONS
+    if upload is None:
+        return default_scenario(), "defaults", DEFAULT_REPLICATIONS, False
+    data = upload.getvalue()
+    try:
+        base = scenario_from_upload(data, upload.name)
+    except ScenarioError as exc:
+        sb.error(f"{upload.name} is not a valid scenario ({len(exc.messages)} problem"
+                 f"{'s' if len(exc.messages) != 1 else ''}); see the main page.")
+        st.error(f"**{upload.name} is not a valid scenario.** Every problem, one per line "
+                 "(file: field: value: what is allowed):")
+        st.code("\n".join(exc.messages), language=None)
+        st.info("Fix the file and upload it again, or remove it to start from the default scenario. "
+                "*Scenario fields* below lists every field with its allowed values.")
+        _field_reference(st)
+        st.stop()
+    base_id = "upload:" + hashlib.sha256(data).hexdigest()
+    return base, base_id, replications_set_in(data) or DEFAULT_REPLICATIONS, True
 
+
+def _reset_state_for(state, base: Scenario, base_id: str, reps0: int) -> dict:
+    """Levers start from a newly loaded scenario; otherwise keep the student's settings."""
     base_levers = lever_values(base, reps0)
     if state.get("_base_id") != base_id:
         state.update(base_levers)
         state["_base_id"] = base_id
         state["_baseline"] = {k: base_levers[k] for k in LEVERS}
         state.pop("results", None)
+        if base_id != "defaults":
+            state["_ran_once"] = False  # a new file: show its results at once
     else:
         for key, value in base_levers.items():  # widgets not drawn on a previous run lose their state
             state.setdefault(key, value)
-    if upload is not None:
-        sb.success(f"Loaded **{base.name}**" + (f": {base.description}" if base.description else ""))
+    return base_levers
 
-    # ---------------------------------------------------------------- levers
+
+def _lever_widgets(sb, base: Scenario, base_levers: dict) -> None:
     sb.header("Levers")
     sb.slider(LEVER_LABELS["specialists"], 1, max(10, base_levers["specialists"]), key="specialists",
               help="How many employment specialists the team has.")
@@ -415,6 +383,10 @@ def render() -> None:  # pragma: no cover - exercised through streamlit.testing 
               help="On: after about a year of steady work a person moves on, freeing a place. "
                    "Off: workers stay on the caseload (time-unlimited follow-along).")
 
+
+def _run_controls(st, state, base_levers: dict, base_id: str):
+    """Mode, replications, seed, baseline buttons and the Run button; returns what a run would use."""
+    sb = st.sidebar
     sb.header("Run settings")
     sb.radio("Mode", ["One scenario", "Compare with a baseline"], key="mode",
              help="Compare: runs the baseline and your settings with the same random numbers, "
@@ -433,145 +405,279 @@ def render() -> None:  # pragma: no cover - exercised through streamlit.testing 
         if sb.button("Reset baseline to the loaded scenario", key="unpin"):
             state["_baseline"] = {k: base_levers[k] for k in LEVERS}
     reps, seed = int(state["replications"]), int(state["seed"])
-    left, right = st.columns([1, 4], vertical_alignment="center") if _has_vertical_alignment(st) else st.columns([1, 4])
-    run = left.button("Run", type="primary", key="run", **wide)
+    left, right = (st.columns([1, 4], vertical_alignment="center") if _has_vertical_alignment(st)
+                   else st.columns([1, 4]))
+    run = left.button("Run", type="primary", key="run", **_wide(st))
     right.caption(f"{'Baseline and your settings' if compare else 'Your settings'}: {reps} replications"
                   f"{' each' if compare else ''}, seed {seed}. Change the levers in the sidebar, then press Run.")
-
     baseline = dict(state["_baseline"])
     run_settings = {"levers": current, "baseline": baseline if compare else None, "compare": compare,
-                    "replications": int(state["replications"]), "seed": int(state["seed"]), "base": base_id}
+                    "replications": reps, "seed": seed, "base": base_id}
+    return compare, current, baseline, run_settings, run
 
-    if run:
-        try:
-            shared = {"replications": run_settings["replications"], "seed": run_settings["seed"]}
-            variant_sc = apply_levers(base, {**current, **shared})
-            baseline_sc = apply_levers(base, {**baseline, **shared}) if compare else None
-        except ScenarioError as exc:
-            st.error("These settings do not make a valid scenario:")
-            st.code("\n".join(exc.messages), language=None)
-            st.stop()
-        results = {"settings": run_settings, "runs": {}}
-        with st.spinner(f"Simulating {run_settings['replications']} replications"
-                        f"{' of each scenario' if compare else ''}..."):
-            for label, sc in (("baseline", baseline_sc), ("variant", variant_sc)):
-                if sc is not None:
-                    try:
-                        metrics, monthly = run_cached(scenario_key(sc), run_settings["seed"],
-                                                      run_settings["replications"])
-                    except Exception as exc:  # a model failure: say so plainly, details on request
-                        st.error(f"The simulation stopped with an error: {type(exc).__name__}: {exc}")
-                        with st.expander("Details for the course team"):
-                            st.exception(exc)
-                        st.stop()
-                    results["runs"][label] = {"scenario": sc, "metrics": metrics, "monthly": monthly}
-        state["results"] = results
 
-    with st.expander("What is IPS, and what does this model do?", expanded="results" not in state):
-        st.markdown(INTRO.format(horizon=base.simulation.horizon_years, warmup=base.simulation.warmup_years))
+def _run(st, state, base: Scenario, run_settings: dict) -> None:
+    """Simulate the settings (and the baseline in compare mode); store the results in the session."""
+    run_cached = st.cache_data(show_spinner=False, max_entries=64)(simulate)
+    shared = {"replications": run_settings["replications"], "seed": run_settings["seed"]}
+    try:
+        variant_sc = apply_levers(base, {**run_settings["levers"], **shared})
+        baseline_sc = apply_levers(base, {**run_settings["baseline"], **shared}) if run_settings["compare"] else None
+    except ScenarioError as exc:
+        st.error("These settings do not make a valid scenario:")
+        st.code("\n".join(exc.messages), language=None)
+        st.stop()
+    results = {"settings": run_settings, "runs": {}}
+    with st.spinner(f"Simulating {run_settings['replications']} replications"
+                    f"{' of each scenario' if run_settings['compare'] else ''}..."):
+        for label, sc in (("baseline", baseline_sc), ("variant", variant_sc)):
+            if sc is None:
+                continue
+            try:
+                metrics, monthly, weekly, first = run_cached(scenario_key(sc), run_settings["seed"],
+                                                             run_settings["replications"])
+            except Exception as exc:  # a model failure: say so plainly, details on request
+                st.error(f"The simulation stopped with an error: {type(exc).__name__}: {exc}")
+                with st.expander("Details for the course team"):
+                    st.exception(exc)
+                st.stop()
+            results["runs"][label] = {"scenario": sc, "metrics": metrics, "monthly": monthly,
+                                      "weekly": weekly, "first": first}
+    state["results"] = results
 
-    if compare:
-        diff = [{"lever": LEVER_LABELS[k], "baseline": _show(baseline[k]), "your settings": _show(current[k])}
-                for k in LEVERS]
-        changed = [row for row, k in zip(diff, LEVERS) if baseline[k] != current[k]]
-        st.subheader("Baseline vs your settings")
-        if changed:
-            st.dataframe(pd.DataFrame(changed), hide_index=True)
-        else:
-            st.info("Your settings are the same as the baseline: move a lever in the sidebar to make a variant "
-                    "(or press *Make these settings the baseline* and then change something).")
 
-    results = state.get("results")
-    if not results:
-        st.info("Set the levers in the sidebar and press **Run**. A first run with the defaults shows a typical "
-                "two-specialist team.")
-        _field_reference(st, field_reference)
-        return
-    if results["settings"] != run_settings:
-        st.warning("The settings have changed since these results were run: press **Run** to update them.")
+def _lever_differences(st, baseline: dict, current: dict) -> None:
+    import pandas as pd
+
+    st.subheader("Baseline vs your settings")
+    changed = [{"lever": LEVER_LABELS[k], "baseline": _show(baseline[k]), "your settings": _show(current[k])}
+               for k in LEVERS if baseline[k] != current[k]]
+    if changed:
+        st.dataframe(pd.DataFrame(changed), hide_index=True)
+    else:
+        st.info("Your settings are the same as the baseline: move a lever in the sidebar to make a variant "
+                "(or press *Make these settings the baseline* and then change something).")
+
+
+def _results(st, results: dict) -> None:
+    from ips_sim.prices import currency_label
+    from ips_sim.report import summary_table
 
     runs = results["runs"]
-    variant = runs["variant"]
-    sc = variant["scenario"]
-    base_run = runs.get("baseline")
+    variant, base_run = runs["variant"], runs.get("baseline")
     n = results["settings"]["replications"]
-    st.subheader("Key results" + (" (your settings, change vs the baseline)" if base_run else ""))
-    currency = currency_label(sc.costs.price_year)  # money metrics shown as e.g. "USD 2024"
+    currency = currency_label(variant["scenario"].costs.price_year)  # money metrics shown as e.g. "USD 2024"
     v_summary = summary_table(variant["metrics"], currency)
     b_summary = summary_table(base_run["metrics"], currency) if base_run else None
-    cols = st.columns(len(HEADLINES))
-    for col, (name, label, lower_better) in zip(cols, HEADLINES):
-        row = v_summary.set_index("metric").loc[name]
-        k, unit = _display_scale(row["unit"])
-        short = {"%": "%", "days": " days"}.get(unit, "")
-        delta = None
-        if b_summary is not None:
-            d = (row["mean"] - b_summary.set_index("metric").loc[name, "mean"]) * k
-            delta = f"{d:+.3g}{' pp' if unit == '%' else short}"
-        col.metric(label, f"{_fmt(row['mean'] * k)}{short}", delta=delta,
-                   delta_color="off" if lower_better is None else ("inverse" if lower_better else "normal"),
-                   help=f"95% CI {_fmt(row['ci_low'] * k)} – {_fmt(row['ci_high'] * k)} {unit}, "
-                        f"{n} replications.")
-    st.caption(f"Means over {n} replications (seed {results['settings']['seed']}); mode: {sc.mode}.")
-    for line in sc.warnings():
-        st.warning(line)
-
+    _headlines(st, v_summary, b_summary, n, results["settings"]["seed"], variant["scenario"])
     if base_run:
-        st.subheader("Difference per metric (your settings − baseline)")
-        st.markdown("Both scenarios used the same random numbers (*common random numbers*), so each replication "
-                    "of your settings is paired with the same replication of the baseline. The confidence interval "
-                    "is for the mean of these paired differences: if it does not include 0, the change made a clear "
-                    "difference. Shares are in percentage points.")
-        table = comparison_table(base_run["metrics"], variant["metrics"])
-        shown = display_comparison(table)
-        st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **wide)
-        st.download_button("Download the comparison (CSV)", table.to_csv(index=False).encode(), "comparison.csv",
-                           "text/csv")
-
+        _why(st, base_run, variant)
+        _comparison(st, base_run, variant)
+    labelled = [("baseline", base_run), ("your settings", variant)] if base_run else [(None, variant)]
+    _charts(st, labelled, n)
     box = st.expander("All metrics of your settings with 95% confidence intervals") if base_run else st.container()
     with box:
         if not base_run:
             st.subheader("All metrics with 95% confidence intervals")
         shown = display_summary(v_summary)
-        st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **wide)
+        st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **_wide(st))
+        st.caption("Intervals stop at the possible range (no fewer than 0 people, no share above 100%): the true "
+                   "mean lies in that range, so cutting the interval there keeps its 95% coverage.")
         st.download_button("Download the summary (CSV)", v_summary.to_csv(index=False).encode(), "summary.csv",
                            "text/csv")
-
-    st.subheader("Over time")
-    labelled = [("baseline", base_run), ("your settings", variant)] if base_run else [(None, variant)]
-    warm = sc.simulation.warmup_years
-    tab1, tab2, tab3 = st.tabs(["Caseload and waitlist", "Employment", "Hours by activity"])
-    with tab1:
-        data = pd.concat([bands(r["monthly"], {"caseload": "caseload", "waitlist": "waitlist"}, lab)
-                          for lab, r in labelled], ignore_index=True)
-        caps = pd.DataFrame([{"series": f"caseload cap{'' if lab is None else f' ({lab})'}",
-                              "cap": r["scenario"].team.specialists * caseload_cap(r["scenario"])}
-                             for lab, r in labelled]).drop_duplicates("cap")
-        rule = alt.Chart(caps).mark_rule(strokeDash=[4, 3]).encode(
-            y="cap:Q", color=alt.value("#555"), tooltip=["series", "cap"])
-        st.altair_chart(_band_chart(alt, data, "people at month end", warm) + rule, **wide)
-        st.caption(f"Mean of {n} replications with the 95% confidence band; dashed line: the caseload cap of the "
-                   "whole team. A waitlist that keeps growing means referrals come faster than places free up.")
-    with tab2:
-        data = pd.concat([bands(r["monthly"], {"employed": "people working",
-                                               "placements": "jobs started in the month"}, lab)
-                          for lab, r in labelled], ignore_index=True)
-        st.altair_chart(_band_chart(alt, data, "people / jobs", warm, ["#2ca02c", "#ff7f0e"]), **wide)
-        st.caption(f"Mean of {n} replications with the 95% confidence band.")
-    with tab3:
-        cols = st.columns(len(labelled))
-        hours = [hours_long(r["monthly"], lab or "") for lab, r in labelled]
-        top = 1.05 * max(max(stk["hours"].groupby(stk["years"]).sum().max(), av["hours"].max()) for stk, av in hours)
-        for col, (lab, _), (stacked, available) in zip(cols, labelled, hours):
-            col.altair_chart(_hours_chart(alt, stacked, available, warm, lab, top), **wide)
-        st.caption(f"Team hours per month by activity, mean of {n} replications. The black line is the hours "
-                   "available for direct work; the gap above the coloured area is unused time.")
-
     with st.expander("The scenario that was run (YAML)"):
+        sc = variant["scenario"]
         text = yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False)
         st.code(text, language="yaml")
         st.download_button("Download this scenario", text.encode(), f"{sc.name}.yaml", "application/x-yaml")
-    _field_reference(st, field_reference)
+
+
+def _headlines(st, v_summary, b_summary, n: int, seed: int, sc: Scenario) -> None:
+    st.subheader("Key results" + (" (your settings, change vs the baseline)" if b_summary is not None else ""))
+    cols = st.columns(len(HEADLINES))
+    shown = v_summary.set_index("metric")
+    for col, (name, label, lower_better) in zip(cols, HEADLINES):
+        if name not in shown.index:  # undefined in every replication (e.g. no 18 months of follow-up)
+            col.metric(label, "–", help="Not defined for this scenario (see the metric's definition).")
+            continue
+        row = shown.loc[name]
+        k, unit = _display_scale(row["unit"])
+        short = {"%": "%", "days": " days"}.get(unit, "")
+        delta = None
+        if b_summary is not None:
+            base_rows = b_summary.set_index("metric")
+            d = (row["mean"] - base_rows.loc[name, "mean"]) * k if name in base_rows.index else math.nan
+            delta = f"{d:+.3g}{' pp' if unit == '%' else short}" if math.isfinite(d) else None
+        col.metric(label, f"{_fmt(row['mean'] * k)}{short}", delta=delta,
+                   delta_color="off" if lower_better is None else ("inverse" if lower_better else "normal"),
+                   help=f"95% CI {_fmt(row['ci_low'] * k)} – {_fmt(row['ci_high'] * k)} {unit}, "
+                        f"{n} replications.")
+    st.caption(f"Means over {n} replications (seed {seed}); mode: {sc.mode}.")
+    for line in sc.warnings():
+        st.warning(line)
+
+
+def _why(st, base_run: dict, variant: dict) -> None:
+    """"Why did this change?": the mechanism chain, each link with its paired difference and CI."""
+    from ips_sim.mechanism import why_chain
+
+    st.subheader("Why did this change?")
+    st.markdown("In the model, staffing acts on outcomes through one path (`Program._plan` in "
+                "`ips_sim/model.py`): people per specialist → the share of the job-search help they need that "
+                "job seekers get → how often a job seeker finds a job → who is employed within 18 months. "
+                "Each row is measured in both runs; read it top to bottom to see where the change starts and "
+                "where it fades.")
+    chain = why_chain(base_run["metrics"], variant["metrics"])
+    rows = []
+    for r in chain.itertuples():
+        k, unit = _display_scale(r.unit)
+        rows.append({"step": f"{r.step}. {r.label}",
+                     "baseline": _round(r.baseline * k), "your settings": _round(r.variant * k),
+                     "difference": _round(r.difference * k),
+                     "95% CI": f"{_fmt(r.diff_ci_low * k)} to {_fmt(r.diff_ci_high * k)}",
+                     "unit": "percentage points" if unit == "%" else unit, "result": r.variant_is})
+    import pandas as pd
+
+    shown = pd.DataFrame(rows)
+    st.dataframe(shown, hide_index=True, height=_table_height(shown), **_wide(st),
+                 column_config={"step": st.column_config.TextColumn("step", width="large"),
+                                "unit": st.column_config.TextColumn("unit", width="small")})
+
+
+def _comparison(st, base_run: dict, variant: dict) -> None:
+    st.subheader("Difference per metric (your settings − baseline)")
+    st.markdown("Both scenarios used the same random numbers (*common random numbers*), so each replication "
+                "of your settings is paired with the same replication of the baseline. The confidence interval "
+                "is for the mean of these paired differences: if it does not include 0, the change made a clear "
+                "difference. Shares are in percentage points.")
+    table = comparison_table(base_run["metrics"], variant["metrics"])
+    shown = display_comparison(table)
+    st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **_wide(st))
+    st.download_button("Download the comparison (CSV)", table.to_csv(index=False).encode(), "comparison.csv",
+                       "text/csv")
+
+
+def _charts(st, labelled: list, n: int) -> None:
+    st.subheader("Over time")
+    tabs = st.tabs(["Watch one replication", "Caseload and waitlist", "Employment", "Hours budget per specialist",
+                    "Team hours by activity"])
+    with tabs[0]:
+        _animation_tab(st, labelled)
+    with tabs[1]:
+        _caseload_tab(st, labelled, n)
+    with tabs[2]:
+        _employment_tab(st, labelled, n)
+    with tabs[3]:
+        _budget_tab(st, labelled, n)
+    with tabs[4]:
+        _team_hours_tab(st, labelled, n)
+
+
+def _animation(scenario_json: str, title: str, min_rows: tuple[int, int], _first):
+    """The animation figure of a run's first replication (cached on the scenario; ``_first`` is not hashed)."""
+    from ips_sim.animation import animation_figure, default_start_month
+
+    sc = Scenario.model_validate_json(scenario_json)
+    months = 36.0
+    start = default_start_month(sc.simulation.warmup_years, sc.simulation.horizon_years, months)
+    return animation_figure(_first, sc.team.specialists, start, months, per_month=1, title=title,
+                            min_rows=min_rows[0], min_waiting_rows=min_rows[1])
+
+
+def _animation_tab(st, labelled: list) -> None:
+    animation_cached = st.cache_data(show_spinner=False, max_entries=32)(_animation)
+
+    st.markdown("Each dot is one person in **replication 1**, placed by where they are: on the **waitlist**, "
+                "enrolled and looking for work (**job search**), **working**, or just **left** the program "
+                "(hover a red dot to see why). Rows are the specialists. Press a ▶ button to play "
+                "(slow, normal or fast), ❚❚ to pause, or drag the month slider."
+                + (" Both settings use the same random numbers, so the same people are referred on the same "
+                   "days: differences come from the change you made." if len(labelled) > 1 else ""))
+    from ips_sim.animation import DOTS_PER_ROW
+    from ips_sim.staffing import caseload_cap
+
+    # A specialist never carries more than the cap, and the month-end frames show at most the
+    # largest month-end waitlist: rows for that many dots, the same on both sides.
+    rows = (max(math.ceil(caseload_cap(r["scenario"]) / DOTS_PER_ROW) for _, r in labelled),
+            max(math.ceil(max(r["first"].month[:, 1].max(initial=0), 1) / DOTS_PER_ROW) for _, r in labelled))
+    cols = st.columns(len(labelled))
+    for col, (lab, r) in zip(cols, labelled):
+        fig = animation_cached(scenario_key(r["scenario"]), (lab or "your settings").capitalize(), rows, r["first"])
+        col.plotly_chart(fig, key=f"animation_{lab}", config={"displayModeBar": False}, **_wide(st))
+
+
+def _caseload_tab(st, labelled: list, n: int) -> None:
+    import altair as alt
+    import pandas as pd
+
+    from ips_sim.staffing import caseload_cap
+
+    warm = labelled[-1][1]["scenario"].simulation.warmup_years
+    data = pd.concat([bands(r["monthly"], {"caseload": "caseload", "waitlist": "waitlist"}, lab)
+                      for lab, r in labelled], ignore_index=True)
+    caps = pd.DataFrame([{"series": f"caseload cap{'' if lab is None else f' ({lab})'}",
+                          "cap": r["scenario"].team.specialists * caseload_cap(r["scenario"])}
+                         for lab, r in labelled]).drop_duplicates("cap")
+    rule = alt.Chart(caps).mark_rule(strokeDash=[4, 3]).encode(
+        y="cap:Q", color=alt.value("#555"), tooltip=["series", "cap"])
+    st.altair_chart(_band_chart(alt, data, "people at month end", warm) + rule, **_wide(st))
+    st.caption(f"Mean of {n} replications with the 95% confidence band; dashed line: the caseload cap of the "
+               "whole team. A waitlist that keeps growing means referrals come faster than places free up.")
+
+
+def _employment_tab(st, labelled: list, n: int) -> None:
+    import altair as alt
+    import pandas as pd
+
+    warm = labelled[-1][1]["scenario"].simulation.warmup_years
+    data = pd.concat([bands(r["monthly"], {"employed": "people working",
+                                           "placements": "jobs started in the month"}, lab)
+                      for lab, r in labelled], ignore_index=True)
+    st.altair_chart(_band_chart(alt, data, "people / jobs", warm, ["#2ca02c", "#ff7f0e"]), **_wide(st))
+    st.caption(f"Mean of {n} replications with the 95% confidence band.")
+
+
+def _budget_tab(st, labelled: list, n: int) -> None:
+    import altair as alt
+    import pandas as pd
+
+    from ips_sim.hours import budget_long, shortfall_by_activity
+
+    sc = labelled[-1][1]["scenario"]
+    order = [a.replace("_", " ").replace("follow along", "follow-along") for a in sc.time_use.priority_order]
+    policy = (f"Under the *priority* policy the hours go to {', '.join(order[:-1])} first, so when the caseload "
+              f"grows **{order[-1]} thins first**." if sc.time_use.allocation_policy == "priority" else
+              "Under the *proportional* policy every activity gets the same share of what it needs.")
+    st.markdown("Each specialist's week: the hours each activity **needs**, stacked: solid is what it got, pale "
+                "(above the black line) is what it needed but did not get. The black line is the hours "
+                f"**available** for direct work. {policy}")
+    stacks = [budget_long(r["weekly"], priority=tuple(r["scenario"].time_use.priority_order)) for _, r in labelled]
+    top = 1.05 * max(max(stack.groupby(["specialist", "week"])["hours"].sum().max(), available["available"].max())
+                     for stack, available in stacks)
+    cols = st.columns(len(labelled))
+    tables = []
+    for col, (lab, r), (stack, available) in zip(cols, labelled, stacks):
+        rsc = r["scenario"]
+        col.altair_chart(_budget_chart(alt, stack, available, rsc.simulation.warmup_years, lab, float(top)),
+                         **_wide(st))
+        share = shortfall_by_activity(r["weekly"], rsc.warmup_days).set_index("activity")["share_received"]
+        tables.append(share.rename(lab or "your settings"))
+    st.caption(f"Mean of {n} replications per specialist and week. Share of the hours needed that each activity "
+               "received after warm-up:")
+    st.dataframe((pd.concat(tables, axis=1) * 100).round(1).map(lambda v: f"{v:g}%"), **_wide(st))
+
+
+def _team_hours_tab(st, labelled: list, n: int) -> None:
+    import altair as alt
+
+    warm = labelled[-1][1]["scenario"].simulation.warmup_years
+    cols = st.columns(len(labelled))
+    hours = [hours_long(r["monthly"], lab or "") for lab, r in labelled]
+    top = 1.05 * max(max(stk["hours"].groupby(stk["years"]).sum().max(), av["hours"].max()) for stk, av in hours)
+    for col, (lab, _), (stacked, available) in zip(cols, labelled, hours):
+        col.altair_chart(_hours_chart(alt, stacked, available, warm, lab, top), **_wide(st))
+    st.caption(f"Team hours per month by activity, mean of {n} replications. The black line is the hours "
+               "available for direct work; the gap above the coloured area is unused time.")
 
 
 def _wide(st) -> dict:
@@ -584,7 +690,7 @@ def _wide(st) -> dict:
 
 
 def _columns(st) -> dict:
-    return {"metric": st.column_config.TextColumn("metric", width="medium"),
+    return {"metric": st.column_config.TextColumn("metric", width="large"),
             "what it measures": st.column_config.TextColumn("what it measures", width="large"),
             "result": st.column_config.TextColumn(
                 "result", width="medium",
@@ -662,8 +768,39 @@ def _hours_chart(alt, stacked, available, warm: float, label: str | None, top: f
     return chart.properties(title=label) if label else chart
 
 
-def _field_reference(st, field_reference) -> None:
+BUDGET_COLOURS = {"intake": ("#1f77b4", "#aec7e8"), "follow-along": ("#ff7f0e", "#ffbb78"),
+                  "job search": ("#2ca02c", "#98df8a"), "job development": ("#d62728", "#ff9896")}
+
+
+def _budget_chart(alt, stack, available, warm: float, label: str | None, top: float):
+    """A row per specialist: stacked hours needed per week (received solid, short pale) and the hours available."""
+    domain = [f"{a}: {p}" for a in BUDGET_COLOURS for p in ("received", "short")]
+    colours = [c for a in BUDGET_COLOURS for c in BUDGET_COLOURS[a]]
+    stack = stack.assign(years=stack["week"] * 7 / 365.25)
+    available = available.assign(years=available["week"] * 7 / 365.25)
+    x = alt.X("years:Q", title="years since the program opened")
+    color = alt.Color("band:N", scale=alt.Scale(domain=domain, range=colours),
+                      legend=alt.Legend(orient="top", title=None, columns=2, labelLimit=300))
+    rows = []
+    for s in sorted(stack["specialist"].unique()):
+        area = alt.Chart(stack[stack["specialist"] == s]).mark_area(interpolate="step-after").encode(
+            x=x, y=alt.Y("hours:Q", stack="zero", title="hours per week", scale=alt.Scale(domain=[0, top])),
+            color=color, order="order:Q",
+            tooltip=["activity", "part", alt.Tooltip("hours:Q", format=".1f"), alt.Tooltip("years:Q", format=".2f")])
+        line = alt.Chart(available[available["specialist"] == s]).mark_line(
+            color="black", interpolate="step-after").encode(x=x, y="available:Q")
+        layers = [area, line]
+        if warm > 0:
+            layers.insert(0, _warmup_layer(alt, warm))
+        rows.append(alt.layer(*layers).properties(height=170, width="container", title=f"specialist {s}"))
+    out = alt.vconcat(*rows)
+    return out.properties(title=label) if label else out
+
+
+def _field_reference(st) -> None:
     import pandas as pd
+
+    from ips_sim.scenario import field_reference
 
     with st.expander("Scenario fields (for writing your own scenario file)"):
         st.markdown("A scenario file is YAML with any of these fields; the rest take their defaults. Example:")

@@ -71,6 +71,10 @@ METRICS = (
     Metric("caseload_per_specialist_mean", "members", "mean caseload per specialist, at month ends"),
     Metric("specialist_utilisation", "share", "hours used over hours available for direct work"),
     Metric("job_search_service_share", "share", "job-search hours received over hours demanded"),
+    Metric("job_search_hours_per_seeker_week", "hours",
+           "job-search hours received per job seeker per week (seekers counted at each planning step)"),
+    Metric("job_finding_rate_per_seeker_month", "jobs per month",
+           "jobs started per job-seeker month (placements after warm-up / job-seeker months at planning steps)"),
     Metric("follow_along_service_share", "share", "follow-along hours received over hours demanded"),
     Metric("program_cost_per_year", "money",
            "program service cost per year, not discounted (all cost items; see ips_sim/costs.py)"),
@@ -105,6 +109,73 @@ def unit_label(unit: str, currency: str) -> str:
     """A metric's unit as printed: money metrics get the currency label of the run."""
     return currency if unit == MONEY else unit
 
+# Plain words for each metric, shown by the app, the tutorial and the API tables;
+# tests/test_metrics.py checks every metric has one.
+LABELS = {
+    "referrals": "Referrals received",
+    "enrolled": "People enrolled",
+    "mean_wait_days": "Mean wait for a place",
+    "prob_wait": "Referrals who had to wait",
+    "share_gave_up_waiting": "Referrals who gave up waiting",
+    "waitlist_end": "Waitlist at the end",
+    "waitlist_mean": "Mean waitlist",
+    "waitlist_max": "Largest waitlist",
+    "enrolled_within_30_days_share": "Enrolled within 30 days of referral",
+    "wait_days_p50": "Median wait for a place",
+    "wait_days_p90": "Wait for a place, 90th percentile",
+    "ever_employed_rate": "Employed within 18 months",
+    "days_to_first_job_median": "Median days to first job",
+    "days_to_first_employer_contact_median": "Median days to first employer contact",
+    "first_contact_within_30_days_rate": "Employer contact within 30 days",
+    "placements": "Jobs started",
+    "jobs_per_worker_mean": "Jobs per person who worked",
+    "job_tenure_days_median": "Median job length",
+    "employed_share_mean": "Share of caseload working",
+    "employed_members_mean": "People working (mean)",
+    "quarterly_working_rate": "Worked during the quarter",
+    "employer_contacts_per_specialist_week": "Employer contacts per specialist-week",
+    "caseload_per_specialist_mean": "Caseload per specialist",
+    "specialist_utilisation": "Specialist hours used",
+    "job_search_service_share": "Job-search help received vs needed",
+    "job_search_hours_per_seeker_week": "Job-search hours per job seeker per week",
+    "job_finding_rate_per_seeker_month": "Jobs found per job-seeker month",
+    "follow_along_service_share": "Follow-along help received vs needed",
+    "program_cost_per_year": "Program cost per year",
+    "program_cost_discounted": "Program cost, discounted",
+    "member_earnings_per_year": "Members' earnings per year",
+    "members_served": "People served",
+    "cost_per_member_served": "Cost per person served",
+    "cost_per_placement": "Cost per job started",
+    "employed_member_months": "Months worked in the program",
+    "cost_per_employed_month": "Cost per month worked",
+    "vacancy_days": "Days specialist posts stood vacant",
+    "vacancy_share": "Share of post-days vacant",
+    "members_affected_by_staff_change": "People whose specialist left",
+    "ever_employed_rate_affected": "Employed within 18 months, specialist left",
+    "ever_employed_rate_unaffected": "Employed within 18 months, specialist stayed",
+    "supervision_coverage_mean": "Supervision received vs needed",
+    "practice_quality_mean": "Practice quality",
+}
+
+# Shares that cannot exceed 1 by definition (hours received <= hours demanded, people
+# among people). Every metric is >= 0; the rest have no upper bound.
+AT_MOST_ONE = frozenset({
+    "prob_wait", "share_gave_up_waiting", "enrolled_within_30_days_share", "ever_employed_rate",
+    "first_contact_within_30_days_rate",
+    "employed_share_mean", "quarterly_working_rate", "specialist_utilisation", "job_search_service_share",
+    "follow_along_service_share", "vacancy_share", "ever_employed_rate_affected",
+    "ever_employed_rate_unaffected", "supervision_coverage_mean", "practice_quality_mean",
+})
+
+
+def metric_label(name: str) -> str:
+    """Plain words for a metric (its id made readable if it has no label, e.g. a cost item)."""
+    return LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def metric_range(name: str) -> tuple[float, float]:
+    """The values a metric can take: [0, 1] for the shares in AT_MOST_ONE, else [0, inf)."""
+    return (0.0, 1.0) if name in AT_MOST_ONE else (0.0, math.inf)
 
 
 def km_median(durations: np.ndarray, observed: np.ndarray) -> float:
@@ -204,6 +275,12 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out["specialist_utilisation"] = float(used.sum() / avail) if avail > 0 else math.nan
     out["job_search_service_share"] = _ratio(ww["hours_job_search"].sum(), ww["demand_job_search"].sum())
     out["follow_along_service_share"] = _ratio(ww["hours_follow_along"].sum(), ww["demand_follow_along"].sum())
+    # Job seekers at a planning step = hours they demanded / hours demanded per seeker (model._plan).
+    step = scenario.simulation.planning_step_days
+    per_seeker = scenario.service.job_search_hours_per_member_week * step / 7.0
+    seeker_weeks = ww["demand_job_search"].sum() / per_seeker * step / 7.0 if per_seeker > 0 else 0.0
+    out["job_search_hours_per_seeker_week"] = _ratio(ww["hours_job_search"].sum(), seeker_weeks)
+    out["job_finding_rate_per_seeker_month"] = _ratio(out["placements"], seeker_weeks * 7.0 / DAYS_PER_MONTH)
     out.update(cost_metrics(rec, scenario, out["placements"]))
     out.update(staffing_metrics(rec, scenario))
     return out
@@ -314,8 +391,19 @@ def _median(x: np.ndarray) -> float:
     return float(np.median(x)) if len(x) else math.nan
 
 
-def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95) -> list[dict]:
-    """Mean, sd and t-based confidence interval of each metric over replications."""
+def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95,
+              bounded: bool = True) -> list[dict]:
+    """Mean, sd and t-based confidence interval of each metric over replications.
+
+    The interval is cut at the metric's range (:func:`metric_range`): a count cannot
+    be below 0, nor a share above 1. The true mean lies inside the range, so the cut
+    interval covers it exactly as often as the t-interval does (same coverage, no
+    impossible values). ``ci_cut`` says whether that happened. ``bounded=False`` keeps
+    the plain t-interval (for paired differences, which may be negative).
+
+    >>> [r["ci_low"] for r in summarise([{"placements": 0.0}, {"placements": 0.0}, {"placements": 3.0}])]
+    [0.0]
+    """
     rows = []
     units = {mt.name: mt.unit for mt in METRICS}
     names = [n for n in METRIC_NAMES if n in per_replication[0]] + [
@@ -329,11 +417,14 @@ def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95)
         sd = float(x.std(ddof=1)) if n > 1 else math.nan
         if n > 1:
             half = t_half_width(sd, n, confidence)
-            lo, hi = mean - half, mean + half
+            low, high = metric_range(name) if bounded else (-math.inf, math.inf)
+            lo, hi = max(mean - half, low), min(mean + half, high)
+            cut = bool(lo > mean - half or hi < mean + half)
         else:
             lo = hi = math.nan
+            cut = False
         rows.append({"metric": name, "unit": units.get(name, ""), "mean": mean, "std": sd,
-                     "ci_low": lo, "ci_high": hi, "replications": n})
+                     "ci_low": lo, "ci_high": hi, "replications": n, "ci_cut": cut})
     return rows
 
 

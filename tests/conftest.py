@@ -116,6 +116,24 @@ EXPLICIT_SUPERVISION = {
 }
 
 
+def require(module: str, why: str = ""):
+    """Import ``module`` or skip with one line; under ``CI=true`` a missing module fails the test.
+
+    A test that is skipped in CI does not exist: CI must install what the tests need.
+    """
+    import importlib
+
+    import pytest
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        message = f"{module} is not installed ({exc}){': ' + why if why else ''}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+
+
 def cli_env() -> dict:
     env = dict(os.environ)
     env["IPS_SIM_CALIBRATION_DIR"] = str(REPO / "calibration")

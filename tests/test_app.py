@@ -1,9 +1,10 @@
 """The what-if app (ips_sim/app.py).
 
 The helpers (upload validation, levers, paired comparison, the ``ips-sim app``
-command) are plain Python and are tested always. The page itself is driven
-with ``streamlit.testing.v1.AppTest``; those tests skip when Streamlit (the
-optional ``app`` extra, not part of ``test``) is not installed.
+command) are plain Python. The page itself is driven with
+``streamlit.testing.v1.AppTest`` (Streamlit is part of the ``test`` install;
+without it these tests skip, except under ``CI=true`` where they fail).
+The real browser test is tests/test_browser.py.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ import importlib.util
 
 import pytest
 from click.testing import CliRunner
+from conftest import require
 
 from ips_sim import app
 from ips_sim.app import (
-    LEVERS, apply_levers, comparison_table, default_scenario, lever_values, scenario_from_upload, simulate,
+    LEVERS,
+    apply_levers,
+    comparison_table,
+    default_scenario,
+    lever_values,
+    scenario_from_upload,
+    simulate,
 )
 from ips_sim.scenario import ScenarioError
 
@@ -110,14 +118,15 @@ def test_comparison_with_common_random_numbers():
     same = comparison_table(simulate(base.model_dump_json(), 5, 4)[0], simulate(base.model_dump_json(), 5, 4)[0])
     assert set(same["variant_is"]) <= {"same", "not enough data"}
     # One specialist instead of two, same referrals and seed: people wait longer for a place.
-    b_metrics, monthly = simulate(base.model_dump_json(), 5, 6)
-    v_metrics, _ = simulate(_short({"specialists": 1}).model_dump_json(), 5, 6)
+    b_metrics, monthly, weekly, first = simulate(base.model_dump_json(), 5, 6)
+    v_metrics = simulate(_short({"specialists": 1}).model_dump_json(), 5, 6)[0]
     table = comparison_table(b_metrics, v_metrics).set_index("metric")
     assert table.loc["referrals", "variant_is"] == "same"  # same seed: the same referrals arrive
     wait = table.loc["mean_wait_days"]
     assert wait["difference"] > 0 and wait["variant_is"] == "higher"
     assert math.isclose(wait["difference"], wait["variant"] - wait["baseline"], rel_tol=1e-9, abs_tol=1e-9)
     assert monthly["replication"].nunique() == 6
+    assert weekly["replication"].nunique() == 6 and first.replication == 0
 
 
 # --------------------------------------------------------------------------- the ips-sim app command
@@ -160,7 +169,7 @@ def test_app_command_without_streamlit_says_how_to_install(monkeypatch):
 
 @pytest.fixture
 def page():
-    pytest.importorskip("streamlit")
+    require("streamlit")
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(app.APP_PATH), default_timeout=60)
@@ -178,12 +187,23 @@ def _summary(at):
     return frames[0] if frames else None
 
 
-def test_page_loads_without_exceptions(page):
+def test_page_loads_with_the_default_results(page):
     assert page.title[0].value.startswith("IPS")
     assert page.slider(key="specialists").value == 2
     assert page.slider(key="replications").value == app.DEFAULT_REPLICATIONS
-    assert _summary(page) is None  # nothing has run yet
-    assert any("press **Run**" in i.value for i in page.info)
+    summary = _summary(page)  # a first visit runs the loaded scenario at once
+    assert summary is not None
+    assert len(page.session_state["results"]["runs"]["variant"]["metrics"]) == app.DEFAULT_REPLICATIONS
+    assert not page.warning
+    labels = set(summary["metric"])
+    assert not any("_" in label for label in labels), labels  # every metric shown by its label
+
+
+def test_every_count_and_share_interval_respects_its_range(page):
+    summary = _summary(page).set_index("metric")
+    assert (summary["95% CI low"].dropna() >= 0).all()
+    shares = summary[summary["unit"] == "%"]
+    assert (shares["95% CI high"].dropna() <= 100 + 1e-9).all()
 
 
 def test_changing_specialists_and_running_shows_summary(page):
@@ -209,9 +229,9 @@ def test_compare_mode_shows_difference_per_metric(page):
     page.slider(key="replications").set_value(5)
     page.button(key="run").click().run()
     assert not page.exception, [e.value for e in page.exception]
-    frames = [f for f in _frames(page) if "result" in f.columns]
+    frames = [f for f in _frames(page) if "result" in f.columns and "metric" in f.columns]
     assert frames, "no comparison table"
-    table = frames[0].set_index("metric")
+    table = next(f for f in frames if "Referrals received" in set(f["metric"])).set_index("metric")
     assert table.loc["Referrals received", "result"] == "same"  # common random numbers
     assert table.loc["Mean wait for a place", "result"] == "higher"
     assert table.loc["Mean wait for a place", "difference"] > 0
@@ -224,8 +244,6 @@ def test_compare_mode_shows_difference_per_metric(page):
 
 
 def _uploader(at):
-    if not hasattr(at, "file_uploader"):
-        pytest.skip("this Streamlit's AppTest cannot drive st.file_uploader")
     return at.file_uploader(key="upload")
 
 
@@ -238,16 +256,19 @@ def test_invalid_upload_shows_every_error_line(page):
     for line in expected:
         assert line in shown
     assert "run" not in [b.key for b in page.button]  # no Run button until the file is fixed
-    assert _summary(page) is None
+    assert _summary(page) is None  # the default results are gone too
 
 
 def test_valid_upload_sets_the_levers(page):
-    _uploader(page).set_value(("mine.yaml", b"team:\n  specialists: 5\n  caseload_cap: 15\n", "text/yaml")).run()
+    mine = b"team:\n  specialists: 5\n  caseload_cap: 15\nsimulation:\n  horizon_years: 4\n  warmup_years: 1\n"
+    _uploader(page).set_value(("mine.yaml", mine, "text/yaml")).run()
     assert not page.exception, [e.value for e in page.exception]
     assert page.slider(key="specialists").value == 5
     assert page.slider(key="caseload_cap").value == 15
     assert page.slider(key="replications").value == app.DEFAULT_REPLICATIONS  # the file does not set it
     assert any("mine" in s.value for s in page.sidebar.success)
-    _uploader(page).set_value(("more.yaml", b"simulation:\n  replications: 50\n", "text/yaml")).run()
-    assert page.slider(key="replications").value == 50
+    more = b"simulation:\n  replications: 7\n  horizon_years: 4\n  warmup_years: 1\n"
+    _uploader(page).set_value(("more.yaml", more, "text/yaml")).run()
+    assert page.slider(key="replications").value == 7
+    assert len(page.session_state["results"]["runs"]["variant"]["metrics"]) == 7  # a new file runs at once
     assert page.slider(key="specialists").value == 2  # a new file: the levers start from its values
