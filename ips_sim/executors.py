@@ -26,6 +26,9 @@ from .errors import UserError
 SCHEDULER_PATTERN = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
 
 
+POOL_ABANDONED = False  # set when an interrupt stopped local workers mid-work (see LocalExecutor.close)
+
+
 def default_workers() -> int:
     """The cores this process may use."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
@@ -109,6 +112,11 @@ class LocalExecutor:
             p.join(timeout=1)
             if p.is_alive():
                 p.kill()
+        # A worker stopped while sending a result can leave half a message in the result pipe, and
+        # the pool's manager thread then waits for the rest for ever; the interpreter joins that
+        # thread at exit. Say so: a command line that stops here ends its process without that join.
+        global POOL_ABANDONED
+        POOL_ABANDONED = True
 
 
 class DaskExecutor:

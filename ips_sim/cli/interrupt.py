@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 
 import click
 
@@ -28,4 +30,15 @@ def install() -> None:
 
 
 def report() -> None:
+    """Say where the work is; if local workers were stopped mid-work, end the process now.
+
+    Finished work is already saved (checkpoints are written atomically); waiting for the
+    stopped pool's threads at exit could hang, so the process exits at once with 130.
+    """
     click.echo(f"\ninterrupted: {_hint['text']}", err=True)
+    from .. import executors
+
+    if executors.POOL_ABANDONED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)

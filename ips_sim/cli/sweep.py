@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from ..errors import UserError
 from ..executors import check_scheduler_address, make_executor
 from ..output import OutputFolder
 from ..progress import Progress
+from .interrupt import interrupted
 from ..sweep import SweepError, glance, load_sweep, partial_dir, run_sweep
 from ..workload import check_many
 
@@ -105,9 +105,9 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
             progress.close()
         work = partial_dir(out_dir)
         done = len(list((work / "points").glob("p*.json"))) if work.exists() else 0
-        click.echo(f"\ninterrupted: {done} of {len(sw)} points finished and kept in {work}/; "
-                   f"run the same command with --resume to finish", err=True)
-        sys.exit(130)
+        interrupted(f"{done} of {len(sw)} points finished and kept in {work}/; "
+                    "run the same command with --resume to finish")
+        raise
     finally:
         if progress is not None:
             progress.close()
