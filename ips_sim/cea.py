@@ -11,6 +11,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from .intervals import mean_ci  # noqa: F401 - cea.mean_ci is part of this module's face
+
 ND, ED, D = "ND", "ED", "D"  # non-dominated, extendedly dominated, (strongly) dominated
 
 
@@ -62,19 +64,6 @@ def calculate_icers(cost, effect, strategies) -> list[dict]:
     rest_ed = sorted([r for r in order if r["status"] == ED], key=lambda r: -r["cost"])
     rest_d = sorted([r for r in order if r["status"] == D], key=lambda r: -r["cost"])
     return nd_by_cost + rest_ed + rest_d
-
-
-def mean_ci(x, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t-based confidence interval of the finite values of x."""
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    if len(x) == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return m, m - half, m + half
 
 
 def difference_ci(a, b, paired: bool = True, confidence: float = 0.95) -> tuple[float, float, float]:

@@ -365,7 +365,7 @@ def write_comparison(folder, c: Comparison, manifest_doc: dict) -> list[str]:
     import json
     from pathlib import Path
 
-    from .output import write_json
+    from .output import json_default, write_json
     from .report import write_csv
 
     folder = Path(folder)
@@ -401,16 +401,8 @@ def write_comparison(folder, c: Comparison, manifest_doc: dict) -> list[str]:
                 "cost_uncertainty": [{"field": p, "low_factor": lo, "high_factor": hi, "source": s}
                                      for p, lo, hi, s in COST_UNCERTAINTY] if c.parameter_uncertainty else [],
                 "scenarios": {o.name: o.model_dump(mode="json") for o in c.options}})
-    write_json(folder / "manifest.json", json.loads(json.dumps(doc, default=_json_default)))
+    write_json(folder / "manifest.json", json.loads(json.dumps(doc, default=json_default)))
     written.append("manifest.json")
     return written
 
 
-def _json_default(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x) if math.isfinite(float(x)) else None
-    raise TypeError(type(x))

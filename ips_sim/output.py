@@ -209,7 +209,7 @@ def write_json(path: Path, doc: dict) -> None:
     """JSON with sorted keys and a final newline, written to a temporary name and renamed."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, sort_keys=True, default=_json_default)
+        json.dump(doc, f, indent=2, sort_keys=True, default=json_default)
         f.write("\n")
     os.replace(tmp, path)
 
@@ -222,7 +222,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _json_default(x):
+def json_default(x):
     import math
 
     import numpy as np
