@@ -9,7 +9,7 @@ import pytest
 from conftest import make_scenario
 
 from ips_sim import cea
-from ips_sim.compare import check_options, incremental_table, pick_comparator, run_comparison
+from ips_sim.comparison import check_options, incremental_table, pick_comparator, run_comparison
 from ips_sim.scenario import COST_MONEY_ITEMS
 from ips_sim.trial import virtual_trial
 

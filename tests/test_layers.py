@@ -94,3 +94,14 @@ def test_library_never_imports_the_command_line():
     bad = sorted(m for m, e in edges.items() if not m.startswith("ips_sim.cli") and any(t.startswith("ips_sim.cli")
                                                                                      for t in e))
     assert bad == []
+
+
+def test_no_module_shadows_the_notebook_api():
+    """``ips_sim.run``/``compare``/``load`` are functions: a submodule of the same name would replace them
+    as soon as anything imported it (the command line imports every command's module)."""
+    import ips_sim
+    import ips_sim.cli  # noqa: F401 - imports every library module a command needs
+
+    names = {p.stem for p in PKG.glob("*.py")} | {p.name for p in PKG.iterdir() if p.is_dir()}
+    assert not names & {"run", "compare", "load"}
+    assert callable(ips_sim.compare) and callable(ips_sim.run) and callable(ips_sim.load)

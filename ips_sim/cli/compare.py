@@ -66,7 +66,7 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
                     overwrite, quiet):
     """Compare SCENARIO options with common random numbers: costs, outcomes, incremental ratios, ICERs."""
     from ..calibration import draw_updates, explicit_paths, load_draws
-    from ..compare import check_options, icer_table, incremental_table, pick_comparator, run_comparison, \
+    from ..comparison import check_options, icer_table, incremental_table, pick_comparator, run_comparison, \
         write_comparison
     from ..executors import make_executor
     from ..output import OutputFolder
