@@ -64,11 +64,15 @@ PLOT_TITLES = {
     "employment.png": "Members working over time",
     "hours_by_activity.png": "Where specialists' hours go",
     "fidelity.png": "IPS fidelity items measured in the simulation",
+    "frontier.png": "What each state budget buys (state-wide gain against new posts or dollars)",
+    "gains.png": "Gain per program from its new posts, with 95% CI",
 }
 
 
 def folder_kind(folder: Path) -> str:
-    """run, sweep, plan or comparison; UserError naming what a results folder holds otherwise."""
+    """run, sweep, plan, comparison or state; UserError naming what a results folder holds otherwise."""
+    if (folder / "allocation.csv").exists() and (folder / "frontier.csv").exists():
+        return "state"
     if (folder / "comparison.csv").exists() and (folder / "incremental.csv").exists():
         return "comparison"
     if (folder / "sweep.csv").exists():
@@ -78,7 +82,8 @@ def folder_kind(folder: Path) -> str:
     if (folder / "summary.csv").exists():
         return "run"
     raise UserError([f"{folder}: (folder): no results found: give a folder written by ips-sim run, sweep, plan "
-                     "(with --out) or compare (it holds summary.csv, sweep.csv, plan.csv or comparison.csv)"])
+                     "(with --out), compare or state (it holds summary.csv, sweep.csv, plan.csv, comparison.csv "
+                     "or allocation.csv)"])
 
 
 # --------------------------------------------------------------------------- formatting
@@ -314,6 +319,35 @@ def _plan_context(folder: Path, man: dict) -> dict:
     }
 
 
+def _state_context(folder: Path, man: dict) -> dict:
+    """A state's allocation: which programs get the new posts, the gain with CI, what each budget buys."""
+    a = pd.read_csv(folder / "allocation.csv")
+    text = (folder / "state.txt").read_text(encoding="utf-8") if (folder / "state.txt").exists() else ""
+    lines = [ln for ln in text.splitlines() if ln.startswith("State-wide gain") or ln.startswith("Allocation")]
+    budget = man.get("budget", {})
+    unit = man.get("objective_unit", "")
+    columns = ["program", "posts now", "posts added", "posts after", f"gain ({unit})", "95% CI"]
+    rows = [[str(r["program"]), str(int(r["posts_now"])), str(int(r["posts_added"])), str(int(r["posts_after"])),
+             fmt(r["gain"]), fmt_ci(r["gain_ci_low"], r["gain_ci_high"])] for _, r in a.iterrows()]
+    added = a[a["posts_added"] > 0]
+    answer = " ".join(ln.rstrip(":") + ("." if ln.endswith(":") else "") for ln in lines) or "See the table."
+    amount = " or ".join(f"{v:,.0f} {k}" for k, v in budget.items() if isinstance(v, (int, float))) or "the budget"
+    if len(added):
+        answer += " New posts go to " + ", ".join(f"{r.program} (+{int(r.posts_added)})" for r in added.itertuples()) + "."
+    return {
+        "kind": "state", "title": f"State-wide plan: {man.get('state', folder.name)}",
+        "question": (f"With {amount} more a year, which programs should get new specialist posts, and what does "
+                     f"the state gain ({unit})?"),
+        "answer": answer, "outcomes": [], "costs": [], "staffing": rows, "staffing_columns": columns,
+        "incremental": [], "icers": [], "budget": [], "plots": _plots(folder, ["frontier.png", "gains.png"]),
+        "fidelity_plot": [],
+        "scenario_text": (f"{len(a)} programs from {man.get('state_file', 'the state file')}; each program is an "
+                          "ordinary scenario (see the state file), evaluated at every staffing level it can take "
+                          "with common random numbers."),
+        "scenario": {}, "currency": "USD", "replications": man.get("replications"),
+    }
+
+
 def _compare_context(folder: Path, man: dict) -> dict:
     comp = pd.read_csv(folder / "comparison.csv")
     inc = pd.read_csv(folder / "incremental.csv")
@@ -394,7 +428,7 @@ def report_context(folder: Path) -> dict:
     kind = folder_kind(folder)
     man = _manifest(folder)
     ctx = {"run": _run_context, "sweep": _sweep_context, "plan": _plan_context,
-           "comparison": _compare_context}[kind](folder, man)
+           "comparison": _compare_context, "state": _state_context}[kind](folder, man)
     ctx.setdefault("basis", "")
     ctx.setdefault("scenario_list", [])
     ctx.setdefault("parameter_uncertainty", False)

@@ -120,3 +120,23 @@ def test_templates_are_package_data():
     assert any(fnmatch(name, pattern) for pattern in data for name in ("templates/report.md.j2",))
     assert (REPO / "ips_sim" / "templates" / "report.html.j2").exists()
     assert (REPO / "ips_sim" / "templates" / "report.md.j2").exists()
+
+
+def test_report_builds_from_a_state_folder(tmp_path):
+    """`ips-sim report` on an `ips-sim state` folder: the allocation, the gain and the state's plots."""
+    from test_state import PROGRAM_A, STATE
+
+    (tmp_path / "a.yaml").write_text(PROGRAM_A)
+    (tmp_path / "tiny_state.yaml").write_text(STATE)
+    out = tmp_path / "state_out"
+    r = _cli("state", tmp_path / "tiny_state.yaml", "--out", out, "--workers", 1, "-q")
+    assert r.returncode == 0, r.stderr
+    r = _cli("report", out)
+    assert r.returncode == 0, r.stderr
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for s in SECTIONS:
+        assert f'<section id="{s}">' in html, s
+    assert "State-wide gain" in html and "posts added" in html
+    assert html.count("data:image/png;base64,") >= 2  # frontier and gains, embedded
+    refs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)["\']', html, flags=re.I)
+    assert all(ref.startswith(("data:", "#")) for ref in refs), refs
