@@ -160,6 +160,17 @@ def check_scheduler_address(address: str) -> str | None:
     return None
 
 
+def option_problems(workers: int | None, scheduler: str | None) -> list[str]:
+    """One line per problem with ``--workers`` / ``--scheduler`` as given on a command line."""
+    problems = []
+    if scheduler is not None and workers is not None:
+        problems.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), "
+                        "not both")
+    if scheduler is not None and check_scheduler_address(scheduler):
+        problems.append(f"--scheduler: {scheduler!r}: {check_scheduler_address(scheduler)}")
+    return problems
+
+
 def make_executor(workers: int | None = None, scheduler: str | None = None):
     """The executor for ``--workers`` / ``--scheduler`` (default: all local cores)."""
     if scheduler:

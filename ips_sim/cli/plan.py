@@ -6,7 +6,7 @@ import click
 
 from ..echo import shown
 from ..errors import UserError
-from ..executors import check_scheduler_address, make_executor
+from ..executors import make_executor, option_problems
 from ..metrics import METRICS, unit_label
 from ..output import OutputFolder
 from ..plan import give_up_warning, parse_target, parse_vary, plan, sentence, table_lines, write_plan
@@ -73,10 +73,7 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
             parsed.append(parse_target(t))
         except ValueError as exc:
             errors.append(f"--target: {shown(t)}: {exc}")
-    if scheduler is not None and workers is not None:
-        errors.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), not both")
-    if scheduler is not None and check_scheduler_address(scheduler):
-        errors.append(f"--scheduler: {scheduler!r}: {check_scheduler_address(scheduler)}")
+    errors.extend(option_problems(workers, scheduler))
     base = None
     try:
         base = load_scenario(scenario)

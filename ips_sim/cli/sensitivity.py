@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from ..executors import check_scheduler_address, make_executor
+from ..executors import make_executor, option_problems
 from ..plan import parse_target, parse_vary
 from ..progress import Progress
 from .interrupt import interrupted
@@ -104,10 +104,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     errors = list(check_outcomes(outcomes))
     if method == "sobol" and sobol_samples & (sobol_samples - 1):
         errors.append(f"--sobol-samples: {sobol_samples}: must be a power of 2 (e.g. 32, 64, 128)")
-    if scheduler is not None and workers is not None:
-        errors.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), not both")
-    if scheduler is not None and check_scheduler_address(scheduler):
-        errors.append(f"--scheduler: {scheduler!r}: {check_scheduler_address(scheduler)}")
+    errors.extend(option_problems(workers, scheduler))
     path = values = None
     if plan_vary is not None:
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from ..executors import check_scheduler_address, make_executor
+from ..executors import make_executor, option_problems
 from ..output import OutputFolder
 from ..progress import Progress
 from ..state import StateError, load_state, partial_dir, run_state
@@ -57,12 +57,7 @@ def state_command(state_file, budget, workers, scheduler, resume, out, replicati
     and manifest.json (kind: state).
     """
     errors = []
-    if scheduler is not None and workers is not None:
-        errors.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), not both")
-    if scheduler is not None:
-        why = check_scheduler_address(scheduler)
-        if why:
-            errors.append(f"--scheduler: {scheduler!r}: {why}")
+    errors.extend(option_problems(workers, scheduler))
     st = None
     try:
         st = load_state(state_file, budget=budget, replications=replications, max_replications=max_replications,

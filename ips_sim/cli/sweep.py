@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from ..executors import check_scheduler_address, make_executor
+from ..executors import make_executor, option_problems
 from ..output import OutputFolder
 from ..progress import Progress
 from .interrupt import interrupted
@@ -58,12 +58,7 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
     """
 
     errors = []
-    if scheduler is not None and workers is not None:
-        errors.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), not both")
-    if scheduler is not None:
-        why = check_scheduler_address(scheduler)
-        if why:
-            errors.append(f"--scheduler: {scheduler!r}: {why}")
+    errors.extend(option_problems(workers, scheduler))
     try:
         sw = load_sweep(sweep_file, replications, seed)
     except SweepError as exc:
