@@ -43,3 +43,27 @@ def refresh_package_data(source: Path | None = None) -> list[str]:
             shutil.copyfile(path, PACKAGE_DATA / path.name)
             copied.append(path.name)
     return copied
+
+
+def read_csv_rows(path: Path, missing: str, error=None, skip_blank: bool = True) -> list[list[str]]:
+    """Rows of a user's CSV file (blank ones dropped unless ``skip_blank`` is False).
+
+    A missing or unreadable file is one line of ``error``.
+
+    ``missing`` says what the file should be (for the no-such-file line); ``error`` is the
+    :class:`~ips_sim.errors.UserError` kind the caller collects (default UserError).
+    """
+    import csv
+
+    from .errors import UserError
+
+    error = error or UserError
+    src = str(path)
+    if not Path(path).is_file():
+        raise error([f"{src}: (file): no such file: {missing}"])
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise error([f"{src}: (file): cannot read: {exc}"]) from None
+    return [r for r in rows if any(c.strip() for c in r)] if skip_blank else rows

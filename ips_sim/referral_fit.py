@@ -17,7 +17,6 @@ Also written: ``fit.txt`` (the report printed on the terminal), ``coefficients.c
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import yaml
 from scipy import stats
 
 from .errors import UserError
+from .paths import read_csv_rows
 from .scenario import MONTH_NAMES, add_months
 
 MIN_MONTHS = 12            # fewer cannot say anything about a year's pattern
@@ -62,15 +62,7 @@ def read_history(path: str | Path) -> History:
     """Read and check a history CSV; every problem is one line of a UserError (file, row, column)."""
     path = Path(path)
     src = str(path)
-    if not path.is_file():
-        raise UserError([f"{src}: (file): no such file: give a CSV with columns month (YYYY-MM) or date, "
-                         f"and referrals"])
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UserError([f"{src}: (file): cannot read: {exc}"]) from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
+    rows = read_csv_rows(path, "give a CSV with columns month (YYYY-MM) or date, and referrals")
     if not rows:
         raise UserError([f"{src}: (file): empty: expected a header with columns month (or date) and referrals"])
     header = [h.strip().lower() for h in rows[0]]

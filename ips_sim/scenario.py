@@ -29,6 +29,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 
 from .echo import clip, shown
 from .errors import UserError
+from .paths import read_csv_rows
 from .paths import (  # noqa: F401  (re-exported: where the defaults live)
     DATA_SUFFIXES, PACKAGE_DATA, calibration_dir, refresh_package_data, repository_calibration_dir,
 )
@@ -750,14 +751,8 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
     src = str(path)
     if start_date is None:
         raise ScenarioError([f"{field}: {src}: the members' dates need start.date (the calendar date of day 0)"])
-    if not path.is_file():
-        raise ScenarioError([f"{src}: (file): no such file: {field} must name a CSV file "
-                             f"(path relative to the scenario file)"])
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ScenarioError([f"{src}: (file): cannot read: {exc}"]) from None
+    rows = read_csv_rows(path, f"{field} must name a CSV file (path relative to the scenario file)", ScenarioError,
+                         skip_blank=False)
     if not rows:
         raise ScenarioError([f"{src}: (file): empty: expected a header with columns {', '.join(_CSV_COLUMNS)}"])
     header = [h.strip() for h in rows[0]]
