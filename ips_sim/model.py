@@ -17,12 +17,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from heapq import heappush
+from itertools import count
 from operator import attrgetter
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
-from .hazard import Step, set_rates
+from .hazard import Step, set_rates, take_due
 from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
 from .scenario import DAYS_PER_MONTH, END_REASONS, MONTH_NAMES, Scenario, months_between
 from .staffing import (
@@ -74,6 +75,17 @@ class MemberEvent:
         self.token = token
 
 
+class _Recurring:
+    """A reused event for work that recurs all run long (the planning step): SimPy's ``step``
+    calls its callbacks and sets them to None; the callback puts them back and requeues it."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+
+    def __init__(self, callbacks: tuple):
+        self.callbacks = callbacks
+
+
 class Program:
     """One replication of an IPS program under a scenario."""
 
@@ -108,7 +120,8 @@ class Program:
         self.waitlist: deque[Member] = deque()
         self.n_waiting = 0
         self.rec = ReplicationRecords(replication)
-        self._token = 0
+        # Tokens 1, 2, ...: a member event must still match its member's token to happen.
+        self._next_token = count(1).__next__
         self._callbacks = (self._dispatch,)
         handlers = {
             JOB_FOUND: self._start_job, JOB_ENDED: self._end_job, DROP_OUT: self._drop_out,
@@ -162,7 +175,12 @@ class Program:
 
         env = self.env
         env.process(self.referrals())
-        env.process(self.planning())
+        # The planning step recurs every week for the whole run: one reused event object whose
+        # callback is the step, instead of a generator process and a new Timeout each week.
+        # Scheduled as SimPy schedules a process's start (urgent, now), so event order is the same.
+        self._planning_callbacks = (self._planning_step,)
+        self._planning_event = _Recurring(self._planning_callbacks)
+        heappush(env._queue, (env._now, URGENT, next(env._eid), self._planning_event))
         env.process(self.snapshots())
         self.workforce.start()
 
@@ -178,10 +196,6 @@ class Program:
             self._snapshot_row(horizon)
         self.rec.close(horizon, self.specialists)
         return self.rec
-
-    def _next_token(self) -> int:
-        self._token += 1
-        return self._token
 
     def _schedule(self, due: float, kind: EventKind, member: Member, token: int) -> None:
         """Put a member event on SimPy's queue at ``due`` (at once if that has passed).
@@ -263,20 +277,18 @@ class Program:
             yield env.timeout(t - env.now)
             self._refer(env.now)
 
-    def planning(self):
-        """Every planning step, each specialist shares out their hours."""
+    def _planning_step(self, event: _Recurring) -> None:
+        """Every planning step, each specialist shares out their hours; then the next step is queued."""
         env = self.env
-        workforce = self.workforce
-        manage = workforce.changes
-        while True:
-            t = env.now
-            t_end = t + self.step
-            self.step_in_force.end = t_end
-            if manage:
-                workforce.supervise()
-            for s in self.specialists:
-                self._plan(s, t, t_end)
-            yield env.timeout(self.step)
+        t = env._now
+        t_end = t + self.step
+        self.step_in_force.end = t_end
+        if self.workforce.changes:
+            self.workforce.supervise()
+        for s in self.specialists:
+            self._plan(s, t, t_end)
+        event.callbacks = self._planning_callbacks
+        heappush(env._queue, (t + self.step, NORMAL, next(env._eid), event))
 
     def snapshots(self):
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
@@ -320,12 +332,16 @@ class Program:
             set_rates(s.clocks, rates, t)
         s.intake_backlog = state[3] - s.intake_served
 
-        schedule = self._schedule
         for clock, kind in s.clock_events:
             if clock.due_top <= t_end:
-                for due, member, token in clock.pop_due():
-                    if TOKEN_OF[kind](member) == token:
-                        schedule(due, kind, member, token)
+                # As _schedule does (same time arithmetic and event-id order), inline: the hot path.
+                token_of, env = TOKEN_OF[kind], self.env
+                queue, eid, callbacks = env._queue, env._eid, self._callbacks
+                for due, member, token in take_due(clock, t_end):
+                    if token_of(member) == token:
+                        delay = due - t
+                        heappush(queue, (t + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
+                                         MemberEvent(callbacks, kind, member, token)))
         self.rec.week_days.append(t)
         self.rec.week_rows.append(s.row)
 
