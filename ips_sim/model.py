@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from heapq import heappush
+from heapq import heappop, heappush
 from itertools import count
 from operator import attrgetter
 
@@ -62,15 +62,14 @@ class MemberEvent:
     """A member event on SimPy's queue: what SimPy's ``step`` needs (callbacks, ``_ok``) and no more.
 
     Lighter than a ``simpy.Timeout`` carrying a tuple: a member event is the model's
-    most frequent object.
+    most frequent object. Its callback is its kind's (``Program._on_event``).
     """
 
-    __slots__ = ("callbacks", "kind", "member", "token")
+    __slots__ = ("callbacks", "member", "token")
     _ok = True
 
-    def __init__(self, callbacks: tuple, kind: EventKind, member: Member, token: int):
+    def __init__(self, callbacks: tuple, member: Member, token: int):
         self.callbacks = callbacks
-        self.kind = kind
         self.member = member
         self.token = token
 
@@ -122,7 +121,6 @@ class Program:
         self.rec = ReplicationRecords(replication)
         # Tokens 1, 2, ...: a member event must still match its member's token to happen.
         self._next_token = count(1).__next__
-        self._callbacks = (self._dispatch,)
         handlers = {
             JOB_FOUND: self._start_job, JOB_ENDED: self._end_job, DROP_OUT: self._drop_out,
             FIRST_CONTACT: self._first_contact, EARLY_PERIOD_OVER: self._early_period_over,
@@ -130,6 +128,7 @@ class Program:
             PREPARATION_OVER: self._start_job_hunt, DISCHARGE: self._discharge, GIVE_UP: self._give_up,
         }
         self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
+        self._callbacks = tuple((self._on_event(k),) for k in EventKind)  # a member event's callbacks, by kind
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -193,7 +192,7 @@ class Program:
 
     def run(self) -> ReplicationRecords:
         horizon = self.sc.horizon_days
-        self.env.run(until=horizon)
+        _run_until(self.env, horizon)
         months = self.rec.months
         if abs(horizon - (len(months) + 1) * DAYS_PER_MONTH) < 1e-6:
             # A horizon of whole months: the run stops just before any event at the horizon,
@@ -212,7 +211,7 @@ class Program:
         now = env._now
         delay = due - now
         heappush(env._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(env._eid),
-                              MemberEvent(self._callbacks, kind, member, token)))
+                              MemberEvent(self._callbacks[kind], member, token)))
 
     # ------------------------------------------------------------------ processes
 
@@ -342,19 +341,21 @@ class Program:
                     s.memo.clear()
                 shares = s.memo[state] = self._share_hours(s, state)
             s.intake_served, rates, s.row = shares
-            set_rates(s.clocks, rates, t)
+            if rates != s.rates:  # another state, often the same rates
+                s.rates = rates
+                set_rates(s.clocks, rates, t)
         s.intake_backlog = state[3] - s.intake_served
 
         for clock, kind in s.clock_events:
             if clock.due_top <= t_end:
                 # As _schedule does (same time arithmetic and event-id order), inline: the hot path.
                 token_of, env = TOKEN_OF[kind], self.env
-                queue, eid, callbacks = env._queue, env._eid, self._callbacks
+                queue, eid, callbacks = env._queue, env._eid, self._callbacks[kind]
                 for due, member, token in take_due(clock, t_end):
                     if token_of(member) == token:
                         delay = due - t
                         heappush(queue, (t + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
-                                         MemberEvent(callbacks, kind, member, token)))
+                                         MemberEvent(callbacks, member, token)))
         self.rec.week_days.append(t)
         self.rec.week_rows.append(s.row)
 
@@ -405,10 +406,16 @@ class Program:
 
     # ------------------------------------------------------------------ member events
 
-    def _dispatch(self, event: MemberEvent) -> None:
-        kind, member = event.kind, event.member
-        if TOKEN_OF[kind](member) == event.token:  # else the member moved on since it was scheduled
-            self._handler[kind](member, self.env._now)
+    def _on_event(self, kind: EventKind):
+        """The callback of member events of ``kind``: its handler, if the member has not moved on."""
+        token_of, handle, env = TOKEN_OF[kind], self._handler[kind], self.env
+
+        def on_event(event: MemberEvent) -> None:
+            member = event.member
+            if token_of(member) == event.token:  # else the member moved on since it was scheduled
+                handle(member, env._now)
+
+        return on_event
 
     def _drop_out(self, member: Member, t: float) -> None:
         self._exit(member, t, ExitReason.DISENGAGED)
@@ -741,6 +748,36 @@ class _PlanningConstants:
         self.disengage_employed = en.disengage_rate_employed_per_month
         self.job_end = jb.end_rate_per_month
         self.follow_shortfall_effect = jb.follow_along_shortfall_effect
+
+
+class _Stop:
+    """The marker ``_run_until`` puts on the queue where ``env.run(until=...)`` puts its until event."""
+
+    __slots__ = ()
+
+
+def _run_until(env: simpy.Environment, horizon: float) -> None:
+    """What ``env.run(until=horizon)`` does, with SimPy's ``step`` written into the loop.
+
+    The same order and the same stopping point: SimPy schedules an urgent event at the
+    horizon and stops when it comes off the queue (events queued at the horizon before
+    it run, the rest do not); here a marker takes its place. This loop is the run's
+    innermost code, so it saves a method call and an exception frame per event.
+    """
+    if horizon <= env._now:
+        raise ValueError(f"until (={horizon}) must be greater than the current simulation time")
+    queue = env._queue
+    stop = _Stop()
+    heappush(queue, (horizon, URGENT, next(env._eid), stop))
+    while True:
+        env._now, _, _, event = heappop(queue)
+        if event is stop:
+            return
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            raise event._value  # a process failed: as SimPy's step, the error surfaces here
 
 
 def _before_day_0(days: float) -> float:

@@ -147,7 +147,7 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end", "clock_events",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
-        "clocks", "intake_served", "memo", "row", "state",
+        "clocks", "intake_served", "memo", "rates", "row", "state",
     )
 
     def __init__(self, index: int, cap: int, hours: float = 0.0, step: Step | None = None):
@@ -179,6 +179,7 @@ class Specialist:
         self.state: tuple = ()
         self.intake_served = 0.0
         self.row: tuple = ()
+        self.rates: tuple = ()    # the clocks' rates in force (set by model.Program._plan)
         self.memo: dict = {}
 
     @property
