@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from functools import partial
 from heapq import heappop, heappush
 from itertools import count
 from operator import attrgetter
@@ -23,7 +24,7 @@ from operator import attrgetter
 import simpy
 from simpy.events import NORMAL, URGENT
 
-from .hazard import Step, set_rates, take_due
+from .hazard import Step, queue_due, set_rates
 from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
 from .scenario import DAYS_PER_MONTH, END_REASONS, MONTH_NAMES, Scenario, months_between
 from .staffing import (
@@ -129,6 +130,7 @@ class Program:
         }
         self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
         self._callbacks = tuple((self._on_event(k),) for k in EventKind)  # a member event's callbacks, by kind
+        self._make_event = tuple(partial(MemberEvent, c) for c in self._callbacks)  # (member, token) -> event
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -348,14 +350,8 @@ class Program:
 
         for clock, kind in s.clock_events:
             if clock.due_top <= t_end:
-                # As _schedule does (same time arithmetic and event-id order), inline: the hot path.
-                token_of, env = TOKEN_OF[kind], self.env
-                queue, eid, callbacks = env._queue, env._eid, self._callbacks[kind]
-                for due, member, token in take_due(clock, t_end):
-                    if token_of(member) == token:
-                        delay = due - t
-                        heappush(queue, (t + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
-                                         MemberEvent(callbacks, member, token)))
+                env = self.env  # the entries _schedule would make, in the same order
+                queue_due(clock, t_end, t, env._queue, env._eid, self._make_event[kind], TOKEN_OF[kind])
         self.rec.week_days.append(t)
         self.rec.week_rows.append(s.row)
 
