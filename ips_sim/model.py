@@ -151,6 +151,11 @@ class Program:
         )
         self.patience_mean = scenario.referrals.patience_mean_days
         self.match_ratio = jb.match_tenure_ratio
+        self.p_match = jb.preference_match_probability
+        self.intake_hours = sv.intake_hours
+        # Normal(mean, sd) truncated to [low, high]: a job's hours a week and hourly wage.
+        self.hours_dist = (jb.hours_per_week_mean, jb.hours_per_week_sd, jb.hours_per_week_min, jb.hours_per_week_max)
+        self.wage_dist = (jb.hourly_wage_mean, jb.hourly_wage_sd, jb.hourly_wage_min, math.inf)
         # Latent job classes (see tenure.py): P(fragile) for jobs over and at/under 20 h a week.
         self.fragile_ratio = jb.fragile_rate_ratio
         self.p_fragile = fragile_probability(jb.fragile_share, jb.fragile_odds_ratio_short_hours, False)
@@ -489,7 +494,7 @@ class Program:
         m.enrollment_day = t
         m.specialist = s
         s.n_caseload += 1
-        s.intake_backlog += self.sc.service.intake_hours
+        s.intake_backlog += self.intake_hours
         self._start_search(m, t, m.e_drop)
         if self.discharge_days is not None:
             self._schedule(t + self.discharge_days, DISCHARGE, m, m.id)
@@ -538,7 +543,6 @@ class Program:
 
     def _start_job(self, m: Member, t: float) -> None:
         s = m.specialist
-        jb = self.sc.jobs
         s.n_search -= 1
         s.n_employed += 1
         s.n_new_workers += 1
@@ -550,11 +554,9 @@ class Program:
         if m.first_contact_day is None:
             m.first_contact_day = t  # a job implies an employer was met
         m.tok_contact = 0
-        match = self.draw_match() < jb.preference_match_probability
-        hours = _truncated_normal(self.draw_hours, jb.hours_per_week_mean, jb.hours_per_week_sd,
-                                  jb.hours_per_week_min, jb.hours_per_week_max)
-        wage = _truncated_normal(self.draw_wage, jb.hourly_wage_mean, jb.hourly_wage_sd,
-                                 jb.hourly_wage_min, math.inf)
+        match = self.draw_match() < self.p_match
+        hours = _truncated_normal(self.draw_hours, *self.hours_dist)
+        wage = _truncated_normal(self.draw_wage, *self.wage_dist)
         fragile = self.draw_job_class() < (self.p_fragile_short if hours <= SHORT_JOB_HOURS else self.p_fragile)
         m.job = self.rec.start_job(m.id, m.n_jobs, t, hours, wage, match, fragile)
         residual = m.th_drop - m.clock_drop.level_at(t)
@@ -784,7 +786,10 @@ def _before_day_0(days: float) -> float:
 
 def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:
     """Normal(mean, sd) restricted to [low, high] by rejection (falls back to clipping)."""
-    for _ in range(100):
+    x = mean + sd * draw()
+    if low <= x <= high:
+        return x  # the first draw, nearly always
+    for _ in range(99):
         x = mean + sd * draw()
         if low <= x <= high:
             return x
