@@ -111,12 +111,6 @@ class Program:
         cap = caseload_cap(scenario)
         self.step_in_force = Step()  # every hazard clock's rates hold until step_in_force.end
         self.specialists = [Specialist(i, cap, step=self.step_in_force) for i in range(scenario.team.specialists)]
-        for s in self.specialists:
-            # Each clock with the member event its thresholds trigger.
-            s.clock_events = (
-                (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
-                (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
-            )
         self.waitlist: deque[Member] = deque()
         self.n_waiting = 0
         self.rec = ReplicationRecords(replication)
@@ -130,7 +124,14 @@ class Program:
         }
         self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
         self._callbacks = tuple((self._on_event(k),) for k in EventKind)  # a member event's callbacks, by kind
-        self._make_event = tuple(partial(MemberEvent, c) for c in self._callbacks)  # (member, token) -> event
+        make_event = tuple(partial(MemberEvent, c) for c in self._callbacks)  # (member, token) -> event, by kind
+        for s in self.specialists:
+            # Each clock with what its thresholds trigger: how to make the member event, and
+            # the member's token the event must still match.
+            s.clock_events = tuple((clock, make_event[kind], TOKEN_OF[kind]) for clock, kind in (
+                (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
+                (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
+            ))
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -297,17 +298,43 @@ class Program:
         heappush(env._queue, (now + (t - now), NORMAL, next(env._eid), event))
 
     def _planning_step(self, event: _Recurring) -> None:
-        """Every planning step, each specialist shares out their hours; then the next step is queued."""
+        """Every planning step, each specialist shares out their hours and the hazards follow; then the next step.
+
+        A specialist's hours, rates and week record are a pure function of their state
+        (counts, intake owed, hours, practice quality, supervision): unchanged since the
+        last step, the rates in force carry on; a state seen before reuses its numbers.
+        Thresholds reached before the step ends go onto SimPy's queue as member events.
+        """
         env = self.env
         t = env._now
         t_end = t + self.step
         self.step_in_force.end = t_end
         if self.workforce.changes:
             self.workforce.supervise()
+        queue, eid = env._queue, env._eid
+        week_days, week_rows = self.rec.week_days, self.rec.week_rows
         for s in self.specialists:
-            self._plan(s, t, t_end)
+            state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
+                     s.n_caseload, s.in_post, s.sup_need, s.sup_got)
+            if state != s.state:
+                s.state = state
+                shares = s.memo.get(state)
+                if shares is None:
+                    if len(s.memo) >= _MEMO_SIZE:
+                        s.memo.clear()
+                    shares = s.memo[state] = self._share_hours(s, state)
+                s.intake_served, rates, s.row = shares
+                if rates != s.rates:  # another state, often the same rates
+                    s.rates = rates
+                    set_rates(s.clocks, rates, t)
+            s.intake_backlog = state[3] - s.intake_served
+            for clock, make_event, token_of in s.clock_events:
+                if clock.due_top <= t_end:  # the entries _schedule would make, in the same order
+                    queue_due(clock, t_end, t, queue, eid, make_event, token_of)
+            week_days.append(t)
+            week_rows.append(s.row)
         event.callbacks = self._planning_callbacks
-        heappush(env._queue, (t + self.step, NORMAL, next(env._eid), event))
+        heappush(queue, (t_end, NORMAL, next(eid), event))
 
     def _snapshot(self, event: _Recurring) -> None:
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
@@ -330,35 +357,6 @@ class Program:
         self.rec.months.append((t, self.n_waiting, caseload, employed))
 
     # ------------------------------------------------------------------ planning step
-
-    def _plan(self, s: Specialist, t: float, t_end: float) -> None:
-        """Share out one specialist's hours for the step [t, t_end) and set the hazards that follow.
-
-        The hours, rates and week record are a pure function of the specialist's state
-        (counts, intake owed, hours, practice quality, supervision): unchanged since the
-        last step, the rates in force carry on; a state seen before reuses its numbers.
-        """
-        state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
-                 s.n_caseload, s.in_post, s.sup_need, s.sup_got)
-        if state != s.state:
-            s.state = state
-            shares = s.memo.get(state)
-            if shares is None:
-                if len(s.memo) >= _MEMO_SIZE:
-                    s.memo.clear()
-                shares = s.memo[state] = self._share_hours(s, state)
-            s.intake_served, rates, s.row = shares
-            if rates != s.rates:  # another state, often the same rates
-                s.rates = rates
-                set_rates(s.clocks, rates, t)
-        s.intake_backlog = state[3] - s.intake_served
-
-        for clock, kind in s.clock_events:
-            if clock.due_top <= t_end:
-                env = self.env  # the entries _schedule would make, in the same order
-                queue_due(clock, t_end, t, env._queue, env._eid, self._make_event[kind], TOKEN_OF[kind])
-        self.rec.week_days.append(t)
-        self.rec.week_rows.append(s.row)
 
     def _share_hours(self, s: Specialist, state: tuple) -> tuple[float, tuple, tuple]:
         """Allocate the hours; the six hazard rates from the share of demanded hours received.
