@@ -97,19 +97,25 @@ def queue_due(clock: HazardClock, end: float, now: float, queue: list, eid, make
     Each current member (``version_of(member) == version``) gets ``make_event(member, version)``
     pushed as ``(now + delay, NORMAL, next(eid), event)``, the entry ``env.timeout(delay)``
     makes, with ``delay`` from ``now`` to the exact time the threshold is reached; stale
-    entries (members who moved on) are dropped. The planning step's hot path: one call per
+    entries (members who moved on) are dropped, and so are stale entries left at the top
+    afterwards. The planning step's hot path: one call per
     clock with something due, no list or generator. Only called when ``clock.due_top <= end``,
     so the rate is positive.
     """
     heap = clock.heap
     base, t_base, rate = clock.base, clock.t_base, clock.rate
+    heappop = heapq.heappop
     due = clock.due_top
     while due <= end:
-        _, _, member, version = heapq.heappop(heap)
+        _, _, member, version = heappop(heap)
         if version_of(member) == version:
             delay = due - now
             heapq.heappush(queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
                                    make_event(member, version)))
+        # Stale entries at the top go now, due or not: else the next step would call here for
+        # nothing but them (members move on often: a job found leaves a drop-out entry behind).
+        while heap and version_of(heap[0][2]) != heap[0][3]:
+            heappop(heap)
         if not heap:
             due = math.inf
             break
@@ -120,9 +126,10 @@ def queue_due(clock: HazardClock, end: float, now: float, queue: list, eid, make
 def set_rates(clocks, rates, t: float) -> None:
     """``clock.set_rate(t, rate)`` for each clock and its rate, in one call (unchanged rates cost nothing)."""
     for c, rate in zip(clocks, rates):
-        if rate != c.rate:
-            c.base += c.rate * (t - c.t_base)
+        old = c.rate
+        if rate != old:
+            c.base = base = c.base + old * (t - c.t_base)
             c.t_base = t
             c.rate = rate
             heap = c.heap
-            c.due_top = c.t_base + (heap[0][0] - c.base) / rate if heap and rate > 0.0 else math.inf
+            c.due_top = t + (heap[0][0] - base) / rate if heap and rate > 0.0 else math.inf
