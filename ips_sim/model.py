@@ -44,8 +44,8 @@ from .tenure import SHORT_JOB_HOURS, fragile_probability
 from .workforce import Workforce
 
 WAITING, SEARCH, EMPLOYED, GONE = Phase
-(DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, FIRST_MONTH_OVER, STEP_DOWN, GIVE_UP,
- PREPARATION_OVER, DISCHARGE) = EventKind
+(DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, STEP_DOWN, GIVE_UP, PREPARATION_OVER,
+ DISCHARGE) = EventKind
 
 # The token a member event must still match to happen (a member who moved on since it was
 # scheduled has a new token): the drop-out clock's, the main one (job finding or job ending,
@@ -53,7 +53,7 @@ WAITING, SEARCH, EMPLOYED, GONE = Phase
 # checked by phase instead.
 _TOKEN = {
     DROP_OUT: "tok_drop", EARLY_PERIOD_OVER: "tok_drop", FIRST_CONTACT: "tok_contact",
-    JOB_FOUND: "tok_main", JOB_ENDED: "tok_main", FIRST_MONTH_OVER: "tok_main", STEP_DOWN: "tok_main",
+    JOB_FOUND: "tok_main", JOB_ENDED: "tok_main", STEP_DOWN: "tok_main",
     GIVE_UP: "tok_main", PREPARATION_OVER: "tok_main", DISCHARGE: "id",
 }
 TOKEN_OF = tuple(attrgetter(_TOKEN[k]) for k in EventKind)
@@ -119,7 +119,7 @@ class Program:
         handlers = {
             JOB_FOUND: self._start_job, JOB_ENDED: self._end_job, DROP_OUT: self._drop_out,
             FIRST_CONTACT: self._first_contact, EARLY_PERIOD_OVER: self._early_period_over,
-            FIRST_MONTH_OVER: self._first_month_over, STEP_DOWN: self._step_down,
+            STEP_DOWN: self._step_down,
             PREPARATION_OVER: self._start_job_hunt, DISCHARGE: self._discharge, GIVE_UP: self._give_up,
         }
         self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
@@ -149,6 +149,11 @@ class Program:
         self.step_down_days = (
             scenario.follow_along.step_down_after_months * DAYS_PER_MONTH
             if scenario.follow_along.step_down_enabled else None
+        )
+        # Step-down is queued when a worker's first month ends (a job that ends in its first month
+        # never costs the event), unless it comes so soon that it must be queued at the job start.
+        self.step_down_after_first_month = (
+            self.step_down_days is not None and self.step_down_days >= self.first_month_days + self.step
         )
         self.patience_mean = scenario.referrals.patience_mean_days
         self.match_ratio = jb.match_tenure_ratio
@@ -314,6 +319,8 @@ class Program:
         queue, eid = env._queue, env._eid
         week_days, week_rows = self.rec.week_days, self.rec.week_rows
         for s in self.specialists:
+            if s.first_months and s.first_months[0][0] <= t:
+                self._end_first_months(s, t)
             state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
                      s.n_caseload, s.in_post, s.sup_need, s.sup_got)
             if state != s.state:
@@ -434,10 +441,6 @@ class Program:
         residual = member.th_drop - member.clock_drop.level_at(t)
         self._join_drop_out(member, member.specialist.dis_late, t, residual)
 
-    def _first_month_over(self, member: Member, t: float) -> None:
-        member.new_worker = False
-        member.specialist.n_new_workers -= 1
-
     def _give_up(self, member: Member, t: float) -> None:
         member.phase = GONE
         member.exit_day = t
@@ -543,8 +546,6 @@ class Program:
         s = m.specialist
         s.n_search -= 1
         s.n_employed += 1
-        s.n_new_workers += 1
-        m.new_worker = True
         m.phase = EMPLOYED
         m.n_jobs += 1
         if m.first_job_day is None:
@@ -567,9 +568,31 @@ class Program:
         m.th_main, due = s.job_end.add(t, e, m, tok)
         if due is not None:
             self._schedule(due, JOB_ENDED, m, tok)
-        self._schedule(t + self.first_month_days, FIRST_MONTH_OVER, m, tok)
-        if self.step_down_days is not None:
-            self._schedule(t + self.step_down_days, STEP_DOWN, m, tok)
+        self._begin_first_month(m, s, t, tok)
+
+    def _begin_first_month(self, m: Member, s: Specialist, start: float, tok: int) -> None:
+        """A worker in the first month of a job (started on day ``start``) needs more follow-along.
+
+        The first month's end changes nothing but the follow-along demand the planning step
+        reads, so it is not an event: each planning step first ends the first months that
+        are over by then (``_end_first_months``), exactly the state an event would leave.
+        """
+        m.new_worker = True
+        s.n_new_workers += 1
+        heappush(s.first_months, (start + self.first_month_days, tok, m))
+        if self.step_down_days is not None and not self.step_down_after_first_month:
+            self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
+
+    def _end_first_months(self, s: Specialist, t: float) -> None:
+        """Workers of ``s`` whose job's first month ended by ``t`` (still in that job) are no longer new."""
+        first_months = s.first_months
+        while first_months and first_months[0][0] <= t:
+            _, tok, m = heappop(first_months)
+            if m.tok_main == tok:  # still in that job, with this specialist
+                m.new_worker = False
+                s.n_new_workers -= 1
+                if self.step_down_after_first_month:
+                    self._schedule(m.job.start_day + self.step_down_days, STEP_DOWN, m, tok)
 
     def _leave_job(self, m: Member, t: float, reason: JobEnd) -> None:
         s = m.specialist
@@ -689,10 +712,8 @@ class Program:
         if due is not None:
             self._schedule(due, JOB_ENDED, m, tok)
         if job_days < self.first_month_days:
-            m.new_worker = True
-            s.n_new_workers += 1
-            self._schedule(start + self.first_month_days, FIRST_MONTH_OVER, m, tok)
-        if self.step_down_days is not None:
+            self._begin_first_month(m, s, start, tok)
+        elif self.step_down_days is not None:
             self._schedule(start + self.step_down_days, STEP_DOWN, m, tok)
 
 

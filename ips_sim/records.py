@@ -33,11 +33,10 @@ class EventKind(IntEnum):
     JOB_FOUND = 2
     JOB_ENDED = 3
     EARLY_PERIOD_OVER = 4
-    FIRST_MONTH_OVER = 5
-    STEP_DOWN = 6
-    GIVE_UP = 7
-    PREPARATION_OVER = 8
-    DISCHARGE = 9
+    STEP_DOWN = 5
+    GIVE_UP = 6
+    PREPARATION_OVER = 7
+    DISCHARGE = 8
 
 
 class ExitReason(IntEnum):

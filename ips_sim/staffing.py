@@ -147,7 +147,7 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end", "clock_events",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
-        "clocks", "intake_served", "memo", "rates", "row", "state",
+        "clocks", "first_months", "intake_served", "memo", "rates", "row", "state",
     )
 
     def __init__(self, index: int, cap: int, hours: float = 0.0, step: Step | None = None):
@@ -165,6 +165,7 @@ class Specialist:
         self.n_search = 0         # members in job search
         self.n_employed = 0       # members in a job (follow-along)
         self.n_new_workers = 0    # workers still in the first month of a job
+        self.first_months: list = []  # heap of (day the first month ends, token, member) of new workers
         self.intake_backlog = 0.0  # intake hours owed to new members
         self.find = HazardClock(step)          # job seekers: finding a job
         self.contact = HazardClock(step)       # job seekers: first employer contact

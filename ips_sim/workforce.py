@@ -223,11 +223,14 @@ class Workforce:
             if due is not None:
                 p._schedule(due, K.JOB_ENDED, m, tok)
             start = m.job.start_day
+            # Still in the job's first month? (It may have ended since the last planning step.)
+            still_new = m.new_worker and start + p.first_month_days > t
             if m.new_worker:
                 old.n_new_workers -= 1
-                r.n_new_workers += 1
-                p._schedule(start + p.first_month_days, K.FIRST_MONTH_OVER, m, tok)
-            if p.step_down_days is not None:
+                m.new_worker = False
+            if still_new:
+                p._begin_first_month(m, r, start, tok)  # new with r; step-down queued as for any new worker
+            elif p.step_down_days is not None:
                 p._schedule(start + p.step_down_days, K.STEP_DOWN, m, tok)
 
 
