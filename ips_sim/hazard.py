@@ -34,9 +34,9 @@ class Step:
 class HazardClock:
     """Integrated hazard of one risk for one specialist's members."""
 
-    __slots__ = ("_seq", "base", "due_top", "heap", "rate", "step", "t_base")
+    __slots__ = ("_seq", "base", "due_top", "heap", "make_event", "rate", "step", "t_base", "version_of")
 
-    def __init__(self, step: Step | None = None):
+    def __init__(self, step: Step | None = None, make_event=None, version_of=None):
         self.rate = 0.0          # per day, constant until changed at a planning step
         self.base = 0.0          # integrated hazard at t_base
         self.t_base = 0.0        # when the rate last changed
@@ -44,6 +44,10 @@ class HazardClock:
         self.heap: list = []
         self.due_top = math.inf  # when the lowest threshold in the heap falls due at this rate
         self._seq = 0            # tie-breaker so members are never compared
+        # What a reached threshold becomes (for queue_due): make_event(member, version) is the
+        # event, due if version_of(member) still equals the version it joined with.
+        self.make_event = make_event
+        self.version_of = version_of
 
     def level_at(self, t: float) -> float:
         return self.base + self.rate * (t - self.t_base)
@@ -90,37 +94,35 @@ class HazardClock:
             heapq.heappush(self.heap, (threshold, self._seq, member, version))
         return threshold, None
 
+    def queue_due(self, end: float, now: float, queue: list, eid) -> None:
+        """Move thresholds reached by ``end`` (rate in force) onto an event queue, as SimPy queues them.
 
-def queue_due(clock: HazardClock, end: float, now: float, queue: list, eid, make_event, version_of) -> None:
-    """Move thresholds reached by ``end`` (rate in force) onto an event queue, as SimPy queues them.
-
-    Each current member (``version_of(member) == version``) gets ``make_event(member, version)``
-    pushed as ``(now + delay, NORMAL, next(eid), event)``, the entry ``env.timeout(delay)``
-    makes, with ``delay`` from ``now`` to the exact time the threshold is reached; stale
-    entries (members who moved on) are dropped, and so are stale entries left at the top
-    afterwards. The planning step's hot path: one call per
-    clock with something due, no list or generator. Only called when ``clock.due_top <= end``,
-    so the rate is positive.
-    """
-    heap = clock.heap
-    base, t_base, rate = clock.base, clock.t_base, clock.rate
-    heappop = heapq.heappop
-    due = clock.due_top
-    while due <= end:
-        _, _, member, version = heappop(heap)
-        if version_of(member) == version:
-            delay = due - now
-            heapq.heappush(queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
-                                   make_event(member, version)))
-        # Stale entries at the top go now, due or not: else the next step would call here for
-        # nothing but them (members move on often: a job found leaves a drop-out entry behind).
-        while heap and version_of(heap[0][2]) != heap[0][3]:
-            heappop(heap)
-        if not heap:
-            due = math.inf
-            break
-        due = t_base + (heap[0][0] - base) / rate
-    clock.due_top = due
+        Each current member (``version_of(member) == version``) gets ``make_event(member, version)``
+        pushed as ``(now + delay, NORMAL, next(eid), event)``, the entry ``env.timeout(delay)``
+        makes, with ``delay`` from ``now`` to the exact time the threshold is reached. Stale
+        entries (members who moved on) are dropped, and so are stale entries left at the top
+        afterwards. The planning step's hot path: one call per clock with something due, no
+        list or generator. Only called when ``due_top <= end``, so the rate is positive.
+        """
+        heap, version_of, make_event = self.heap, self.version_of, self.make_event
+        base, t_base, rate = self.base, self.t_base, self.rate
+        heappop = heapq.heappop
+        due = self.due_top
+        while due <= end:
+            _, _, member, version = heappop(heap)
+            if version_of(member) == version:
+                delay = due - now
+                heapq.heappush(queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
+                                       make_event(member, version)))
+            # Stale entries at the top go now, due or not: else the next step would call here for
+            # nothing but them (members move on often: a job found leaves a drop-out entry behind).
+            while heap and version_of(heap[0][2]) != heap[0][3]:
+                heappop(heap)
+            if not heap:
+                due = math.inf
+                break
+            due = t_base + (heap[0][0] - base) / rate
+        self.due_top = due
 
 
 def set_rates(clocks, rates, t: float) -> None:

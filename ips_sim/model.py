@@ -24,7 +24,7 @@ from operator import attrgetter
 import simpy
 from simpy.events import NORMAL, URGENT
 
-from .hazard import Step, queue_due, set_rates
+from .hazard import Step, set_rates
 from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
 from .scenario import DAYS_PER_MONTH, END_REASONS, MONTH_NAMES, Scenario, months_between
 from .staffing import (
@@ -126,12 +126,11 @@ class Program:
         self._callbacks = tuple((self._on_event(k),) for k in EventKind)  # a member event's callbacks, by kind
         make_event = tuple(partial(MemberEvent, c) for c in self._callbacks)  # (member, token) -> event, by kind
         for s in self.specialists:
-            # Each clock with what its thresholds trigger: how to make the member event, and
-            # the member's token the event must still match.
-            s.clock_events = tuple((clock, make_event[kind], TOKEN_OF[kind]) for clock, kind in (
-                (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
-                (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
-            ))
+            # What each clock's thresholds trigger: the member event, which must still match
+            # the member's token of that kind.
+            for clock, kind in ((s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
+                                (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED)):
+                clock.make_event, clock.version_of = make_event[kind], TOKEN_OF[kind]
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -335,9 +334,9 @@ class Program:
                     s.rates = rates
                     set_rates(s.clocks, rates, t)
             s.intake_backlog = state[3] - s.intake_served
-            for clock, make_event, token_of in s.clock_events:
+            for clock in s.clocks:
                 if clock.due_top <= t_end:  # the entries _schedule would make, in the same order
-                    queue_due(clock, t_end, t, queue, eid, make_event, token_of)
+                    clock.queue_due(t_end, t, queue, eid)
             week_days.append(t)
             week_rows.append(s.row)
         event.callbacks = self._planning_callbacks

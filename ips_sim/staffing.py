@@ -145,7 +145,7 @@ class Specialist:
 
     __slots__ = (
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
-        "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end", "clock_events",
+        "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
         "clocks", "first_months", "intake_served", "memo", "rates", "row", "state",
     )

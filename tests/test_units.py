@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 import ips_sim.metrics
 import ips_sim.staffing
-from ips_sim.hazard import HazardClock, queue_due
+from ips_sim.hazard import HazardClock
 from ips_sim.metrics import km_median
 from ips_sim.scenario import Scenario, default_values, defaults_table, get_dotted
 from ips_sim.staffing import allocate
@@ -95,8 +95,9 @@ def test_staffing_and_metrics_doctests():
 def _queued(clock: HazardClock, end: float, now: float, current=lambda member: 1) -> list[tuple[float, str]]:
     """(time, member) of what the planning step puts on SimPy's queue from ``clock`` for the step ending at ``end``."""
     queue: list = []
+    clock.make_event, clock.version_of = (lambda member, version: member), current
     if clock.due_top <= end:
-        queue_due(clock, end, now, queue, itertools.count(), lambda member, version: member, current)
+        clock.queue_due(end, now, queue, itertools.count())
     return [(entry[0], entry[3]) for entry in sorted(queue)]
 
 
