@@ -1,12 +1,15 @@
 """The SimPy model of one IPS program: referrals to job endings, one replication.
 
-Processes (plain generators): ``referrals`` brings people in, ``planning``
-shares each specialist's hours out every planning step and sets the hazards
-that follow from the service each member actually receives, ``snapshots``
-records the month-end state. Member events (first employer contact, job start,
-job end, drop-out, step-down, giving up on the waitlist) are timeouts whose
-times come from cumulative-hazard clocks (see :mod:`ips_sim.hazard`), so
-staffing changes outcomes only through hours received.
+Three kinds of work recur all run long, each as one reused event on SimPy's
+queue whose callback does the work and queues it again (``_Recurring``):
+referrals bring people in; the planning step shares each specialist's hours out
+and sets the hazards that follow from the service each member actually
+receives; month-end snapshots record the state. Member events (first employer
+contact, job start, job end, drop-out, step-down, giving up on the waitlist)
+are light ``MemberEvent``s whose times come from cumulative-hazard clocks (see
+:mod:`ips_sim.hazard`), so staffing changes outcomes only through hours
+received. ``_run_until`` is SimPy's ``run(until=...)`` with its ``step`` written
+into the loop (same order, same stopping point).
 
 Time is in days. Nothing here builds tables: events append to lists, and
 :mod:`ips_sim.records` turns them into arrays at the end.
