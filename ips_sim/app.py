@@ -217,6 +217,13 @@ def display_comparison(table):
     return pd.DataFrame(rows)
 
 
+def _dashes_for_missing(df):
+    """The table styled to show "–" where a number does not exist (a CI from one pair, a metric that
+    does not apply), instead of the "None" a dataframe widget shows for NaN; the numbers stay numbers."""
+    numeric = [c for c in df.columns if df[c].dtype.kind == "f"]
+    return df.style.format(lambda v: "–" if not math.isfinite(v) else f"{v:,.10g}", subset=numeric)
+
+
 def _round(x: float) -> float:
     if x is None or not math.isfinite(x):
         return math.nan
@@ -552,7 +559,8 @@ def _comparison(st, base_run: dict, variant: dict) -> None:
                 "difference. Shares are in percentage points.")
     table = comparison_table(base_run["metrics"], variant["metrics"])
     shown = display_comparison(table)
-    st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **_wide(st))
+    st.dataframe(_dashes_for_missing(shown), hide_index=True, height=_table_height(shown), column_config=_columns(st),
+                 **_wide(st))
     st.download_button("Download the comparison (CSV)", table.to_csv(index=False).encode(), "comparison.csv",
                        "text/csv")
 
