@@ -54,7 +54,8 @@ from .experiment import run_replications
 from .metrics import METRIC_NAMES, METRICS, summarise, unit_label
 from .echo import clip, shown
 from .names import name_problem, safe_name
-from .output import OutputFolder
+from .output import OutputFolder, write_json
+from .resume import Checkpoint, partial_dir
 from .prices import currency_label
 from .scenario import Scenario, ScenarioError, get_dotted, kind_of, load_scenario, read_yaml_file
 
@@ -500,35 +501,9 @@ def execute(executor, units: Iterable[tuple[Any, tuple]], on_result: Callable[[A
 # --------------------------------------------------------------------------- the working folder
 
 
-def partial_dir(out: Path) -> Path:
-    out = Path(out)
-    return out.parent / f"{out.name}.partial"
-
-
-def _write_json_atomic(path: Path, doc: Any) -> None:
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1, sort_keys=True, allow_nan=True, default=_json_default)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _json_default(x):
-    import numpy as np
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    raise TypeError(type(x))
-
-
-def _read_point(path: Path, sweep: Sweep, i: int) -> list[dict[str, float]] | None:
-    """Per-replication metrics of a finished point file, or None if it is not a complete, matching point."""
+def _point_metrics(doc: Any, sweep: Sweep, i: int) -> list[dict[str, float]] | None:
+    """Per-replication metrics of a saved point, or None if it is not a complete point of this sweep."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
         if doc.get("point_hash") != sweep.point_hash(i) or doc.get("replications") != sweep.replications:
             return None
         cols = doc["metrics"]
@@ -537,7 +512,7 @@ def _read_point(path: Path, sweep: Sweep, i: int) -> list[dict[str, float]] | No
             return None
         names = list(cols)
         return [{k: float(cols[k][r]) for k in names} for r in range(n)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -612,134 +587,92 @@ def sweep_manifest(sweep: Sweep, keep_records: bool, **extra) -> dict:
     }
 
 
+def _already_complete(out: Path, fingerprint: str) -> bool:
+    """``out`` holds the finished results of this very sweep."""
+    try:
+        with open(out / "manifest.json", encoding="utf-8") as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(old, dict) and old.get("fingerprint") == fingerprint and (out / "sweep.csv").exists()
+
+
 def run_sweep(sweep: Sweep, out: str | Path, executor, *, resume: bool = False, keep_records: bool = False,
               progress: Callable[[int], None] | None = None, plots: bool = True,
               chunk: int | None = None, on_start: Callable[[int, int], None] | None = None) -> SweepRun:
-    """Run the missing points of ``sweep`` into ``out`` (via ``out.partial``); write the outputs at the end.
+    """Run the missing points of ``sweep`` (each saved in ``out.partial`` as it finishes); write ``out`` at the end.
 
     ``on_start(points_to_run, replications_to_run)`` is called once the work is known.
     """
     out = Path(out)
-    work = partial_dir(out)
     fingerprint = sweep.fingerprint(keep_records)
     started = time.perf_counter()
-    if work.exists():
-        if not resume:
-            raise SweepError([f"{work}: an unfinished sweep is in this folder: add --resume to continue it, "
-                              "or delete the folder to start again"])
-        try:
-            with open(work / "manifest.json", encoding="utf-8") as f:
-                old = json.load(f)
-        except (OSError, ValueError):
-            old = {}
-        if old.get("fingerprint") != fingerprint:
-            raise SweepError([f"{work}: fingerprint {old.get('fingerprint')!r}: the unfinished sweep there was "
-                              "started with a different base scenario, grid, seed, replications, --keep-records "
-                              "or ips-sim version; run it with the same settings, or delete the folder"])
-    else:
-        if resume and (out / "manifest.json").exists():
-            try:
-                with open(out / "manifest.json", encoding="utf-8") as f:
-                    old = json.load(f)
-            except (OSError, ValueError):
-                old = {}
-            if old.get("fingerprint") == fingerprint and (out / "sweep.csv").exists():
-                return SweepRun(out, len(sweep), 0, sweep.replications, 0.0, already_complete=True)
-        (work / "points").mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(work / "manifest.json",
-                           sweep_manifest(sweep, keep_records, status="running; incomplete until renamed"))
-    points_dir = work / "points"
-    points_dir.mkdir(exist_ok=True)
-    lock = _lock(work)
-    try:
-        return _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk, on_start, started)
-    finally:
-        lock.close()
-
-
-def _lock(work: Path):
-    """Hold an exclusive lock on the working folder: two sweeps never write the same points."""
-    try:
-        f = open(work / ".lock", "w")
-    except FileNotFoundError:
-        raise SweepError([f"{work}: gone: another ips-sim sweep finished this folder meanwhile; "
-                          "run again with --resume to check"]) from None
-    try:
-        import fcntl
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:  # pragma: no cover - not on POSIX: no lock
-        pass
-    except OSError:
-        f.close()
-        raise SweepError([f"{work}: locked: another ips-sim sweep is running in this folder; "
-                          "wait for it to finish or stop it first"]) from None
-    return f
-
-
-def _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk, on_start, started) -> SweepRun:
-    points_dir = work / "points"
-    for stale in points_dir.glob(".*.tmp-*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
-
-    finished = {i for i in range(len(sweep))
-                if _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i) is not None}
-    pending = [i for i in range(len(sweep)) if i not in finished]
-    n = sweep.replications
+    if resume and not partial_dir(out).exists() and _already_complete(out, fingerprint):
+        return SweepRun(out, len(sweep), 0, sweep.replications, 0.0, already_complete=True)
+    store = Checkpoint(partial_dir(out), {"fingerprint": fingerprint}, units="points", what="sweep",
+                       settings="base scenario, grid, seed, replications, --keep-records or ips-sim version",
+                       error=SweepError).open(resume)
+    pending = [i for i in range(len(sweep)) if _point_metrics(store.load(sweep.point_id(i)), sweep, i) is None]
     if on_start:
-        on_start(len(pending), len(pending) * n)
-
+        on_start(len(pending), len(pending) * sweep.replications)
     if pending:
-        size = chunk or chunk_size(n, len(pending), executor.capacity)
-        parts = [(first, min(size, n - first)) for first in range(0, n, size)]
-        collected: dict[int, dict[int, tuple]] = {}
-
-        def units():
-            for i in pending:
-                for first, k in parts:
-                    yield (i, first), (sweep.scenarios[i], sweep.seed, first, k, keep_records)
-
-        def on_result(key, result):
-            i, first = key
-            metrics, records = result
-            got = collected.setdefault(i, {})
-            got[first] = (metrics, records)
-            if progress:
-                progress(len(metrics))
-            if len(got) == len(parts):
-                del collected[i]
-                ordered = [got[f] for f, _ in parts]
-                per_rep = [m for mets, _ in ordered for m in mets]
-                if keep_records:
-                    _write_records(points_dir / sweep.point_id(i), [r for _, recs in ordered for r in recs])
-                _write_json_atomic(points_dir / f"{sweep.point_id(i)}.json", _point_doc(sweep, i, per_rep))
-
-        execute(executor, units(), on_result)
+        _run_points(sweep, pending, store, executor, keep_records, progress, chunk)
 
     # Every point is done: read them back one at a time (the same floats whether run now
     # or before a resume; only one point's replications in memory).
     def per_point():
         for i in range(len(sweep)):
-            mets = _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i)
+            mets = _point_metrics(store.load(sweep.point_id(i)), sweep, i)
             if mets is None:  # pragma: no cover - would be a bug above
                 raise RuntimeError(f"point {sweep.point_id(i)} is missing after the run")
             yield mets
 
     table = sweep_table(sweep, per_point())
     from .report import write_csv
-    write_csv(table, work / "sweep.csv")
-    if plots:
-        plot_sweep(table, sweep, work / "plots")
-    wall = time.perf_counter() - started
-    _write_json_atomic(work / "manifest.json", sweep_manifest(
-        sweep, keep_records, status="complete", wall_time_seconds=round(wall, 3),
-        points_run_in_last_session=len(pending), executor=getattr(executor, "description", ""),
-        command=" ".join([Path(sys.argv[0]).name] + sys.argv[1:])))
-    (work / ".lock").unlink(missing_ok=True)
-    OutputFolder(out, {"fingerprint": sweep.fingerprint(keep_records)}, kind="sweep", overwrite=True).finish(work)
-    return SweepRun(out, len(sweep), len(pending), n, wall)
+    folder = OutputFolder(out, {"fingerprint": fingerprint}, kind="sweep", overwrite=True)
+    with folder.write() as tmp:
+        store.hand_over(tmp / "points")
+        write_csv(table, tmp / "sweep.csv")
+        if plots:
+            plot_sweep(table, sweep, tmp / "plots")
+        wall = time.perf_counter() - started
+        write_json(tmp / "manifest.json", sweep_manifest(
+            sweep, keep_records, status="complete", wall_time_seconds=round(wall, 3),
+            points_run_in_last_session=len(pending), executor=getattr(executor, "description", ""),
+            command=" ".join([Path(sys.argv[0]).name] + sys.argv[1:])))
+    store.discard()
+    return SweepRun(out, len(sweep), len(pending), sweep.replications, wall)
+
+
+def _run_points(sweep: Sweep, pending: list[int], store: Checkpoint, executor, keep_records: bool,
+                progress: Callable[[int], None] | None, chunk: int | None) -> None:
+    """Run the ``pending`` points in units of replications; save each point once all its units are back."""
+    n = sweep.replications
+    size = chunk or chunk_size(n, len(pending), executor.capacity)
+    parts = [(first, min(size, n - first)) for first in range(0, n, size)]
+    collected: dict[int, dict[int, tuple]] = {}
+
+    def units():
+        for i in pending:
+            for first, k in parts:
+                yield (i, first), (sweep.scenarios[i], sweep.seed, first, k, keep_records)
+
+    def on_result(key, result):
+        i, first = key
+        metrics, records = result
+        got = collected.setdefault(i, {})
+        got[first] = (metrics, records)
+        if progress:
+            progress(len(metrics))
+        if len(got) == len(parts):
+            del collected[i]
+            ordered = [got[f] for f, _ in parts]
+            per_rep = [m for mets, _ in ordered for m in mets]
+            if keep_records:  # before the point itself: a saved point always has its tables
+                _write_records(store.units / sweep.point_id(i), [r for _, recs in ordered for r in recs])
+            store.save(sweep.point_id(i), _point_doc(sweep, i, per_rep))
+
+    execute(executor, units(), on_result)
 
 
 def sweep_table(sweep: Sweep, per_point: Iterable[list[dict[str, float]]]):
