@@ -275,62 +275,96 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
     """Read and validate a sweep file; raise SweepError with every problem, one line each."""
     path = Path(path)
     src = str(path)
+    raw = _read_sweep_file(path)
+    errors: list[str] = []
+    name, description = _check_top_level(raw, path, errors)
+    base = _load_base(raw, path, errors)
+    has_grid, has_points = "grid" in raw, "points" in raw
+    if has_grid == has_points:
+        errors.append(f"{src}: grid: {'(both grid and points)' if has_grid else '(missing)'}: "
+                      "give exactly one of grid (a cartesian product) or points (an explicit list)")
+    base = _apply_overrides(raw, base, src, errors, replications, seed)
+    fields: list[str] = []
+    point_updates: list[dict[str, Any]] = []
+    spec: dict = {}
+    if has_grid and not has_points:
+        spec = {"grid": raw["grid"]}
+        fields, point_updates = _grid_updates(raw["grid"], base, src, errors)
+    elif has_points and not has_grid:
+        spec = {"points": raw["points"]}
+        fields, point_updates = _listed_updates(raw["points"], src, errors)
+    plot = _check_plot(raw.get("plot") or {}, fields, src, errors)
+    if errors:
+        raise SweepError(errors)
+    scenarios, values = _point_scenarios(base, fields, point_updates, has_points, src)
+    return Sweep(name=name, description=description, source=src, base=base, fields=fields, values=values,
+                 scenarios=scenarios, seed=base.simulation.seed, replications=base.simulation.replications,
+                 spec=spec, plot=plot)
+
+
+def _read_sweep_file(path: Path) -> dict:
+    """The sweep file as a mapping (one line for a file that cannot be read or is not a mapping)."""
     try:
         raw = read_yaml_file(path, "sweep")
     except ScenarioError as exc:
         raise SweepError(exc.messages) from None
     if not isinstance(raw, dict):
-        raise SweepError([f"{src}: (top level): {kind_of(raw)}: a sweep file must be a mapping with base and grid "
+        raise SweepError([f"{path}: (top level): {kind_of(raw)}: a sweep file must be a mapping with base and grid "
                           "or points"])
+    return raw
 
-    errors: list[str] = []
+
+def _check_top_level(raw: dict, path: Path, errors: list[str]) -> tuple[str, str]:
+    """Unknown fields, name, description, replications and seed; the sweep's name and description."""
+    src = str(path)
     for key in raw:
         if key not in SWEEP_KEYS:
             errors.append(f"{src}: {clip(key, 80)}: {_shown_value(raw[key])}: unknown field "
                           f"(allowed: {', '.join(SWEEP_KEYS)})")
-
+    name = safe_name(path.stem, "sweep")
     if "name" in raw:
-        name = raw["name"]
-        why = name_problem(name)
+        why = name_problem(raw["name"])
         if why:
-            errors.append(f"{src}: name: {_shown_value(name)}: {why}")
-            name = safe_name(path.stem, "sweep")
-    else:
-        name = safe_name(path.stem, "sweep")
+            errors.append(f"{src}: name: {_shown_value(raw['name'])}: {why}")
+        else:
+            name = raw["name"]
     description = raw.get("description", "")
     if not isinstance(description, str):
         errors.append(f"{src}: description: {_shown_value(description)}: must be text")
         description = ""
-
     for key in ("replications", "seed"):
         v = raw.get(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if key == "replications" else 0)):
             allowed = "a whole number >= 1" if key == "replications" else "a whole number >= 0"
             errors.append(f"{src}: {key}: {_shown_value(v)}: {allowed}")
+    return name, description
 
-    base = None
+
+def _load_base(raw: dict, path: Path, errors: list[str]) -> Scenario | None:
+    """The base scenario named by ``base:`` (relative to the sweep file), or None with the problems in ``errors``."""
+    src = str(path)
     if "base" not in raw:
         errors.append(f"{src}: base: (missing): give the path of the base scenario file, relative to this sweep file")
-    elif not isinstance(raw["base"], str) or not raw["base"] or "\0" in raw["base"]:
+        return None
+    if not isinstance(raw["base"], str) or not raw["base"] or "\0" in raw["base"]:
         errors.append(f"{src}: base: {_shown_value(raw['base'])}: give the path of the base scenario file, "
                       "relative to this sweep file")
-    else:
-        base_path = path.parent / raw["base"]
-        if not base_path.is_file():
-            errors.append(f"{src}: base: {_shown_value(raw['base'])}: no such scenario file "
-                          f"({clip(base_path, 200)}); the path is relative to the sweep file")
-        else:
-            try:
-                base = load_scenario(base_path)
-            except ScenarioError as exc:
-                errors.extend(exc.messages)
+        return None
+    base_path = path.parent / raw["base"]
+    if not base_path.is_file():
+        errors.append(f"{src}: base: {_shown_value(raw['base'])}: no such scenario file "
+                      f"({clip(base_path, 200)}); the path is relative to the sweep file")
+        return None
+    try:
+        return load_scenario(base_path)
+    except ScenarioError as exc:
+        errors.extend(exc.messages)
+        return None
 
-    has_grid, has_points = "grid" in raw, "points" in raw
-    if has_grid == has_points:
-        errors.append(f"{src}: grid: {'(both grid and points)' if has_grid else '(missing)'}: "
-                      "give exactly one of grid (a cartesian product) or points (an explicit list)")
 
-    # Fixed changes applied to every point.
+def _apply_overrides(raw: dict, base: Scenario | None, src: str, errors: list[str], replications: int | None,
+                     seed: int | None) -> Scenario | None:
+    """The base with ``overrides:`` and the sweep's seed and replications (options win over the file) applied."""
     overrides = raw.get("overrides") or {}
     if not isinstance(overrides, dict):
         errors.append(f"{src}: overrides: {_shown_value(overrides)}: a mapping of dotted field paths to values")
@@ -339,96 +373,100 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         why = check_path(k, varied=False)
         if why:
             errors.append(f"{src}: overrides.{clip(k, 80)}: {_shown_value(overrides[k])}: {why}")
-    n_reps = replications if replications is not None else raw.get("replications")
+    if base is None or errors:
+        return base
+    fixed = dict(overrides)
     s = seed if seed is not None else raw.get("seed")
-    if base is not None and not errors:
-        fixed = dict(overrides)
-        if s is not None:
-            fixed["simulation.seed"] = s
-        if n_reps is not None:
-            fixed["simulation.replications"] = n_reps
-        base_new, problems = try_updates(base, fixed)
+    n_reps = replications if replications is not None else raw.get("replications")
+    if s is not None:
+        fixed["simulation.seed"] = s
+    if n_reps is not None:
+        fixed["simulation.replications"] = n_reps
+    new, problems = try_updates(base, fixed)
+    for loc, value, why in problems:
+        where = f"overrides.{loc}" if loc in overrides else loc
+        errors.append(f"{src}: {where}: {_shown_value(value)}: {why}")
+    return new
+
+
+def _grid_updates(grid: Any, base: Scenario | None, src: str, errors: list[str]) -> tuple[list[str], list[dict]]:
+    """Varied fields and every point's changes of a ``grid:`` (cartesian product), each axis checked."""
+    if not isinstance(grid, dict) or not grid:
+        errors.append(f"{src}: grid: {_shown_value(grid)}: a mapping of dotted field paths to lists or ranges of values")
+        return [], []
+    # Count the points before validating or building any of them.
+    sizes = [len(v) if isinstance(v, list) else 1 for v in grid.values()]
+    if math.prod(sizes) > MAX_POINTS:
+        raise SweepError(errors + [f"{src}: grid: {math.prod(sizes):,} points: at most {MAX_POINTS:,} points"])
+    axes = []
+    for k, v in grid.items():
+        vals = _grid_axis(k, v, base, src, errors)
+        if vals is not None:
+            axes.append((k, vals))
+    if errors:
+        return [], []
+    fields = [k for k, _ in axes]
+    total = math.prod(len(v) for _, v in axes)
+    if total > MAX_POINTS:
+        errors.append(f"{src}: grid: {total} points: at most {MAX_POINTS} points")
+        return fields, []
+    return fields, [dict(zip(fields, combo)) for combo in itertools.product(*(v for _, v in axes))]
+
+
+def _grid_axis(k: Any, v: Any, base: Scenario | None, src: str, errors: list[str]) -> list | None:
+    """The values of grid field ``k``, each valid on the base, or None with the problems in ``errors``."""
+    why = check_path(k)
+    if why:
+        errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {why}")
+        return None
+    try:
+        vals = grid_values(v)
+    except ValueError as exc:
+        errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {exc}")
+        return None
+    if len({json.dumps(x, sort_keys=True) for x in vals}) != len(vals):
+        errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: values must be distinct")
+        return None
+    if base is None:
+        return vals
+    bad = False
+    for x in vals:
+        _, problems = try_updates(base, {k: x})
         for loc, value, why in problems:
-            where = f"overrides.{loc}" if loc in overrides else loc
-            errors.append(f"{src}: {where}: {_shown_value(value)}: {why}")
-        base = base_new
+            bad = True
+            shown = x if loc == k else value
+            errors.append(f"{src}: grid.{k}: {_shown_value(shown)}: {why}" + ("" if loc == k else f" ({loc})"))
+    return None if bad else vals
 
-    # The points.
+
+def _listed_updates(pts: Any, src: str, errors: list[str]) -> tuple[list[str], list[dict]]:
+    """Varied fields (in first-seen order) and every point's changes of a ``points:`` list."""
     fields: list[str] = []
-    point_updates: list[dict[str, Any]] = []
-    spec: dict = {}
-    if has_grid and not has_points:
-        grid = raw["grid"]
-        spec = {"grid": grid}
-        if not isinstance(grid, dict) or not grid:
-            errors.append(f"{src}: grid: {_shown_value(grid)}: a mapping of dotted field paths to lists or ranges of values")
-        else:
-            axes = []
-            # Count the points before validating or building any of them.
-            sizes = [len(v) if isinstance(v, list) else 1 for v in grid.values()]
-            if math.prod(sizes) > MAX_POINTS:
-                raise SweepError(errors + [f"{src}: grid: {math.prod(sizes):,} points: at most {MAX_POINTS:,} points"])
-            for k, v in grid.items():
-                why = check_path(k)
-                if why:
-                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {why}")
-                    continue
-                try:
-                    vals = grid_values(v)
-                except ValueError as exc:
-                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {exc}")
-                    continue
-                if len({json.dumps(x, sort_keys=True) for x in vals}) != len(vals):
-                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: values must be distinct")
-                    continue
-                if base is not None:
-                    bad = False
-                    for x in vals:
-                        _, problems = try_updates(base, {k: x})
-                        for loc, value, why in problems:
-                            bad = True
-                            shown = x if loc == k else value
-                            errors.append(f"{src}: grid.{k}: {_shown_value(shown)}: {why}"
-                                          + ("" if loc == k else f" ({loc})"))
-                    if bad:
-                        continue
-                axes.append((k, vals))
-            if not errors:
-                fields = [k for k, _ in axes]
-                total = math.prod(len(v) for _, v in axes)
-                if total > MAX_POINTS:
-                    errors.append(f"{src}: grid: {total} points: at most {MAX_POINTS} points")
-                else:
-                    point_updates = [dict(zip(fields, combo)) for combo in itertools.product(*(v for _, v in axes))]
-    elif has_points and not has_grid:
-        pts = raw["points"]
-        spec = {"points": pts}
-        if not isinstance(pts, list) or not pts:
-            errors.append(f"{src}: points: {_shown_value(pts)}: a non-empty list of mappings, "
-                          "e.g. [{team.specialists: 2, team.caseload_cap: 20}]")
-        elif len(pts) > MAX_POINTS:
-            # Refused by count before any point is checked or built.
-            raise SweepError(errors + [f"{src}: points: {len(pts):,} points: at most {MAX_POINTS:,} points"])
-        else:
-            for i, p in enumerate(pts):
-                if not isinstance(p, dict) or not p:
-                    errors.append(f"{src}: points[{i}]: {_shown_value(p)}: a mapping of dotted field paths to values")
-                    continue
-                for k in p:
-                    why = check_path(k)
-                    if why:
-                        errors.append(f"{src}: points[{i}].{clip(k, 80)}: {_shown_value(p[k])}: {why}")
-                    elif k not in fields:
-                        fields.append(k)
-            if not errors:
-                if len(pts) > MAX_POINTS:
-                    errors.append(f"{src}: points: {len(pts)} points: at most {MAX_POINTS} points")
-                point_updates = [dict(p) for p in pts]
+    if not isinstance(pts, list) or not pts:
+        errors.append(f"{src}: points: {_shown_value(pts)}: a non-empty list of mappings, "
+                      "e.g. [{team.specialists: 2, team.caseload_cap: 20}]")
+        return fields, []
+    if len(pts) > MAX_POINTS:
+        # Refused by count before any point is checked or built.
+        raise SweepError(errors + [f"{src}: points: {len(pts):,} points: at most {MAX_POINTS:,} points"])
+    for i, p in enumerate(pts):
+        if not isinstance(p, dict) or not p:
+            errors.append(f"{src}: points[{i}]: {_shown_value(p)}: a mapping of dotted field paths to values")
+            continue
+        for k in p:
+            why = check_path(k)
+            if why:
+                errors.append(f"{src}: points[{i}].{clip(k, 80)}: {_shown_value(p[k])}: {why}")
+            elif k not in fields:
+                fields.append(k)
+    return fields, ([] if errors else [dict(p) for p in pts])
 
-    plot = raw.get("plot") or {}
+
+def _check_plot(plot: Any, fields: list[str], src: str, errors: list[str]) -> dict:
+    """The ``plot:`` section (x, lines, metrics), checked against the varied fields and the metric names."""
     if not isinstance(plot, dict):
         errors.append(f"{src}: plot: {_shown_value(plot)}: a mapping with x, lines and metrics")
-        plot = {}
+        return {}
     for k, v in plot.items():
         if k not in PLOT_KEYS:
             errors.append(f"{src}: plot.{clip(k, 80)}: {_shown_value(v)}: unknown field (allowed: {', '.join(PLOT_KEYS)})")
@@ -437,15 +475,19 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         elif k == "metrics":
             if not isinstance(v, list) or not v:
                 errors.append(f"{src}: plot.metrics: {_shown_value(v)}: a list of metric names")
-            else:
-                for m in v:
-                    if not isinstance(m, str) or m not in METRIC_NAMES:
-                        errors.append(f"{src}: plot.metrics: {_shown_value(m)}: unknown metric "
-                                      f"(allowed: {', '.join(METRIC_NAMES)})")
-    if errors:
-        raise SweepError(errors)
+                continue
+            for m in v:
+                if not isinstance(m, str) or m not in METRIC_NAMES:
+                    errors.append(f"{src}: plot.metrics: {_shown_value(m)}: unknown metric "
+                                  f"(allowed: {', '.join(METRIC_NAMES)})")
+    return plot
 
-    # Every point, validated whole (fields can constrain each other, e.g. warm-up < horizon).
+
+def _point_scenarios(base: Scenario, fields: list[str], point_updates: list[dict], has_points: bool,
+                     src: str) -> tuple[list[Scenario], list[dict]]:
+    """Every point's scenario, validated whole (fields can constrain each other, e.g. warm-up < horizon),
+    and its varied values as validated; distinct points only."""
+    errors: list[str] = []
     scenarios, values = [], []
     seen = {}
     for i, upd in enumerate(point_updates):
@@ -472,9 +514,7 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         values.append(vals)
     if errors:
         raise SweepError(errors)
-    return Sweep(name=name, description=description, source=src, base=base, fields=fields, values=values,
-                 scenarios=scenarios, seed=base.simulation.seed, replications=base.simulation.replications,
-                 spec=spec, plot=plot)
+    return scenarios, values
 
 
 # --------------------------------------------------------------------------- running units
