@@ -103,6 +103,28 @@ class HazardClock:
             yield due, member, version
 
 
+def take_due(clock: HazardClock, end: float) -> list:
+    """Remove and return ``(due_time, member, version)`` for thresholds reached by ``end`` (rate in force).
+
+    What :meth:`HazardClock.pop_due` yields, as a list in one call: the planning step's
+    hot path (stale entries come out too; the caller drops them). Only called when
+    ``clock.due_top <= end``, so the rate is positive.
+    """
+    heap = clock.heap
+    base, t_base, rate = clock.base, clock.t_base, clock.rate
+    out = []
+    due = clock.due_top
+    while due <= end:
+        entry = heapq.heappop(heap)
+        out.append((due, entry[2], entry[3]))
+        if not heap:
+            due = math.inf
+            break
+        due = t_base + (heap[0][0] - base) / rate
+    clock.due_top = due
+    return out
+
+
 def set_rates(clocks, rates, t: float) -> None:
     """``clock.set_rate(t, rate)`` for each clock and its rate, in one call (unchanged rates cost nothing)."""
     for c, rate in zip(clocks, rates):

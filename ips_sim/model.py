@@ -17,12 +17,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from heapq import heappush
+from itertools import count
 from operator import attrgetter
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
-from .hazard import Step, set_rates
+from .hazard import Step, set_rates, take_due
 from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
 from .scenario import DAYS_PER_MONTH, END_REASONS, MONTH_NAMES, Scenario, months_between
 from .staffing import (
@@ -74,6 +75,17 @@ class MemberEvent:
         self.token = token
 
 
+class _Recurring:
+    """A reused event for work that recurs all run long (referrals, planning steps, snapshots): SimPy's ``step``
+    calls its callbacks and sets them to None; the callback puts them back and requeues it."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+
+    def __init__(self, callbacks: tuple):
+        self.callbacks = callbacks
+
+
 class Program:
     """One replication of an IPS program under a scenario."""
 
@@ -108,7 +120,8 @@ class Program:
         self.waitlist: deque[Member] = deque()
         self.n_waiting = 0
         self.rec = ReplicationRecords(replication)
-        self._token = 0
+        # Tokens 1, 2, ...: a member event must still match its member's token to happen.
+        self._next_token = count(1).__next__
         self._callbacks = (self._dispatch,)
         handlers = {
             JOB_FOUND: self._start_job, JOB_ENDED: self._end_job, DROP_OUT: self._drop_out,
@@ -148,8 +161,10 @@ class Program:
             self.reason_cdf.append((cum, r))
         self.rate_schedule = self._rate_schedule(streams)
         self.k = _PlanningConstants(scenario, self.week_factor)
+        planning_key = (tuple(getattr(self.k, name) for name in _PlanningConstants.__slots__), self.policy, self.order)
         for s in self.specialists:
             s.hours = self.hours_per_step
+            s.memo = _shared_memo((planning_key, s.index))
         start = scenario.start
         vacant = start.vacant if start is not None else 0
         new_hires = start.new_hire_months if start is not None else []
@@ -161,9 +176,17 @@ class Program:
             self._start_members(streams)
 
         env = self.env
-        env.process(self.referrals())
-        env.process(self.planning())
-        env.process(self.snapshots())
+        # Referrals, the planning step and month-end snapshots recur all run long: each is one reused event whose
+        # callback does the work and queues it again, instead of a generator process and a new
+        # Timeout every time. Each starts as SimPy starts a process (urgent, now), so the
+        # order of events is the same.
+        self._referral_callbacks = (self._referral,)
+        heappush(env._queue, (env._now, URGENT, next(env._eid), _Recurring((self._referrals_start,))))
+        self._planning_callbacks = (self._planning_step,)
+        self._planning_event = _Recurring(self._planning_callbacks)
+        heappush(env._queue, (env._now, URGENT, next(env._eid), self._planning_event))
+        self._snapshot_callbacks = (self._snapshot,)
+        heappush(env._queue, (env._now, URGENT, next(env._eid), _Recurring((self._queue_next_snapshot,))))
         self.workforce.start()
 
     # ------------------------------------------------------------------ running
@@ -178,10 +201,6 @@ class Program:
             self._snapshot_row(horizon)
         self.rec.close(horizon, self.specialists)
         return self.rec
-
-    def _next_token(self) -> int:
-        self._token += 1
-        return self._token
 
     def _schedule(self, due: float, kind: EventKind, member: Member, token: int) -> None:
         """Put a member event on SimPy's queue at ``due`` (at once if that has passed).
@@ -237,59 +256,65 @@ class Program:
             out.append((day, pieces[j][1] * factors[k]))
         return out
 
-    def referrals(self):
+    def _referrals_start(self, event: _Recurring) -> None:
+        """Day 0: a trial-style cohort is referred together; then the first referral is queued."""
+        for _ in range(self.sc.referrals.cohort_size):
+            self._refer(0.0)
+        self._queue_next_referral(event)
+
+    def _referral(self, event: _Recurring) -> None:
+        self._refer(self.env._now)
+        self._queue_next_referral(event)
+
+    def _queue_next_referral(self, event: _Recurring) -> None:
         """Poisson referrals with a piecewise-constant rate (exact, by cumulative hazard)."""
         env = self.env
-        for _ in range(self.sc.referrals.cohort_size):
-            self._refer(0.0)  # a trial-style cohort referred on day 0
         pieces = self.rate_schedule
+        need = self.draw_arrival()
+        now = t = env._now
+        k = 0
+        while k + 1 < len(pieces) and pieces[k + 1][0] <= t:
+            k += 1
         while True:
-            need = self.draw_arrival()
-            t = env.now
-            k = 0
-            while k + 1 < len(pieces) and pieces[k + 1][0] <= t:
-                k += 1
-            while True:
-                rate = pieces[k][1]
-                end = pieces[k + 1][0] if k + 1 < len(pieces) else math.inf
-                if rate > 0.0 and t + need / rate <= end:
-                    t += need / rate
-                    break
-                if end == math.inf:
-                    return  # rate is zero for ever: no more referrals
-                need -= rate * (end - t)
-                t = end
-                k += 1
-            yield env.timeout(t - env.now)
-            self._refer(env.now)
+            rate = pieces[k][1]
+            end = pieces[k + 1][0] if k + 1 < len(pieces) else math.inf
+            if rate > 0.0 and t + need / rate <= end:
+                t += need / rate
+                break
+            if end == math.inf:
+                return  # rate is zero for ever: no more referrals
+            need -= rate * (end - t)
+            t = end
+            k += 1
+        event.callbacks = self._referral_callbacks
+        # now + (t - now), as env.timeout(t - now) computes it: the same float time
+        heappush(env._queue, (now + (t - now), NORMAL, next(env._eid), event))
 
-    def planning(self):
-        """Every planning step, each specialist shares out their hours."""
+    def _planning_step(self, event: _Recurring) -> None:
+        """Every planning step, each specialist shares out their hours; then the next step is queued."""
         env = self.env
-        workforce = self.workforce
-        manage = workforce.changes
-        while True:
-            t = env.now
-            t_end = t + self.step
-            self.step_in_force.end = t_end
-            if manage:
-                workforce.supervise()
-            for s in self.specialists:
-                self._plan(s, t, t_end)
-            yield env.timeout(self.step)
+        t = env._now
+        t_end = t + self.step
+        self.step_in_force.end = t_end
+        if self.workforce.changes:
+            self.workforce.supervise()
+        for s in self.specialists:
+            self._plan(s, t, t_end)
+        event.callbacks = self._planning_callbacks
+        heappush(env._queue, (t + self.step, NORMAL, next(env._eid), event))
 
-    def snapshots(self):
+    def _snapshot(self, event: _Recurring) -> None:
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
+        self._snapshot_row(self.env._now)
+        self._queue_next_snapshot(event)
+
+    def _queue_next_snapshot(self, event: _Recurring) -> None:
         env = self.env
-        while True:
-            # Urgent: the state just before any event at the month end itself (say a day-0
-            # cohort discharged exactly N months later); such events count in the next month,
-            # as the monthly flows do (bins [start, end)), whatever order they were scheduled in.
-            tick = simpy.Event(env)
-            tick._ok, tick._value = True, None
-            env.schedule(tick, simpy.events.URGENT, DAYS_PER_MONTH)
-            yield tick
-            self._snapshot_row(env.now)
+        # Urgent: the state just before any event at the month end itself (say a day-0
+        # cohort discharged exactly N months later); such events count in the next month,
+        # as the monthly flows do (bins [start, end)), whatever order they were scheduled in.
+        event.callbacks = self._snapshot_callbacks
+        heappush(env._queue, (env._now + DAYS_PER_MONTH, URGENT, next(env._eid), event))
 
     def _snapshot_row(self, t: float) -> None:
         caseload = employed = 0
@@ -320,12 +345,16 @@ class Program:
             set_rates(s.clocks, rates, t)
         s.intake_backlog = state[3] - s.intake_served
 
-        schedule = self._schedule
         for clock, kind in s.clock_events:
             if clock.due_top <= t_end:
-                for due, member, token in clock.pop_due():
-                    if TOKEN_OF[kind](member) == token:
-                        schedule(due, kind, member, token)
+                # As _schedule does (same time arithmetic and event-id order), inline: the hot path.
+                token_of, env = TOKEN_OF[kind], self.env
+                queue, eid, callbacks = env._queue, env._eid, self._callbacks
+                for due, member, token in take_due(clock, t_end):
+                    if token_of(member) == token:
+                        delay = due - t
+                        heappush(queue, (t + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
+                                         MemberEvent(callbacks, kind, member, token)))
         self.rec.week_days.append(t)
         self.rec.week_rows.append(s.row)
 
@@ -665,6 +694,23 @@ class Program:
 
 
 _MEMO_SIZE = 4096  # states remembered per specialist (a bound; a run visits a few hundred)
+
+# A planning state's shares, rates and week record are a pure function of the state, the
+# scenario's planning numbers and the specialist's index (Program._share_hours), so
+# specialists with the same numbers share one table of the states seen, across the
+# replications run in this process: later replications mostly find their states there.
+# Results never depend on what is in it.
+_SHARED_MEMOS: dict[tuple, dict] = {}
+_MEMOS_KEPT = 8  # tables kept (a bound on memory: a sweep meets many planning numbers)
+
+
+def _shared_memo(key: tuple) -> dict:
+    memo = _SHARED_MEMOS.get(key)
+    if memo is None:
+        if len(_SHARED_MEMOS) >= _MEMOS_KEPT:
+            _SHARED_MEMOS.clear()
+        memo = _SHARED_MEMOS[key] = {}
+    return memo
 
 
 class _PlanningConstants:

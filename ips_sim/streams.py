@@ -9,6 +9,8 @@ with the same seed see the same referrals: common random numbers.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
+from itertools import chain
 
 import numpy as np
 
@@ -20,28 +22,23 @@ def stream_seed(seed: int, replication: int, name: str) -> np.random.SeedSequenc
     return np.random.SeedSequence(entropy=seed, spawn_key=(replication, zlib.crc32(name.encode())))
 
 
-class Stream:
-    """Buffered draws of one distribution from one named stream.
+Draw = Callable[[], float]
 
-    Draws are made in blocks with numpy and handed out one float at a time, so
-    the event loop pays a list index, not a numpy call, per draw.
+
+def stream(rng: np.random.Generator, draw: Callable[[np.random.Generator, int], np.ndarray]) -> Draw:
+    """Buffered draws of one distribution from one named stream, one float per call.
+
+    Draws are made in blocks of ``_BLOCK`` with numpy and handed out by a C-level
+    iterator (``chain.__next__``), so the event loop pays neither a numpy call nor a
+    Python frame per draw; the values are the blocks' in order, so they do not
+    depend on how draws are handed out.
     """
 
-    __slots__ = ("_rng", "_draw", "_buf", "_i")
+    def blocks():
+        while True:
+            yield draw(rng, _BLOCK).tolist()
 
-    def __init__(self, rng: np.random.Generator, draw):
-        self._rng = rng
-        self._draw = draw
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        i = self._i
-        if i == len(self._buf):
-            self._buf = self._draw(self._rng, _BLOCK).tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+    return chain.from_iterable(blocks()).__next__
 
 
 class Streams:
@@ -54,19 +51,19 @@ class Streams:
     def generator(self, name: str) -> np.random.Generator:
         return np.random.default_rng(stream_seed(self.seed, self.replication, name))
 
-    def exponential(self, name: str) -> Stream:
+    def exponential(self, name: str) -> Draw:
         """Standard exponential draws (mean 1)."""
-        return Stream(self.generator(name), lambda g, n: g.standard_exponential(n))
+        return stream(self.generator(name), lambda g, n: g.standard_exponential(n))
 
-    def uniform(self, name: str) -> Stream:
-        return Stream(self.generator(name), lambda g, n: g.random(n))
+    def uniform(self, name: str) -> Draw:
+        return stream(self.generator(name), lambda g, n: g.random(n))
 
-    def normal(self, name: str) -> Stream:
-        return Stream(self.generator(name), lambda g, n: g.standard_normal(n))
+    def normal(self, name: str) -> Draw:
+        return stream(self.generator(name), lambda g, n: g.standard_normal(n))
 
-    def gamma_mean_one(self, name: str, cv: float) -> Stream:
+    def gamma_mean_one(self, name: str, cv: float) -> Draw:
         """Gamma draws with mean 1 and coefficient of variation ``cv`` (all 1.0 when cv is 0)."""
         if cv <= 0:
-            return Stream(self.generator(name), lambda g, n: np.ones(n))
+            return stream(self.generator(name), lambda g, n: np.ones(n))
         shape = 1.0 / (cv * cv)
-        return Stream(self.generator(name), lambda g, n: g.gamma(shape, 1.0 / shape, n))
+        return stream(self.generator(name), lambda g, n: g.gamma(shape, 1.0 / shape, n))
