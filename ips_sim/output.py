@@ -186,11 +186,6 @@ class OutputFolder:
             raise
         self._promote(tmp)
 
-    def finish(self, work: Path, manifest: dict | None = None) -> None:
-        """Stamp a finished work folder (a sweep's ``<out>.partial``) and rename it into place."""
-        self._stamp(work, manifest)
-        self._promote(work)
-
     def _stamp(self, tmp: Path, manifest: dict | None) -> None:
         doc = dict(manifest or {})
         if (tmp / MANIFEST).exists():
