@@ -19,6 +19,8 @@ from __future__ import annotations
 import heapq
 import math
 
+from simpy.events import NORMAL
+
 
 class Step:
     """The planning step in force, shared by a program's clocks: rates hold until ``end``."""
@@ -88,49 +90,46 @@ class HazardClock:
             heapq.heappush(self.heap, (threshold, self._seq, member, version))
         return threshold, None
 
-    def pop_due(self):
-        """Remove and yield ``(due_time, member, version)`` for thresholds reached before the step ends.
 
-        Stale entries (members who have since moved on) come out too; the
-        caller drops those whose ``version`` no longer matches.
-        """
-        heap = self.heap
-        end = self.step.end
-        while heap and self.due_top <= end:
-            _, _, member, version = heapq.heappop(heap)
-            due = self.due_top
-            self._top_due()
-            yield due, member, version
+def queue_due(clock: HazardClock, end: float, now: float, queue: list, eid, make_event, version_of) -> None:
+    """Move thresholds reached by ``end`` (rate in force) onto an event queue, as SimPy queues them.
 
-
-def take_due(clock: HazardClock, end: float) -> list:
-    """Remove and return ``(due_time, member, version)`` for thresholds reached by ``end`` (rate in force).
-
-    What :meth:`HazardClock.pop_due` yields, as a list in one call: the planning step's
-    hot path (stale entries come out too; the caller drops them). Only called when
-    ``clock.due_top <= end``, so the rate is positive.
+    Each current member (``version_of(member) == version``) gets ``make_event(member, version)``
+    pushed as ``(now + delay, NORMAL, next(eid), event)``, the entry ``env.timeout(delay)``
+    makes, with ``delay`` from ``now`` to the exact time the threshold is reached; stale
+    entries (members who moved on) are dropped, and so are stale entries left at the top
+    afterwards. The planning step's hot path: one call per
+    clock with something due, no list or generator. Only called when ``clock.due_top <= end``,
+    so the rate is positive.
     """
     heap = clock.heap
     base, t_base, rate = clock.base, clock.t_base, clock.rate
-    out = []
+    heappop = heapq.heappop
     due = clock.due_top
     while due <= end:
-        entry = heapq.heappop(heap)
-        out.append((due, entry[2], entry[3]))
+        _, _, member, version = heappop(heap)
+        if version_of(member) == version:
+            delay = due - now
+            heapq.heappush(queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
+                                   make_event(member, version)))
+        # Stale entries at the top go now, due or not: else the next step would call here for
+        # nothing but them (members move on often: a job found leaves a drop-out entry behind).
+        while heap and version_of(heap[0][2]) != heap[0][3]:
+            heappop(heap)
         if not heap:
             due = math.inf
             break
         due = t_base + (heap[0][0] - base) / rate
     clock.due_top = due
-    return out
 
 
 def set_rates(clocks, rates, t: float) -> None:
     """``clock.set_rate(t, rate)`` for each clock and its rate, in one call (unchanged rates cost nothing)."""
     for c, rate in zip(clocks, rates):
-        if rate != c.rate:
-            c.base += c.rate * (t - c.t_base)
+        old = c.rate
+        if rate != old:
+            c.base = base = c.base + old * (t - c.t_base)
             c.t_base = t
             c.rate = rate
             heap = c.heap
-            c.due_top = c.t_base + (heap[0][0] - c.base) / rate if heap and rate > 0.0 else math.inf
+            c.due_top = t + (heap[0][0] - base) / rate if heap and rate > 0.0 else math.inf

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from heapq import heappush
+from functools import partial
+from heapq import heappop, heappush
 from itertools import count
 from operator import attrgetter
 
 import simpy
 from simpy.events import NORMAL, URGENT
 
-from .hazard import Step, set_rates, take_due
+from .hazard import Step, queue_due, set_rates
 from .records import EventKind, ExitReason, JobEnd, Member, Phase, ReplicationRecords
 from .scenario import DAYS_PER_MONTH, END_REASONS, MONTH_NAMES, Scenario, months_between
 from .staffing import (
@@ -62,15 +63,14 @@ class MemberEvent:
     """A member event on SimPy's queue: what SimPy's ``step`` needs (callbacks, ``_ok``) and no more.
 
     Lighter than a ``simpy.Timeout`` carrying a tuple: a member event is the model's
-    most frequent object.
+    most frequent object. Its callback is its kind's (``Program._on_event``).
     """
 
-    __slots__ = ("callbacks", "kind", "member", "token")
+    __slots__ = ("callbacks", "member", "token")
     _ok = True
 
-    def __init__(self, callbacks: tuple, kind: EventKind, member: Member, token: int):
+    def __init__(self, callbacks: tuple, member: Member, token: int):
         self.callbacks = callbacks
-        self.kind = kind
         self.member = member
         self.token = token
 
@@ -111,18 +111,11 @@ class Program:
         cap = caseload_cap(scenario)
         self.step_in_force = Step()  # every hazard clock's rates hold until step_in_force.end
         self.specialists = [Specialist(i, cap, step=self.step_in_force) for i in range(scenario.team.specialists)]
-        for s in self.specialists:
-            # Each clock with the member event its thresholds trigger.
-            s.clock_events = (
-                (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
-                (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
-            )
         self.waitlist: deque[Member] = deque()
         self.n_waiting = 0
         self.rec = ReplicationRecords(replication)
         # Tokens 1, 2, ...: a member event must still match its member's token to happen.
         self._next_token = count(1).__next__
-        self._callbacks = (self._dispatch,)
         handlers = {
             JOB_FOUND: self._start_job, JOB_ENDED: self._end_job, DROP_OUT: self._drop_out,
             FIRST_CONTACT: self._first_contact, EARLY_PERIOD_OVER: self._early_period_over,
@@ -130,6 +123,15 @@ class Program:
             PREPARATION_OVER: self._start_job_hunt, DISCHARGE: self._discharge, GIVE_UP: self._give_up,
         }
         self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
+        self._callbacks = tuple((self._on_event(k),) for k in EventKind)  # a member event's callbacks, by kind
+        make_event = tuple(partial(MemberEvent, c) for c in self._callbacks)  # (member, token) -> event, by kind
+        for s in self.specialists:
+            # Each clock with what its thresholds trigger: how to make the member event, and
+            # the member's token the event must still match.
+            s.clock_events = tuple((clock, make_event[kind], TOKEN_OF[kind]) for clock, kind in (
+                (s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
+                (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED),
+            ))
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -150,6 +152,11 @@ class Program:
         )
         self.patience_mean = scenario.referrals.patience_mean_days
         self.match_ratio = jb.match_tenure_ratio
+        self.p_match = jb.preference_match_probability
+        self.intake_hours = sv.intake_hours
+        # Normal(mean, sd) truncated to [low, high]: a job's hours a week and hourly wage.
+        self.hours_dist = (jb.hours_per_week_mean, jb.hours_per_week_sd, jb.hours_per_week_min, jb.hours_per_week_max)
+        self.wage_dist = (jb.hourly_wage_mean, jb.hourly_wage_sd, jb.hourly_wage_min, math.inf)
         # Latent job classes (see tenure.py): P(fragile) for jobs over and at/under 20 h a week.
         self.fragile_ratio = jb.fragile_rate_ratio
         self.p_fragile = fragile_probability(jb.fragile_share, jb.fragile_odds_ratio_short_hours, False)
@@ -193,7 +200,7 @@ class Program:
 
     def run(self) -> ReplicationRecords:
         horizon = self.sc.horizon_days
-        self.env.run(until=horizon)
+        _run_until(self.env, horizon)
         months = self.rec.months
         if abs(horizon - (len(months) + 1) * DAYS_PER_MONTH) < 1e-6:
             # A horizon of whole months: the run stops just before any event at the horizon,
@@ -212,7 +219,7 @@ class Program:
         now = env._now
         delay = due - now
         heappush(env._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(env._eid),
-                              MemberEvent(self._callbacks, kind, member, token)))
+                              MemberEvent(self._callbacks[kind], member, token)))
 
     # ------------------------------------------------------------------ processes
 
@@ -291,17 +298,43 @@ class Program:
         heappush(env._queue, (now + (t - now), NORMAL, next(env._eid), event))
 
     def _planning_step(self, event: _Recurring) -> None:
-        """Every planning step, each specialist shares out their hours; then the next step is queued."""
+        """Every planning step, each specialist shares out their hours and the hazards follow; then the next step.
+
+        A specialist's hours, rates and week record are a pure function of their state
+        (counts, intake owed, hours, practice quality, supervision): unchanged since the
+        last step, the rates in force carry on; a state seen before reuses its numbers.
+        Thresholds reached before the step ends go onto SimPy's queue as member events.
+        """
         env = self.env
         t = env._now
         t_end = t + self.step
         self.step_in_force.end = t_end
         if self.workforce.changes:
             self.workforce.supervise()
+        queue, eid = env._queue, env._eid
+        week_days, week_rows = self.rec.week_days, self.rec.week_rows
         for s in self.specialists:
-            self._plan(s, t, t_end)
+            state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
+                     s.n_caseload, s.in_post, s.sup_need, s.sup_got)
+            if state != s.state:
+                s.state = state
+                shares = s.memo.get(state)
+                if shares is None:
+                    if len(s.memo) >= _MEMO_SIZE:
+                        s.memo.clear()
+                    shares = s.memo[state] = self._share_hours(s, state)
+                s.intake_served, rates, s.row = shares
+                if rates != s.rates:  # another state, often the same rates
+                    s.rates = rates
+                    set_rates(s.clocks, rates, t)
+            s.intake_backlog = state[3] - s.intake_served
+            for clock, make_event, token_of in s.clock_events:
+                if clock.due_top <= t_end:  # the entries _schedule would make, in the same order
+                    queue_due(clock, t_end, t, queue, eid, make_event, token_of)
+            week_days.append(t)
+            week_rows.append(s.row)
         event.callbacks = self._planning_callbacks
-        heappush(env._queue, (t + self.step, NORMAL, next(env._eid), event))
+        heappush(queue, (t_end, NORMAL, next(eid), event))
 
     def _snapshot(self, event: _Recurring) -> None:
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
@@ -324,39 +357,6 @@ class Program:
         self.rec.months.append((t, self.n_waiting, caseload, employed))
 
     # ------------------------------------------------------------------ planning step
-
-    def _plan(self, s: Specialist, t: float, t_end: float) -> None:
-        """Share out one specialist's hours for the step [t, t_end) and set the hazards that follow.
-
-        The hours, rates and week record are a pure function of the specialist's state
-        (counts, intake owed, hours, practice quality, supervision): unchanged since the
-        last step, the rates in force carry on; a state seen before reuses its numbers.
-        """
-        state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
-                 s.n_caseload, s.in_post, s.sup_need, s.sup_got)
-        if state != s.state:
-            s.state = state
-            shares = s.memo.get(state)
-            if shares is None:
-                if len(s.memo) >= _MEMO_SIZE:
-                    s.memo.clear()
-                shares = s.memo[state] = self._share_hours(s, state)
-            s.intake_served, rates, s.row = shares
-            set_rates(s.clocks, rates, t)
-        s.intake_backlog = state[3] - s.intake_served
-
-        for clock, kind in s.clock_events:
-            if clock.due_top <= t_end:
-                # As _schedule does (same time arithmetic and event-id order), inline: the hot path.
-                token_of, env = TOKEN_OF[kind], self.env
-                queue, eid, callbacks = env._queue, env._eid, self._callbacks
-                for due, member, token in take_due(clock, t_end):
-                    if token_of(member) == token:
-                        delay = due - t
-                        heappush(queue, (t + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
-                                         MemberEvent(callbacks, kind, member, token)))
-        self.rec.week_days.append(t)
-        self.rec.week_rows.append(s.row)
 
     def _share_hours(self, s: Specialist, state: tuple) -> tuple[float, tuple, tuple]:
         """Allocate the hours; the six hazard rates from the share of demanded hours received.
@@ -405,10 +405,16 @@ class Program:
 
     # ------------------------------------------------------------------ member events
 
-    def _dispatch(self, event: MemberEvent) -> None:
-        kind, member = event.kind, event.member
-        if TOKEN_OF[kind](member) == event.token:  # else the member moved on since it was scheduled
-            self._handler[kind](member, self.env._now)
+    def _on_event(self, kind: EventKind):
+        """The callback of member events of ``kind``: its handler, if the member has not moved on."""
+        token_of, handle, env = TOKEN_OF[kind], self._handler[kind], self.env
+
+        def on_event(event: MemberEvent) -> None:
+            member = event.member
+            if token_of(member) == event.token:  # else the member moved on since it was scheduled
+                handle(member, env._now)
+
+        return on_event
 
     def _drop_out(self, member: Member, t: float) -> None:
         self._exit(member, t, ExitReason.DISENGAGED)
@@ -486,7 +492,7 @@ class Program:
         m.enrollment_day = t
         m.specialist = s
         s.n_caseload += 1
-        s.intake_backlog += self.sc.service.intake_hours
+        s.intake_backlog += self.intake_hours
         self._start_search(m, t, m.e_drop)
         if self.discharge_days is not None:
             self._schedule(t + self.discharge_days, DISCHARGE, m, m.id)
@@ -535,7 +541,6 @@ class Program:
 
     def _start_job(self, m: Member, t: float) -> None:
         s = m.specialist
-        jb = self.sc.jobs
         s.n_search -= 1
         s.n_employed += 1
         s.n_new_workers += 1
@@ -547,11 +552,9 @@ class Program:
         if m.first_contact_day is None:
             m.first_contact_day = t  # a job implies an employer was met
         m.tok_contact = 0
-        match = self.draw_match() < jb.preference_match_probability
-        hours = _truncated_normal(self.draw_hours, jb.hours_per_week_mean, jb.hours_per_week_sd,
-                                  jb.hours_per_week_min, jb.hours_per_week_max)
-        wage = _truncated_normal(self.draw_wage, jb.hourly_wage_mean, jb.hourly_wage_sd,
-                                 jb.hourly_wage_min, math.inf)
+        match = self.draw_match() < self.p_match
+        hours = _truncated_normal(self.draw_hours, *self.hours_dist)
+        wage = _truncated_normal(self.draw_wage, *self.wage_dist)
         fragile = self.draw_job_class() < (self.p_fragile_short if hours <= SHORT_JOB_HOURS else self.p_fragile)
         m.job = self.rec.start_job(m.id, m.n_jobs, t, hours, wage, match, fragile)
         residual = m.th_drop - m.clock_drop.level_at(t)
@@ -743,6 +746,36 @@ class _PlanningConstants:
         self.follow_shortfall_effect = jb.follow_along_shortfall_effect
 
 
+class _Stop:
+    """The marker ``_run_until`` puts on the queue where ``env.run(until=...)`` puts its until event."""
+
+    __slots__ = ()
+
+
+def _run_until(env: simpy.Environment, horizon: float) -> None:
+    """What ``env.run(until=horizon)`` does, with SimPy's ``step`` written into the loop.
+
+    The same order and the same stopping point: SimPy schedules an urgent event at the
+    horizon and stops when it comes off the queue (events queued at the horizon before
+    it run, the rest do not); here a marker takes its place. This loop is the run's
+    innermost code, so it saves a method call and an exception frame per event.
+    """
+    if horizon <= env._now:
+        raise ValueError(f"until (={horizon}) must be greater than the current simulation time")
+    queue = env._queue
+    stop = _Stop()
+    heappush(queue, (horizon, URGENT, next(env._eid), stop))
+    while True:
+        env._now, _, _, event = heappop(queue)
+        if event is stop:
+            return
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            raise event._value  # a process failed: as SimPy's step, the error surfaces here
+
+
 def _before_day_0(days: float) -> float:
     """The day of something that happened ``days`` before day 0: strictly negative, so a start member
     is never counted as a referral, enrollment or placement of the planning horizon."""
@@ -751,7 +784,10 @@ def _before_day_0(days: float) -> float:
 
 def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:
     """Normal(mean, sd) restricted to [low, high] by rejection (falls back to clipping)."""
-    for _ in range(100):
+    x = mean + sd * draw()
+    if low <= x <= high:
+        return x  # the first draw, nearly always
+    for _ in range(99):
         x = mean + sd * draw()
         if low <= x <= high:
             return x

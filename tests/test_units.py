@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import math
 
 import numpy as np
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 
 import ips_sim.metrics
 import ips_sim.staffing
-from ips_sim.hazard import HazardClock
+from ips_sim.hazard import HazardClock, queue_due
 from ips_sim.metrics import km_median
 from ips_sim.scenario import Scenario, default_values, defaults_table, get_dotted
 from ips_sim.staffing import allocate
@@ -91,6 +92,14 @@ def test_staffing_and_metrics_doctests():
 # ------------------------------------------------------------------ HazardClock
 
 
+def _queued(clock: HazardClock, end: float, now: float, current=lambda member: 1) -> list[tuple[float, str]]:
+    """(time, member) of what the planning step puts on SimPy's queue from ``clock`` for the step ending at ``end``."""
+    queue: list = []
+    if clock.due_top <= end:
+        queue_due(clock, end, now, queue, itertools.count(), lambda member, version: member, current)
+    return [(entry[0], entry[3]) for entry in sorted(queue)]
+
+
 def _run_clock(residual: float, t_join: float, pieces: list[tuple[float, float]], step: float) -> float:
     """Drive a clock the way the model does: set_rate at each planning step, schedule what falls inside."""
     clock = HazardClock()
@@ -102,7 +111,7 @@ def _run_clock(residual: float, t_join: float, pieces: list[tuple[float, float]]
         if not joined and t_join < t:
             raise AssertionError("join must happen after the first planning step")
         clock.set_rate(t, rate, t_end)
-        due_times.extend(d for d, _, _ in clock.pop_due())
+        due_times.extend(d for d, _ in _queued(clock, t_end, t))
         if not joined and t <= t_join < t_end:
             _, due = clock.add(t_join, residual, "member", 1)
             joined = True
@@ -139,8 +148,20 @@ def test_hazard_clock_members_share_a_clock_and_level_at():
     clock.set_rate(10.0, 4.0, 20.0)  # level 10 at day 10, then 4 a day: 22 at day 13
     assert clock.level_at(12.0) == 18.0
     assert clock.time_of(22.0) == 13.0
-    assert [(d, m) for d, m, _ in clock.pop_due()] == [(13.0, "b")]
-    assert list(clock.pop_due()) == []
+    assert _queued(clock, 20.0, 10.0) == [(13.0, "b")]
+    assert _queued(clock, 20.0, 10.0) == []
+
+
+def test_hazard_clock_queues_current_members_only():
+    # Three members on one clock at rate 1 from day 0: thresholds 9, 10 and 12. "old" has
+    # moved on since (its version is no longer current): it leaves the heap, unqueued.
+    clock = HazardClock()
+    clock.set_rate(0.0, 1.0, 7.0)
+    for residual, member in ((9.0, "a"), (10.0, "old"), (12.0, "c")):
+        assert clock.add(0.0, residual, member, 1)[1] is None  # due after day 7: kept
+    clock.set_rate(7.0, 1.0, 14.0)
+    assert _queued(clock, 14.0, 7.0, current=lambda member: 0 if member == "old" else 1) == [(9.0, "a"), (12.0, "c")]
+    assert clock.heap == [] and clock.due_top == math.inf
 
 
 # ------------------------------------------------------------------ Kaplan-Meier median
