@@ -9,16 +9,13 @@ of replications is saved, and a resumed run only simulates what is missing.
 
 from __future__ import annotations
 
-import json
-import pickle
-from pathlib import Path
 from typing import Callable
 
 from .executors import execute, make_executor
 from .metrics import replication_metrics
-from .output import write_bytes
 from .model import run_replication
 from .records import FrozenRecords
+from .resume import Checkpoint
 from .scenario import Scenario
 
 
@@ -49,47 +46,17 @@ def chunks(indices: list[int], n_chunks: int) -> list[list[int]]:
     return out
 
 
-class Checkpoint:
-    """Finished chunks of a run, saved in a folder so an interrupted run can resume.
+def _saved_chunks(checkpoint: Checkpoint) -> dict[int, tuple]:
+    """Replications already saved in ``checkpoint``: index -> (metrics, records)."""
+    done: dict[int, tuple] = {}
+    for name in checkpoint.names():
+        for i, met, rec in checkpoint.load(name) or ():  # an unreadable chunk is simply run again
+            done[i] = (met, rec)
+    return done
 
-    ``key`` (the resolved scenario, seed, replications ...) is stored with the
-    chunks; resuming with a different key is refused, so results of different
-    runs are never mixed.
-    """
 
-    def __init__(self, folder: Path, key: dict):
-        self.folder = Path(folder)
-        self.key = key
-
-    def matches(self) -> bool:
-        path = self.folder / "checkpoint.json"
-        if not path.exists():
-            return False
-        with open(path, encoding="utf-8") as f:
-            return json.load(f) == json.loads(json.dumps(self.key))
-
-    def start(self) -> None:
-        (self.folder / "chunks").mkdir(parents=True, exist_ok=True)
-        write_bytes(self.folder / "checkpoint.json", json.dumps(self.key, sort_keys=True).encode())
-
-    def load(self) -> dict[int, tuple]:
-        done: dict[int, tuple] = {}
-        for path in sorted((self.folder / "chunks").glob("*.pkl")):
-            with open(path, "rb") as f:
-                for i, met, rec in pickle.load(f):
-                    done[i] = (met, rec)
-        return done
-
-    def save(self, results: list[tuple]) -> None:
-        first, last = results[0][0], results[-1][0]
-        write_bytes(self.folder / "chunks" / f"r{first:07d}-{last:07d}.pkl",
-                      pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def discard(self) -> None:
-        for path in (self.folder / "chunks").glob("*"):
-            path.unlink()
-        (self.folder / "chunks").rmdir()
-        (self.folder / "checkpoint.json").unlink()
+def _save_chunk(checkpoint: Checkpoint, results: list[tuple]) -> None:
+    checkpoint.save(f"r{results[0][0]:07d}-{results[-1][0]:07d}", results)
 
 
 def run_replications(
@@ -111,16 +78,16 @@ def run_replications(
     draw i). ``outcome(records, scenario)`` turns a replication into its numbers (default:
     the run metrics; a module-level function or ``functools.partial`` so it can be sent
     to worker processes). ``progress``, if given, is called with the number of replications just
-    finished. With a ``checkpoint``, chunks already saved are not run again and every
-    newly finished chunk is saved. ``executor`` (see :mod:`ips_sim.executors`: this process,
-    local processes or a Dask cluster) runs the chunks; without one, ``workers`` local processes
-    do (this process when 1). ``keep_records``: True, False, or keep only the first N
+    finished. With a ``checkpoint`` (:class:`ips_sim.resume.Checkpoint`, pickle codec), chunks
+    already saved are not run again and every newly finished chunk is saved. ``executor`` (see
+    :mod:`ips_sim.executors`: this process, local processes or a Dask cluster) runs the chunks;
+    without one, ``workers`` local processes do (this process when 1). ``keep_records``: True, False, or keep only the first N
     replications' records (bounded memory for long runs).
     """
     n = scenario.simulation.replications if replications is None else replications
     seed = scenario.simulation.seed if seed is None else seed
     indices = list(range(first, first + n))
-    results: dict[int, tuple] = checkpoint.load() if checkpoint else {}
+    results: dict[int, tuple] = _saved_chunks(checkpoint) if checkpoint else {}
     if progress and results:
         progress(sum(1 for i in indices if i in results))
     todo = [i for i in indices if i not in results]
@@ -134,7 +101,7 @@ def run_replications(
         for idx, met, rec in done:
             results[idx] = (met, rec)
         if checkpoint:
-            checkpoint.save(done)
+            _save_chunk(checkpoint, done)
         if progress:
             progress(len(done))
 

@@ -56,6 +56,12 @@ def read_stamp(folder: Path) -> dict | None:
     return None
 
 
+def partial_dir(out: str | Path) -> Path:
+    """Where the unfinished work of results folder ``out`` is kept: ``<out>.partial`` (see :mod:`ips_sim.resume`)."""
+    out = Path(out)
+    return out.parent / f"{out.name}.partial"
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
@@ -77,7 +83,7 @@ class OutputFolder:
     @property
     def partial(self) -> Path:
         """Work in progress (checkpoints) lives beside the results: ``<out>.partial``."""
-        return self.path.with_name(self.path.name + ".partial")
+        return partial_dir(self.path)
 
     def _lock_path(self) -> Path:
         return self.path.parent / f".{self.path.name}.lock"
@@ -180,11 +186,6 @@ class OutputFolder:
             raise
         self._promote(tmp)
 
-    def finish(self, work: Path, manifest: dict | None = None) -> None:
-        """Stamp a finished work folder (a sweep's ``<out>.partial``) and rename it into place."""
-        self._stamp(work, manifest)
-        self._promote(work)
-
     def _stamp(self, tmp: Path, manifest: dict | None) -> None:
         doc = dict(manifest or {})
         if (tmp / MANIFEST).exists():
@@ -215,10 +216,12 @@ def write_json(path: Path, doc: dict) -> None:
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Bytes written to a temporary name and renamed: a reader sees the old file or the new one."""
+    """Bytes written to a temporary name, synced and renamed: a reader sees the old file or the new one."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import csv
 import difflib
-import json
 import math
-import os
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .metrics import METRIC_NAMES, METRICS
+from .resume import Checkpoint
 from .scenario import (
     Scenario,
     ScenarioError,
@@ -288,53 +287,9 @@ def _mean(xs: list[float]) -> float:
     return float(arr.mean()) if arr.size else float("nan")
 
 
-class PointStore:
-    """Finished work units of an analysis, saved in a folder so an interrupted run resumes.
-
-    ``key`` (scenario, seed, design, ranges ...) is stored with the units;
-    resuming with a different key is refused, so results of different runs
-    are never mixed. Each unit is one small JSON file, written then renamed.
-    """
-
-    def __init__(self, folder: Path, key: dict):
-        self.folder = Path(folder)
-        self.key = json.loads(json.dumps(key, sort_keys=True, default=str))
-
-    def matches(self) -> bool:
-        path = self.folder / "key.json"
-        if not path.exists():
-            return False
-        try:
-            return json.loads(path.read_text(encoding="utf-8")) == self.key
-        except (OSError, ValueError):
-            return False
-
-    def start(self) -> None:
-        (self.folder / "units").mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.folder / "key.json", json.dumps(self.key, sort_keys=True))
-
-    def get(self, name: str):
-        path = self.folder / "units" / f"{name}.json"
-        if not path.exists():
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-
-    def put(self, name: str, value) -> None:
-        _write_atomic(self.folder / "units" / f"{name}.json", json.dumps(value))
-
-    def count(self) -> int:
-        return len(list((self.folder / "units").glob("*.json")))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def evaluate(executor, unit: Callable, args: tuple, points: list[dict[str, Any]],
              per_unit: int | None = None, progress: Callable[[int], None] | None = None,
-             store: PointStore | None = None, stage: str = "points") -> np.ndarray:
+             store: Checkpoint | None = None, stage: str = "points") -> np.ndarray:
     """Outcomes of every point, ``unit(*args, points_chunk)`` per chunk, back in point order.
 
     ``unit`` is a module-level function (so it can be sent to worker processes);
@@ -347,7 +302,7 @@ def evaluate(executor, unit: Callable, args: tuple, points: list[dict[str, Any]]
     got: dict[int, list] = {}
     starts = []
     for s in range(0, len(points), size):
-        saved = store.get(f"{stage}-{s:06d}-{size}") if store else None
+        saved = store.load(f"{stage}-{s:06d}-{size}") if store else None
         if saved is not None:
             got[s] = saved
             if progress:
@@ -373,7 +328,7 @@ def evaluate(executor, unit: Callable, args: tuple, points: list[dict[str, Any]]
                 s = in_flight.pop(fut)
                 got[s] = fut.result()
                 if store:
-                    store.put(f"{stage}-{s:06d}-{size}", got[s])
+                    store.save(f"{stage}-{s:06d}-{size}", got[s])
                 if progress:
                     progress(len(got[s]))
     except BaseException:
@@ -454,7 +409,7 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
                     trajectories: int = 10, sobol_samples: int = 64, sobol_top: int = 4, replications: int = 10,
                     seed: int | None = None, unit: Callable = model_unit, unit_args: tuple | None = None,
                     per_unit: int | None = None, progress: Callable[[int], None] | None = None,
-                    store: PointStore | None = None) -> SensitivityResult:
+                    store: Checkpoint | None = None) -> SensitivityResult:
     """Morris screening (and Sobol for the ``sobol_top`` with the largest mu*) plus one-at-a-time ends.
 
     ``unit``/``unit_args`` evaluate points (default: the model, ``replications``
@@ -606,12 +561,12 @@ class PlanSensitivity:
 
 def plan_sensitivity(base: Scenario, path: str, values: list, targets: list, ranges: Sequence[AssumptionRange],
                      executor, *, replications: int, max_replications: int, seed: int | None = None,
-                     confidence: float = 0.95, progress=None, store: PointStore | None = None) -> PlanSensitivity:
+                     confidence: float = 0.95, progress=None, store: Checkpoint | None = None) -> PlanSensitivity:
     """Re-plan with each assumption at its low and its high end (others at default), same seed (CRN)."""
     from .plan import plan
 
     def answer(name, sc):
-        saved = store.get(name) if store else None
+        saved = store.load(name) if store else None
         if saved is not None:
             return saved
         res = plan(sc, path, values, targets, executor, replications=replications,
@@ -619,7 +574,7 @@ def plan_sensitivity(base: Scenario, path: str, values: list, targets: list, ran
         got = {"answer": res.answer, "values_examined": len(res.points),
                "replications": sum(p.replications for p in res.points)}
         if store:
-            store.put(name, got)
+            store.save(name, got)
         return got
 
     base_res = answer("plan-baseline", base)

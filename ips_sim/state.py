@@ -29,8 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import shutil
 import sys
 import time
 import zlib
@@ -50,6 +48,7 @@ from .executors import execute
 from .experiment import run_replications
 from .metrics import METRIC_NAMES, replication_metrics
 from .output import OutputFolder
+from .resume import Checkpoint, partial_dir
 from .plan import FAILS, MEETS, UNSURE, Target, parse_target
 from .records import FrozenRecords
 from .scenario import DAYS_PER_YEAR, Scenario, ScenarioError, load_scenario, read_yaml_file, scenario_from_dict
@@ -528,33 +527,10 @@ def objective_values(res: ProgramResults, level: int, weights: dict[str, float])
     return out
 
 
-class UnitCache:
-    """Finished work units saved in ``folder`` (one JSON file each, keyed by what they ran)."""
-
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    @staticmethod
-    def key(scenario: Scenario, seed: int, first: int, n: int, names: tuple[str, ...] | None = None) -> str:
-        return _hash({"scenario": scenario.model_dump(mode="json"), "seed": seed, "first": first, "n": n,
-                      "names": names, "ips_sim": __version__})
-
-    def get(self, key: str) -> list[dict[str, float]] | None:
-        path = self.folder / f"{key}.json"
-        try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-            return doc["outcomes"]
-        except (OSError, ValueError, KeyError):
-            return None
-
-    def put(self, key: str, outcomes: list[dict[str, float]]) -> None:
-        path = self.folder / f"{key}.json"
-        tmp = self.folder / f".{key}.tmp-{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"outcomes": outcomes}, f, allow_nan=True, separators=(",", ":"))
-        os.replace(tmp, path)
+def unit_key(scenario: Scenario, seed: int, first: int, n: int, names: tuple[str, ...] | None = None) -> str:
+    """The name a work unit is saved under: a hash of what it runs, so a unit is reused only for the same work."""
+    return _hash({"scenario": scenario.model_dump(mode="json"), "seed": seed, "first": first, "n": n,
+                  "names": names, "ips_sim": __version__})
 
 
 @dataclass
@@ -566,7 +542,7 @@ class Evaluation:
     units_cached: int = 0
 
 
-def evaluate(state: State, executor, cache: UnitCache | None = None, progress: Callable[[int], None] | None = None,
+def evaluate(state: State, executor, cache: Checkpoint | None = None, progress: Callable[[int], None] | None = None,
              on_round: Callable[[str], None] | None = None) -> Evaluation:
     """Simulate every program at every level; add replications where a decision is too close to call."""
     results = [ProgramResults(p) for p in state.programs]
@@ -617,9 +593,9 @@ def _fill(ev: Evaluation, want: dict[int, int], executor, cache, progress) -> No
     got: dict[tuple, list] = {}
     todo = []
     for key, args in units:
-        ck = UnitCache.key(*args) if cache else None
-        hit = cache.get(ck) if cache else None
-        if hit is not None and len(hit) == args[3]:
+        ck = unit_key(*args) if cache else None
+        hit = cache.load(ck) if cache else None
+        if isinstance(hit, list) and len(hit) == args[3]:
             got[key] = hit
             ev.units_cached += 1
             if progress:
@@ -631,7 +607,7 @@ def _fill(ev: Evaluation, want: dict[int, int], executor, cache, progress) -> No
         got[key] = outcomes
         ev.units_run += 1
         if cache:
-            cache.put(keys[key], outcomes)
+            cache.save(keys[key], outcomes)
         if progress:
             progress(len(outcomes))
 
@@ -1178,11 +1154,6 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------- the run and its folder
 
 
-def partial_dir(out: Path) -> Path:
-    out = Path(out)
-    return out.parent / f"{out.name}.partial"
-
-
 def state_manifest(r: StateResult, wall: float, executor_text: str) -> dict:
     from .report import versions
     st = r.evaluation.state
@@ -1271,24 +1242,8 @@ def run_state(state: State, out: str | Path, executor, *, resume: bool = False, 
     work = partial_dir(out)
     started = time.perf_counter()
     fp = state.fingerprint()
-    if work.exists():
-        if not resume:
-            raise StateError([f"{work}: an unfinished state run is in this folder: add --resume to continue it, "
-                              "or delete the folder to start again"])
-        try:
-            with open(work / "state.json", encoding="utf-8") as f:
-                old = json.load(f)
-        except (OSError, ValueError):
-            old = {}
-        if old.get("fingerprint") != fp:
-            raise StateError([f"{work}: fingerprint {old.get('fingerprint')!r}: the unfinished run there was "
-                              "started with a different state file, budget, seed or replications; run it with "
-                              "the same settings, or delete the folder"])
-    else:
-        (work / "units").mkdir(parents=True, exist_ok=True)
-        with open(work / "state.json", "w", encoding="utf-8") as f:
-            json.dump({"fingerprint": fp, "status": "running; incomplete until renamed"}, f)
-    cache = UnitCache(work / "units")
+    cache = Checkpoint(work, {"fingerprint": fp}, what="state run", error=StateError,
+                       settings="state file, budget, seed or replications").open(resume)
     ev = evaluate(state, executor, cache, progress, on_round)
     result = decide(ev)
     wall = time.perf_counter() - started
@@ -1296,5 +1251,5 @@ def run_state(state: State, out: str | Path, executor, *, resume: bool = False, 
     # The command checked the folder (and holds its lock) before any work; replace only ips-sim's own.
     with OutputFolder(out, {"fingerprint": fp}, kind="state", overwrite=True).write() as tmp:
         write_state(tmp, result, doc, plots)
-    shutil.rmtree(work, ignore_errors=True)
+    cache.discard()
     return StateRun(result, out, wall)

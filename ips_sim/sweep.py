@@ -54,7 +54,8 @@ from .experiment import run_replications
 from .metrics import METRIC_NAMES, METRICS, summarise, unit_label
 from .echo import clip, shown
 from .names import name_problem, safe_name
-from .output import OutputFolder
+from .output import OutputFolder, write_json
+from .resume import Checkpoint, partial_dir
 from .prices import currency_label
 from .scenario import Scenario, ScenarioError, get_dotted, kind_of, load_scenario, read_yaml_file
 
@@ -274,62 +275,96 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
     """Read and validate a sweep file; raise SweepError with every problem, one line each."""
     path = Path(path)
     src = str(path)
+    raw = _read_sweep_file(path)
+    errors: list[str] = []
+    name, description = _check_top_level(raw, path, errors)
+    base = _load_base(raw, path, errors)
+    has_grid, has_points = "grid" in raw, "points" in raw
+    if has_grid == has_points:
+        errors.append(f"{src}: grid: {'(both grid and points)' if has_grid else '(missing)'}: "
+                      "give exactly one of grid (a cartesian product) or points (an explicit list)")
+    base = _apply_overrides(raw, base, src, errors, replications, seed)
+    fields: list[str] = []
+    point_updates: list[dict[str, Any]] = []
+    spec: dict = {}
+    if has_grid and not has_points:
+        spec = {"grid": raw["grid"]}
+        fields, point_updates = _grid_updates(raw["grid"], base, src, errors)
+    elif has_points and not has_grid:
+        spec = {"points": raw["points"]}
+        fields, point_updates = _listed_updates(raw["points"], src, errors)
+    plot = _check_plot(raw.get("plot") or {}, fields, src, errors)
+    if errors:
+        raise SweepError(errors)
+    scenarios, values = _point_scenarios(base, fields, point_updates, has_points, src)
+    return Sweep(name=name, description=description, source=src, base=base, fields=fields, values=values,
+                 scenarios=scenarios, seed=base.simulation.seed, replications=base.simulation.replications,
+                 spec=spec, plot=plot)
+
+
+def _read_sweep_file(path: Path) -> dict:
+    """The sweep file as a mapping (one line for a file that cannot be read or is not a mapping)."""
     try:
         raw = read_yaml_file(path, "sweep")
     except ScenarioError as exc:
         raise SweepError(exc.messages) from None
     if not isinstance(raw, dict):
-        raise SweepError([f"{src}: (top level): {kind_of(raw)}: a sweep file must be a mapping with base and grid "
+        raise SweepError([f"{path}: (top level): {kind_of(raw)}: a sweep file must be a mapping with base and grid "
                           "or points"])
+    return raw
 
-    errors: list[str] = []
+
+def _check_top_level(raw: dict, path: Path, errors: list[str]) -> tuple[str, str]:
+    """Unknown fields, name, description, replications and seed; the sweep's name and description."""
+    src = str(path)
     for key in raw:
         if key not in SWEEP_KEYS:
             errors.append(f"{src}: {clip(key, 80)}: {_shown_value(raw[key])}: unknown field "
                           f"(allowed: {', '.join(SWEEP_KEYS)})")
-
+    name = safe_name(path.stem, "sweep")
     if "name" in raw:
-        name = raw["name"]
-        why = name_problem(name)
+        why = name_problem(raw["name"])
         if why:
-            errors.append(f"{src}: name: {_shown_value(name)}: {why}")
-            name = safe_name(path.stem, "sweep")
-    else:
-        name = safe_name(path.stem, "sweep")
+            errors.append(f"{src}: name: {_shown_value(raw['name'])}: {why}")
+        else:
+            name = raw["name"]
     description = raw.get("description", "")
     if not isinstance(description, str):
         errors.append(f"{src}: description: {_shown_value(description)}: must be text")
         description = ""
-
     for key in ("replications", "seed"):
         v = raw.get(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if key == "replications" else 0)):
             allowed = "a whole number >= 1" if key == "replications" else "a whole number >= 0"
             errors.append(f"{src}: {key}: {_shown_value(v)}: {allowed}")
+    return name, description
 
-    base = None
+
+def _load_base(raw: dict, path: Path, errors: list[str]) -> Scenario | None:
+    """The base scenario named by ``base:`` (relative to the sweep file), or None with the problems in ``errors``."""
+    src = str(path)
     if "base" not in raw:
         errors.append(f"{src}: base: (missing): give the path of the base scenario file, relative to this sweep file")
-    elif not isinstance(raw["base"], str) or not raw["base"] or "\0" in raw["base"]:
+        return None
+    if not isinstance(raw["base"], str) or not raw["base"] or "\0" in raw["base"]:
         errors.append(f"{src}: base: {_shown_value(raw['base'])}: give the path of the base scenario file, "
                       "relative to this sweep file")
-    else:
-        base_path = path.parent / raw["base"]
-        if not base_path.is_file():
-            errors.append(f"{src}: base: {_shown_value(raw['base'])}: no such scenario file "
-                          f"({clip(base_path, 200)}); the path is relative to the sweep file")
-        else:
-            try:
-                base = load_scenario(base_path)
-            except ScenarioError as exc:
-                errors.extend(exc.messages)
+        return None
+    base_path = path.parent / raw["base"]
+    if not base_path.is_file():
+        errors.append(f"{src}: base: {_shown_value(raw['base'])}: no such scenario file "
+                      f"({clip(base_path, 200)}); the path is relative to the sweep file")
+        return None
+    try:
+        return load_scenario(base_path)
+    except ScenarioError as exc:
+        errors.extend(exc.messages)
+        return None
 
-    has_grid, has_points = "grid" in raw, "points" in raw
-    if has_grid == has_points:
-        errors.append(f"{src}: grid: {'(both grid and points)' if has_grid else '(missing)'}: "
-                      "give exactly one of grid (a cartesian product) or points (an explicit list)")
 
-    # Fixed changes applied to every point.
+def _apply_overrides(raw: dict, base: Scenario | None, src: str, errors: list[str], replications: int | None,
+                     seed: int | None) -> Scenario | None:
+    """The base with ``overrides:`` and the sweep's seed and replications (options win over the file) applied."""
     overrides = raw.get("overrides") or {}
     if not isinstance(overrides, dict):
         errors.append(f"{src}: overrides: {_shown_value(overrides)}: a mapping of dotted field paths to values")
@@ -338,96 +373,100 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         why = check_path(k, varied=False)
         if why:
             errors.append(f"{src}: overrides.{clip(k, 80)}: {_shown_value(overrides[k])}: {why}")
-    n_reps = replications if replications is not None else raw.get("replications")
+    if base is None or errors:
+        return base
+    fixed = dict(overrides)
     s = seed if seed is not None else raw.get("seed")
-    if base is not None and not errors:
-        fixed = dict(overrides)
-        if s is not None:
-            fixed["simulation.seed"] = s
-        if n_reps is not None:
-            fixed["simulation.replications"] = n_reps
-        base_new, problems = try_updates(base, fixed)
+    n_reps = replications if replications is not None else raw.get("replications")
+    if s is not None:
+        fixed["simulation.seed"] = s
+    if n_reps is not None:
+        fixed["simulation.replications"] = n_reps
+    new, problems = try_updates(base, fixed)
+    for loc, value, why in problems:
+        where = f"overrides.{loc}" if loc in overrides else loc
+        errors.append(f"{src}: {where}: {_shown_value(value)}: {why}")
+    return new
+
+
+def _grid_updates(grid: Any, base: Scenario | None, src: str, errors: list[str]) -> tuple[list[str], list[dict]]:
+    """Varied fields and every point's changes of a ``grid:`` (cartesian product), each axis checked."""
+    if not isinstance(grid, dict) or not grid:
+        errors.append(f"{src}: grid: {_shown_value(grid)}: a mapping of dotted field paths to lists or ranges of values")
+        return [], []
+    # Count the points before validating or building any of them.
+    sizes = [len(v) if isinstance(v, list) else 1 for v in grid.values()]
+    if math.prod(sizes) > MAX_POINTS:
+        raise SweepError(errors + [f"{src}: grid: {math.prod(sizes):,} points: at most {MAX_POINTS:,} points"])
+    axes = []
+    for k, v in grid.items():
+        vals = _grid_axis(k, v, base, src, errors)
+        if vals is not None:
+            axes.append((k, vals))
+    if errors:
+        return [], []
+    fields = [k for k, _ in axes]
+    total = math.prod(len(v) for _, v in axes)
+    if total > MAX_POINTS:
+        errors.append(f"{src}: grid: {total} points: at most {MAX_POINTS} points")
+        return fields, []
+    return fields, [dict(zip(fields, combo)) for combo in itertools.product(*(v for _, v in axes))]
+
+
+def _grid_axis(k: Any, v: Any, base: Scenario | None, src: str, errors: list[str]) -> list | None:
+    """The values of grid field ``k``, each valid on the base, or None with the problems in ``errors``."""
+    why = check_path(k)
+    if why:
+        errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {why}")
+        return None
+    try:
+        vals = grid_values(v)
+    except ValueError as exc:
+        errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {exc}")
+        return None
+    if len({json.dumps(x, sort_keys=True) for x in vals}) != len(vals):
+        errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: values must be distinct")
+        return None
+    if base is None:
+        return vals
+    bad = False
+    for x in vals:
+        _, problems = try_updates(base, {k: x})
         for loc, value, why in problems:
-            where = f"overrides.{loc}" if loc in overrides else loc
-            errors.append(f"{src}: {where}: {_shown_value(value)}: {why}")
-        base = base_new
+            bad = True
+            shown = x if loc == k else value
+            errors.append(f"{src}: grid.{k}: {_shown_value(shown)}: {why}" + ("" if loc == k else f" ({loc})"))
+    return None if bad else vals
 
-    # The points.
+
+def _listed_updates(pts: Any, src: str, errors: list[str]) -> tuple[list[str], list[dict]]:
+    """Varied fields (in first-seen order) and every point's changes of a ``points:`` list."""
     fields: list[str] = []
-    point_updates: list[dict[str, Any]] = []
-    spec: dict = {}
-    if has_grid and not has_points:
-        grid = raw["grid"]
-        spec = {"grid": grid}
-        if not isinstance(grid, dict) or not grid:
-            errors.append(f"{src}: grid: {_shown_value(grid)}: a mapping of dotted field paths to lists or ranges of values")
-        else:
-            axes = []
-            # Count the points before validating or building any of them.
-            sizes = [len(v) if isinstance(v, list) else 1 for v in grid.values()]
-            if math.prod(sizes) > MAX_POINTS:
-                raise SweepError(errors + [f"{src}: grid: {math.prod(sizes):,} points: at most {MAX_POINTS:,} points"])
-            for k, v in grid.items():
-                why = check_path(k)
-                if why:
-                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {why}")
-                    continue
-                try:
-                    vals = grid_values(v)
-                except ValueError as exc:
-                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: {exc}")
-                    continue
-                if len({json.dumps(x, sort_keys=True) for x in vals}) != len(vals):
-                    errors.append(f"{src}: grid.{clip(k, 80)}: {_shown_value(v)}: values must be distinct")
-                    continue
-                if base is not None:
-                    bad = False
-                    for x in vals:
-                        _, problems = try_updates(base, {k: x})
-                        for loc, value, why in problems:
-                            bad = True
-                            shown = x if loc == k else value
-                            errors.append(f"{src}: grid.{k}: {_shown_value(shown)}: {why}"
-                                          + ("" if loc == k else f" ({loc})"))
-                    if bad:
-                        continue
-                axes.append((k, vals))
-            if not errors:
-                fields = [k for k, _ in axes]
-                total = math.prod(len(v) for _, v in axes)
-                if total > MAX_POINTS:
-                    errors.append(f"{src}: grid: {total} points: at most {MAX_POINTS} points")
-                else:
-                    point_updates = [dict(zip(fields, combo)) for combo in itertools.product(*(v for _, v in axes))]
-    elif has_points and not has_grid:
-        pts = raw["points"]
-        spec = {"points": pts}
-        if not isinstance(pts, list) or not pts:
-            errors.append(f"{src}: points: {_shown_value(pts)}: a non-empty list of mappings, "
-                          "e.g. [{team.specialists: 2, team.caseload_cap: 20}]")
-        elif len(pts) > MAX_POINTS:
-            # Refused by count before any point is checked or built.
-            raise SweepError(errors + [f"{src}: points: {len(pts):,} points: at most {MAX_POINTS:,} points"])
-        else:
-            for i, p in enumerate(pts):
-                if not isinstance(p, dict) or not p:
-                    errors.append(f"{src}: points[{i}]: {_shown_value(p)}: a mapping of dotted field paths to values")
-                    continue
-                for k in p:
-                    why = check_path(k)
-                    if why:
-                        errors.append(f"{src}: points[{i}].{clip(k, 80)}: {_shown_value(p[k])}: {why}")
-                    elif k not in fields:
-                        fields.append(k)
-            if not errors:
-                if len(pts) > MAX_POINTS:
-                    errors.append(f"{src}: points: {len(pts)} points: at most {MAX_POINTS} points")
-                point_updates = [dict(p) for p in pts]
+    if not isinstance(pts, list) or not pts:
+        errors.append(f"{src}: points: {_shown_value(pts)}: a non-empty list of mappings, "
+                      "e.g. [{team.specialists: 2, team.caseload_cap: 20}]")
+        return fields, []
+    if len(pts) > MAX_POINTS:
+        # Refused by count before any point is checked or built.
+        raise SweepError(errors + [f"{src}: points: {len(pts):,} points: at most {MAX_POINTS:,} points"])
+    for i, p in enumerate(pts):
+        if not isinstance(p, dict) or not p:
+            errors.append(f"{src}: points[{i}]: {_shown_value(p)}: a mapping of dotted field paths to values")
+            continue
+        for k in p:
+            why = check_path(k)
+            if why:
+                errors.append(f"{src}: points[{i}].{clip(k, 80)}: {_shown_value(p[k])}: {why}")
+            elif k not in fields:
+                fields.append(k)
+    return fields, ([] if errors else [dict(p) for p in pts])
 
-    plot = raw.get("plot") or {}
+
+def _check_plot(plot: Any, fields: list[str], src: str, errors: list[str]) -> dict:
+    """The ``plot:`` section (x, lines, metrics), checked against the varied fields and the metric names."""
     if not isinstance(plot, dict):
         errors.append(f"{src}: plot: {_shown_value(plot)}: a mapping with x, lines and metrics")
-        plot = {}
+        return {}
     for k, v in plot.items():
         if k not in PLOT_KEYS:
             errors.append(f"{src}: plot.{clip(k, 80)}: {_shown_value(v)}: unknown field (allowed: {', '.join(PLOT_KEYS)})")
@@ -436,15 +475,19 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         elif k == "metrics":
             if not isinstance(v, list) or not v:
                 errors.append(f"{src}: plot.metrics: {_shown_value(v)}: a list of metric names")
-            else:
-                for m in v:
-                    if not isinstance(m, str) or m not in METRIC_NAMES:
-                        errors.append(f"{src}: plot.metrics: {_shown_value(m)}: unknown metric "
-                                      f"(allowed: {', '.join(METRIC_NAMES)})")
-    if errors:
-        raise SweepError(errors)
+                continue
+            for m in v:
+                if not isinstance(m, str) or m not in METRIC_NAMES:
+                    errors.append(f"{src}: plot.metrics: {_shown_value(m)}: unknown metric "
+                                  f"(allowed: {', '.join(METRIC_NAMES)})")
+    return plot
 
-    # Every point, validated whole (fields can constrain each other, e.g. warm-up < horizon).
+
+def _point_scenarios(base: Scenario, fields: list[str], point_updates: list[dict], has_points: bool,
+                     src: str) -> tuple[list[Scenario], list[dict]]:
+    """Every point's scenario, validated whole (fields can constrain each other, e.g. warm-up < horizon),
+    and its varied values as validated; distinct points only."""
+    errors: list[str] = []
     scenarios, values = [], []
     seen = {}
     for i, upd in enumerate(point_updates):
@@ -471,9 +514,7 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
         values.append(vals)
     if errors:
         raise SweepError(errors)
-    return Sweep(name=name, description=description, source=src, base=base, fields=fields, values=values,
-                 scenarios=scenarios, seed=base.simulation.seed, replications=base.simulation.replications,
-                 spec=spec, plot=plot)
+    return scenarios, values
 
 
 # --------------------------------------------------------------------------- running units
@@ -500,35 +541,9 @@ def execute(executor, units: Iterable[tuple[Any, tuple]], on_result: Callable[[A
 # --------------------------------------------------------------------------- the working folder
 
 
-def partial_dir(out: Path) -> Path:
-    out = Path(out)
-    return out.parent / f"{out.name}.partial"
-
-
-def _write_json_atomic(path: Path, doc: Any) -> None:
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1, sort_keys=True, allow_nan=True, default=_json_default)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _json_default(x):
-    import numpy as np
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    raise TypeError(type(x))
-
-
-def _read_point(path: Path, sweep: Sweep, i: int) -> list[dict[str, float]] | None:
-    """Per-replication metrics of a finished point file, or None if it is not a complete, matching point."""
+def _point_metrics(doc: Any, sweep: Sweep, i: int) -> list[dict[str, float]] | None:
+    """Per-replication metrics of a saved point, or None if it is not a complete point of this sweep."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
         if doc.get("point_hash") != sweep.point_hash(i) or doc.get("replications") != sweep.replications:
             return None
         cols = doc["metrics"]
@@ -537,7 +552,7 @@ def _read_point(path: Path, sweep: Sweep, i: int) -> list[dict[str, float]] | No
             return None
         names = list(cols)
         return [{k: float(cols[k][r]) for k in names} for r in range(n)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -612,134 +627,92 @@ def sweep_manifest(sweep: Sweep, keep_records: bool, **extra) -> dict:
     }
 
 
+def _already_complete(out: Path, fingerprint: str) -> bool:
+    """``out`` holds the finished results of this very sweep."""
+    try:
+        with open(out / "manifest.json", encoding="utf-8") as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(old, dict) and old.get("fingerprint") == fingerprint and (out / "sweep.csv").exists()
+
+
 def run_sweep(sweep: Sweep, out: str | Path, executor, *, resume: bool = False, keep_records: bool = False,
               progress: Callable[[int], None] | None = None, plots: bool = True,
               chunk: int | None = None, on_start: Callable[[int, int], None] | None = None) -> SweepRun:
-    """Run the missing points of ``sweep`` into ``out`` (via ``out.partial``); write the outputs at the end.
+    """Run the missing points of ``sweep`` (each saved in ``out.partial`` as it finishes); write ``out`` at the end.
 
     ``on_start(points_to_run, replications_to_run)`` is called once the work is known.
     """
     out = Path(out)
-    work = partial_dir(out)
     fingerprint = sweep.fingerprint(keep_records)
     started = time.perf_counter()
-    if work.exists():
-        if not resume:
-            raise SweepError([f"{work}: an unfinished sweep is in this folder: add --resume to continue it, "
-                              "or delete the folder to start again"])
-        try:
-            with open(work / "manifest.json", encoding="utf-8") as f:
-                old = json.load(f)
-        except (OSError, ValueError):
-            old = {}
-        if old.get("fingerprint") != fingerprint:
-            raise SweepError([f"{work}: fingerprint {old.get('fingerprint')!r}: the unfinished sweep there was "
-                              "started with a different base scenario, grid, seed, replications, --keep-records "
-                              "or ips-sim version; run it with the same settings, or delete the folder"])
-    else:
-        if resume and (out / "manifest.json").exists():
-            try:
-                with open(out / "manifest.json", encoding="utf-8") as f:
-                    old = json.load(f)
-            except (OSError, ValueError):
-                old = {}
-            if old.get("fingerprint") == fingerprint and (out / "sweep.csv").exists():
-                return SweepRun(out, len(sweep), 0, sweep.replications, 0.0, already_complete=True)
-        (work / "points").mkdir(parents=True, exist_ok=True)
-        _write_json_atomic(work / "manifest.json",
-                           sweep_manifest(sweep, keep_records, status="running; incomplete until renamed"))
-    points_dir = work / "points"
-    points_dir.mkdir(exist_ok=True)
-    lock = _lock(work)
-    try:
-        return _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk, on_start, started)
-    finally:
-        lock.close()
-
-
-def _lock(work: Path):
-    """Hold an exclusive lock on the working folder: two sweeps never write the same points."""
-    try:
-        f = open(work / ".lock", "w")
-    except FileNotFoundError:
-        raise SweepError([f"{work}: gone: another ips-sim sweep finished this folder meanwhile; "
-                          "run again with --resume to check"]) from None
-    try:
-        import fcntl
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except ImportError:  # pragma: no cover - not on POSIX: no lock
-        pass
-    except OSError:
-        f.close()
-        raise SweepError([f"{work}: locked: another ips-sim sweep is running in this folder; "
-                          "wait for it to finish or stop it first"]) from None
-    return f
-
-
-def _run_locked(sweep, out, work, executor, keep_records, progress, plots, chunk, on_start, started) -> SweepRun:
-    points_dir = work / "points"
-    for stale in points_dir.glob(".*.tmp-*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            stale.unlink(missing_ok=True)
-
-    finished = {i for i in range(len(sweep))
-                if _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i) is not None}
-    pending = [i for i in range(len(sweep)) if i not in finished]
-    n = sweep.replications
+    if resume and not partial_dir(out).exists() and _already_complete(out, fingerprint):
+        return SweepRun(out, len(sweep), 0, sweep.replications, 0.0, already_complete=True)
+    store = Checkpoint(partial_dir(out), {"fingerprint": fingerprint}, units="points", what="sweep",
+                       settings="base scenario, grid, seed, replications, --keep-records or ips-sim version",
+                       error=SweepError).open(resume)
+    pending = [i for i in range(len(sweep)) if _point_metrics(store.load(sweep.point_id(i)), sweep, i) is None]
     if on_start:
-        on_start(len(pending), len(pending) * n)
-
+        on_start(len(pending), len(pending) * sweep.replications)
     if pending:
-        size = chunk or chunk_size(n, len(pending), executor.capacity)
-        parts = [(first, min(size, n - first)) for first in range(0, n, size)]
-        collected: dict[int, dict[int, tuple]] = {}
-
-        def units():
-            for i in pending:
-                for first, k in parts:
-                    yield (i, first), (sweep.scenarios[i], sweep.seed, first, k, keep_records)
-
-        def on_result(key, result):
-            i, first = key
-            metrics, records = result
-            got = collected.setdefault(i, {})
-            got[first] = (metrics, records)
-            if progress:
-                progress(len(metrics))
-            if len(got) == len(parts):
-                del collected[i]
-                ordered = [got[f] for f, _ in parts]
-                per_rep = [m for mets, _ in ordered for m in mets]
-                if keep_records:
-                    _write_records(points_dir / sweep.point_id(i), [r for _, recs in ordered for r in recs])
-                _write_json_atomic(points_dir / f"{sweep.point_id(i)}.json", _point_doc(sweep, i, per_rep))
-
-        execute(executor, units(), on_result)
+        _run_points(sweep, pending, store, executor, keep_records, progress, chunk)
 
     # Every point is done: read them back one at a time (the same floats whether run now
     # or before a resume; only one point's replications in memory).
     def per_point():
         for i in range(len(sweep)):
-            mets = _read_point(points_dir / f"{sweep.point_id(i)}.json", sweep, i)
+            mets = _point_metrics(store.load(sweep.point_id(i)), sweep, i)
             if mets is None:  # pragma: no cover - would be a bug above
                 raise RuntimeError(f"point {sweep.point_id(i)} is missing after the run")
             yield mets
 
     table = sweep_table(sweep, per_point())
     from .report import write_csv
-    write_csv(table, work / "sweep.csv")
-    if plots:
-        plot_sweep(table, sweep, work / "plots")
-    wall = time.perf_counter() - started
-    _write_json_atomic(work / "manifest.json", sweep_manifest(
-        sweep, keep_records, status="complete", wall_time_seconds=round(wall, 3),
-        points_run_in_last_session=len(pending), executor=getattr(executor, "description", ""),
-        command=" ".join([Path(sys.argv[0]).name] + sys.argv[1:])))
-    (work / ".lock").unlink(missing_ok=True)
-    OutputFolder(out, {"fingerprint": sweep.fingerprint(keep_records)}, kind="sweep", overwrite=True).finish(work)
-    return SweepRun(out, len(sweep), len(pending), n, wall)
+    folder = OutputFolder(out, {"fingerprint": fingerprint}, kind="sweep", overwrite=True)
+    with folder.write() as tmp:
+        store.hand_over(tmp / "points")
+        write_csv(table, tmp / "sweep.csv")
+        if plots:
+            plot_sweep(table, sweep, tmp / "plots")
+        wall = time.perf_counter() - started
+        write_json(tmp / "manifest.json", sweep_manifest(
+            sweep, keep_records, status="complete", wall_time_seconds=round(wall, 3),
+            points_run_in_last_session=len(pending), executor=getattr(executor, "description", ""),
+            command=" ".join([Path(sys.argv[0]).name] + sys.argv[1:])))
+    store.discard()
+    return SweepRun(out, len(sweep), len(pending), sweep.replications, wall)
+
+
+def _run_points(sweep: Sweep, pending: list[int], store: Checkpoint, executor, keep_records: bool,
+                progress: Callable[[int], None] | None, chunk: int | None) -> None:
+    """Run the ``pending`` points in units of replications; save each point once all its units are back."""
+    n = sweep.replications
+    size = chunk or chunk_size(n, len(pending), executor.capacity)
+    parts = [(first, min(size, n - first)) for first in range(0, n, size)]
+    collected: dict[int, dict[int, tuple]] = {}
+
+    def units():
+        for i in pending:
+            for first, k in parts:
+                yield (i, first), (sweep.scenarios[i], sweep.seed, first, k, keep_records)
+
+    def on_result(key, result):
+        i, first = key
+        metrics, records = result
+        got = collected.setdefault(i, {})
+        got[first] = (metrics, records)
+        if progress:
+            progress(len(metrics))
+        if len(got) == len(parts):
+            del collected[i]
+            ordered = [got[f] for f, _ in parts]
+            per_rep = [m for mets, _ in ordered for m in mets]
+            if keep_records:  # before the point itself: a saved point always has its tables
+                _write_records(store.units / sweep.point_id(i), [r for _, recs in ordered for r in recs])
+            store.save(sweep.point_id(i), _point_doc(sweep, i, per_rep))
+
+    execute(executor, units(), on_result)
 
 
 def sweep_table(sweep: Sweep, per_point: Iterable[list[dict[str, float]]]):

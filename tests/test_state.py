@@ -22,9 +22,10 @@ from ips_sim.allocation import Option, exact, exhaustive, greedy, not_diminishin
 from ips_sim.cli import main
 from ips_sim.executors import DaskExecutor, InlineExecutor, LocalExecutor
 from ips_sim.plan import parse_target
+from ips_sim.resume import Checkpoint
 from ips_sim.scenario import scenario_from_dict
 from ips_sim.state import (
-    Budget, Evaluation, Program, ProgramResults, State, StateError, UnitCache, decide, evaluate, load_state,
+    Budget, Evaluation, Program, ProgramResults, State, StateError, decide, evaluate, load_state,
     partial_dir, program_seed, run_state,
 )
 
@@ -356,9 +357,7 @@ def test_resume_reuses_finished_units(state_file, tmp_path):
     # An interrupted run: its finished units are in out.partial/units.
     work = partial_dir(out)
     run_state(st, tmp_path / "whole", InlineExecutor(), plots=False)
-    (work / "units").mkdir(parents=True)
-    (work / "state.json").write_text(json.dumps({"fingerprint": st.fingerprint()}))
-    evaluate(st, InlineExecutor(), UnitCache(work / "units"))
+    evaluate(st, InlineExecutor(), Checkpoint(work, {"fingerprint": st.fingerprint()}).open(resume=False))
     with pytest.raises(StateError, match="--resume"):
         run_state(st, out, InlineExecutor(), plots=False)
     run = run_state(st, out, InlineExecutor(), plots=False, resume=True)
@@ -371,8 +370,7 @@ def test_resume_refuses_other_settings(state_file, tmp_path):
     st = load_state(state_file)
     out = tmp_path / "out"
     work = partial_dir(out)
-    (work / "units").mkdir(parents=True)
-    (work / "state.json").write_text(json.dumps({"fingerprint": st.fingerprint()}))
+    Checkpoint(work, {"fingerprint": st.fingerprint()}).open(resume=False)
     other = load_state(state_file, seed=5)
     with pytest.raises(StateError, match="different state file"):
         run_state(other, out, InlineExecutor(), plots=False, resume=True)

@@ -12,6 +12,7 @@ from ..executors import make_executor
 from ..metrics import infinite_metrics
 from ..output import OutputFolder
 from ..progress import Progress
+from ..resume import Checkpoint
 from ..scenario import load_scenario, load_scenarios
 from ..workload import check_scenario
 from .interrupt import interrupted
@@ -59,7 +60,7 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     Finished replications are saved in <out>.partial/ as the run goes; after
     Ctrl-C or a crash, the same command with --resume runs only what is missing.
     """
-    from ..experiment import Checkpoint, run_replications
+    from ..experiment import run_replications
     from ..prices import currency_label
     from ..report import manifest, summary_table, write_run
 
@@ -73,17 +74,12 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     folder.check()
     executor = make_executor(workers if scheduler is None else None, scheduler)
     work = folder.partial
-    checkpoint = Checkpoint(work, {**key, "replications": n})
+    checkpoint = Checkpoint(work, {**key, "replications": n}, codec="pickle", units="chunks", what="run",
+                            settings="scenario, seed, replications or parameter uncertainty")
     with folder.lock():
-        if work.exists() and not resume:
-            raise UserError([f"{work}: (folder): an unfinished run is saved here: add --resume to continue it, "
-                             "or delete the folder to start again"])
-        if (work / "checkpoint.json").exists() and not checkpoint.matches():
-            raise UserError([f"{work}: (folder): the saved run has a different scenario, seed, replications or "
-                             "parameter uncertainty: --resume needs the same settings, or delete the folder"])
+        checkpoint.open(resume)
         for line in sc.warnings():
             click.echo(line, err=True)  # also in manifest.json
-        checkpoint.start()
         started = time.perf_counter()
         progress = Progress(n, sc.name, quiet)
         interrupted(f"finished replications are saved in {work}/; run the same command with --resume to continue")
@@ -110,7 +106,6 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
                                parameter_uncertainty=parameter_uncertainty, records=records_kept),
                       plots=not no_plots)
         checkpoint.discard()
-        work.rmdir()
     if not quiet:
         table = summary_table(metrics, currency_label(sc.costs.price_year))
         click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {folder.path}/")

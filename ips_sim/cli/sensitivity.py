@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -15,11 +14,11 @@ from ..plan import parse_target, parse_vary
 from ..progress import Progress
 from .interrupt import interrupted
 from ..output import OutputFolder
+from ..resume import Checkpoint
 from ..workload import check_many
 from ..report import versions
 from ..scenario import ScenarioError, load_scenario
 from ..sensitivity import (
-    PointStore,
     SensitivityError,
     check_outcomes,
     default_ranges_path,
@@ -159,16 +158,10 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     folder = OutputFolder(out, key, kind="sensitivity", overwrite=overwrite)
     folder.check()
     work = folder.partial
-    store = PointStore(work, key)
+    store = Checkpoint(work, key, what="sensitivity analysis",
+                       settings="scenario, seed, design, ranges, outcomes or planning question")
     with folder.lock():
-        if work.exists() and not resume:
-            raise UserError([f"{work}: an interrupted run of this output folder is here; continue it with --resume, "
-                             "or delete the folder to start again"])
-        if work.exists() and not store.matches():
-            raise UserError([f"{work}: --resume: the interrupted run had other settings (scenario, seed, design, "
-                             "ranges, outcomes or planning question); rerun it as it was, or delete the folder "
-                             "to start again"])
-        store.start()
+        store.open(resume)
         executor = make_executor(workers, scheduler)
         click.echo(f"{base.name}: {k} assumptions, {n_points} points x {replications} replications on "
                    f"{executor.description}", err=True)
@@ -198,7 +191,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
                "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:])}
         with folder.write() as tmp:
             write_sensitivity(tmp, res, ps, text, doc, plots=not no_plots, plan_values=values)
-        shutil.rmtree(work, ignore_errors=True)
+        store.discard()
     click.echo(f"-> {out}/")
 
 

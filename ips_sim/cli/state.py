@@ -10,7 +10,8 @@ from ..errors import UserError
 from ..executors import make_executor, option_problems
 from ..output import OutputFolder
 from ..progress import Progress
-from ..state import StateError, load_state, partial_dir, run_state
+from ..resume import partial_dir
+from ..state import StateError, load_state, run_state
 from .interrupt import interrupted
 
 STATE_EXAMPLES = """

@@ -11,7 +11,8 @@ from ..executors import make_executor, option_problems
 from ..output import OutputFolder
 from ..progress import Progress
 from .interrupt import interrupted
-from ..sweep import SweepError, glance, load_sweep, partial_dir, run_sweep
+from ..resume import partial_dir
+from ..sweep import SweepError, glance, load_sweep, run_sweep
 from ..workload import check_many
 
 SWEEP_EXAMPLES = """
