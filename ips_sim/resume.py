@@ -107,6 +107,14 @@ class Checkpoint:
             else:
                 stale.unlink(missing_ok=True)
 
+    def part(self, units: str) -> Checkpoint:
+        """Another units folder of the same (opened) run, for work in parts (a trial's two arms)."""
+        other = Checkpoint(self.folder, self.key, codec=self.codec, units=units, what=self.what,
+                           settings=self.settings, error=self.error)
+        other.units.mkdir(parents=True, exist_ok=True)
+        other.clean()
+        return other
+
     # ------------------------------------------------------------------ units
 
     def path(self, name: str) -> Path:

@@ -156,11 +156,16 @@ def cohort_outcomes(rec: FrozenRecords, scenario: Scenario, follow_up_days: floa
 
 
 def simulate_arm(scenario: Scenario, replications: int, seed: int, follow_up_months: float,
-                 first: int = 0, workers: int = 1, scenario_for=None, executor=None) -> list[dict[str, float]]:
-    """Outcomes of ``replications`` cohorts of an arm scenario (already a cohort design)."""
+                 first: int = 0, workers: int = 1, scenario_for=None, executor=None,
+                 checkpoint=None, progress=None) -> list[dict[str, float]]:
+    """Outcomes of ``replications`` cohorts of an arm scenario (already a cohort design).
+
+    ``checkpoint`` (a :class:`resume.Checkpoint`): finished cohorts are saved there and not run again.
+    """
     outcome = partial(cohort_outcomes, follow_up_days=follow_up_months * DAYS_PER_MONTH, seed=seed)
     rows, _ = run_replications(scenario, replications, seed, workers, keep_records=False, first=first,
-                               scenario_for=scenario_for, outcome=outcome, executor=executor)
+                               scenario_for=scenario_for, outcome=outcome, executor=executor,
+                               checkpoint=checkpoint, progress=progress)
     return rows
 
 
@@ -194,10 +199,13 @@ def risk_ratio(a: float, n1: float, c: float, n0: float, confidence: float = 0.9
 
 def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_months: float = 18.0,
                   replications: int = 200, seed: int | None = None, workers: int = 1,
-                  draws: list[tuple[dict, dict]] | None = None, executor=None) -> TrialResult:
+                  draws: list[tuple[dict, dict]] | None = None, executor=None, checkpoint=None,
+                  progress=None) -> TrialResult:
     """Simulate ``replications`` trials of ``n_per_arm`` per arm; return per-trial rows and the outcome table.
 
     ``draws``: optional parameter draws (IPS updates, control updates); trial ``i`` uses draw ``i`` (cycled).
+    ``checkpoint``: an opened :class:`resume.Checkpoint`; each arm's finished cohorts are kept in a part
+    of it (``ips``, ``control``), so an interrupted trial resumes. ``progress(n)``: cohorts finished.
     """
     seed = ips.simulation.seed if seed is None else seed
     ips_c = cohort_scenario(ips, n_per_arm, follow_up_months)
@@ -207,10 +215,11 @@ def virtual_trial(ips: Scenario, control: Scenario, n_per_arm: int, follow_up_mo
         per_draw = [(ips_c.with_updates(du), ctl_c.with_updates(dc)) for du, dc in draws[:replications]]
         ips_for = lambda i: per_draw[i % len(per_draw)][0]  # noqa: E731
         ctl_for = lambda i: per_draw[(i - CONTROL_OFFSET) % len(per_draw)][1]  # noqa: E731
+    parts = (checkpoint.part("ips"), checkpoint.part("control")) if checkpoint is not None else (None, None)
     arm_i = simulate_arm(ips_c, replications, seed, follow_up_months, workers=workers, scenario_for=ips_for,
-                         executor=executor)
+                         executor=executor, checkpoint=parts[0], progress=progress)
     arm_c = simulate_arm(ctl_c, replications, seed, follow_up_months, first=CONTROL_OFFSET, workers=workers,
-                         scenario_for=ctl_for, executor=executor)
+                         scenario_for=ctl_for, executor=executor, checkpoint=parts[1], progress=progress)
     rows = []
     for i, (a, c) in enumerate(zip(arm_i, arm_c)):
         rr, lo, hi = risk_ratio(a["employed"], a["n"], c["employed"], c["n"])

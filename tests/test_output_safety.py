@@ -270,3 +270,33 @@ def test_workers_die_with_their_parent(tmp_path):
     while time.monotonic() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.05)
     assert not any(_alive(w) for w in workers)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="signals and /proc: Linux")
+def test_interrupted_trial_resumes_identically(tmp_path):
+    sc = tmp_path / "ips.yaml"
+    sc.write_text("name: ips\n")
+    out, ref = tmp_path / "trial", tmp_path / "ref"
+    args = [str(IPS_SIM), "trial", str(sc), "--n-per-arm", "60", "--replications", "300"]
+    proc = subprocess.Popen([*args, "--out", str(out), "--workers", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=cli_env(), start_new_session=True,
+                            preexec_fn=_as_from_a_terminal)
+    saved = tmp_path / "trial.partial" / "ips"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (saved.exists() and any(saved.glob("*.pkl"))):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err and not out.exists()
+    again = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True, env=cli_env())
+    assert again.returncode == 2 and "add --resume" in again.stderr  # saved work is never thrown away silently
+    resumed = subprocess.run([*args, "--out", str(out), "--workers", "2", "--resume"], capture_output=True, text=True,
+                             env=cli_env())
+    assert resumed.returncode == 0, resumed.stderr
+    assert not (tmp_path / "trial.partial").exists()
+    plain = subprocess.run([*args, "--out", str(ref)], capture_output=True, text=True, env=cli_env())
+    assert plain.returncode == 0, plain.stderr
+    for name in ("trials.csv", "trial_summary.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name

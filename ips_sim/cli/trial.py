@@ -9,8 +9,12 @@ import click
 from ..calibration import draw_updates, explicit_paths, load_draws
 from ..executors import make_executor
 from ..output import OutputFolder
+from ..progress import Progress
+from ..resume import Checkpoint
 from ..scenario import load_scenario, read_yaml_file, scenario_from_dict
-from ..trial import format_table, virtual_trial, write_trial
+from ..trial import cohort_scenario, format_table, virtual_trial, write_trial
+from ..workload import check_many
+from .interrupt import interrupted
 
 
 @click.command("trial")
@@ -28,14 +32,21 @@ from ..trial import format_table, virtual_trial, write_trial
               help="Folder for trials.csv and trial_summary.csv [default: outputs/<scenario>_trial_<n>/].")
 @click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True)
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://HOST:8786.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted trial from <out>.partial/: finished cohorts are not run again.")
+@click.option("--force", is_flag=True, help="Run even if the work estimate is over the limits.")
 @click.option("--overwrite", is_flag=True, help="Replace results of a different trial in --out.")
 def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, control, parameter_uncertainty, out,
-                  workers, scheduler, overwrite):
+                  workers, scheduler, resume, force, overwrite):
     """Randomize simulated cohorts to IPS (SCENARIO) or usual services and report the trial's outcome table.
+
+    Finished cohorts are saved in <out>.partial/ as the trial goes; after Ctrl-C
+    or a crash, the same command with --resume runs only what is missing.
 
     \b
     Example:
       ips-sim trial scenarios/two_specialists_38_members.yaml --n-per-arm 150
+      ips-sim trial scenarios/two_specialists_38_members.yaml --n-per-arm 150 --resume   # after Ctrl-C
     """
     ips = load_scenario(scenario)
     ctl = load_scenario(control) if control else scenario_from_dict({"arm": "usual_services", "name": "usual_services"})
@@ -46,6 +57,8 @@ def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, con
     folder = OutputFolder(Path(out) if out else Path("outputs") / f"{ips.name}_trial_{n_per_arm}", key,
                           kind="trial", overwrite=overwrite)
     folder.check()
+    check_many(((cohort_scenario(arm, n_per_arm, follow_up_months), replications) for arm in (ips, ctl)),
+               scenario, force)
     draws = None
     if parameter_uncertainty:
         all_draws = load_draws()
@@ -54,14 +67,23 @@ def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, con
         draws = [(draw_updates(ips, all_draws, i, ex_i), draw_updates(ctl, all_draws, i, ex_c))
                  for i in range(len(all_draws))]
     executor = make_executor(workers if scheduler is None else None, scheduler)
+    checkpoint = Checkpoint(folder.partial, {**key, "replications": replications}, codec="pickle", what="trial",
+                            settings="scenario, control, seed, trial size, follow-up, replications or parameter "
+                                     "uncertainty")
     with folder.lock():
+        checkpoint.open(resume)
+        progress = Progress(2 * replications, f"{ips.name} trial", unit="cohort")
+        interrupted(f"finished cohorts are saved in {folder.partial}/; run the same command with --resume "
+                    "to continue")
         try:
             result = virtual_trial(ips, ctl, n_per_arm, follow_up_months, replications, seed, draws=draws,
-                                   executor=executor)
+                                   executor=executor, checkpoint=checkpoint, progress=progress)
         finally:
+            progress.close()
             executor.close()
         with folder.write() as tmp:
             write_trial(tmp, result)
+        checkpoint.discard()
     click.echo(format_table(result))
     click.echo(f"-> {folder.path}/trials.csv, trial_summary.csv")
 
