@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import get_origin
 
 import pytest
@@ -21,6 +22,7 @@ from ips_sim.errors import MAX_LINE
 from ips_sim.names import name_problem, safe_name
 from ips_sim.safe_yaml import YAMLInputError, load_yaml_text
 from ips_sim.scenario import DAYS_PER_MONTH, MAX_MONEY, ScenarioError, load_scenario, scenario_from_dict
+from ips_sim.state import load_state
 from ips_sim.sweep import MAX_POINTS, SweepError, load_sweep
 
 TINY = "simulation:\n  horizon_years: 0.1\n  warmup_years: 0\n  replications: 2\n"
@@ -323,6 +325,19 @@ def test_sweep_and_plan_work_is_estimated_over_every_point(tmp_path):
     lines = _refused(_invoke(["plan", tmp_path / "base.yaml", "--vary", "team.specialists=1..20",
                               "--target", "mean_wait_days<=30", "-n", "30"]))
     assert len(lines) == 1 and "4,800 replications" in lines[0]
+
+
+def test_trial_and_state_work_is_estimated_before_anything_runs(tmp_path):
+    p = _write(tmp_path, "ips.yaml", "name: ips\n")
+    lines = _refused(_invoke(["trial", p, "--n-per-arm", "1000", "--replications", "100000", "--out", tmp_path / "t"]))
+    assert len(lines) == 1 and "200,000 replications" in lines[0] and "--force" in lines[0]  # two arms
+    assert not (tmp_path / "t").exists() and not (tmp_path / "t.partial").exists()
+    state = str(Path(__file__).resolve().parent.parent / "scenarios" / "state" / "example_state.yaml")
+    st = load_state(state)
+    cells = sum(1 for prog in st.programs for level in prog.levels if level)  # program x staffing level
+    lines = _refused(_invoke(["state", state, "-n", "50000", "--max-replications", "50000", "--out", tmp_path / "s"]))
+    assert len(lines) == 1 and f"{cells * 50000:,} replications" in lines[0] and "--force" in lines[0]
+    assert not (tmp_path / "s").exists()
 
 
 def test_sweep_of_a_million_explicit_points_refused_fast(tmp_path):

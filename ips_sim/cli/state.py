@@ -12,6 +12,7 @@ from ..output import OutputFolder
 from ..progress import Progress
 from ..resume import partial_dir
 from ..state import StateError, load_state, run_state
+from ..workload import check_many
 from .interrupt import interrupted
 
 STATE_EXAMPLES = """
@@ -44,9 +45,10 @@ Examples:
 @click.option("--seed", type=click.IntRange(0), default=None, help="State seed [default: the state file's].")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on the terminal.")
+@click.option("--force", is_flag=True, help="Run even if the work estimate is over the limits.")
 @click.option("--overwrite", is_flag=True, help="Replace results of a different state run in --out.")
 def state_command(state_file, budget, workers, scheduler, resume, out, replications, max_replications, seed,
-                  no_plots, quiet, overwrite):
+                  no_plots, quiet, force, overwrite):
     """Allocate new specialist posts (or dollars) across a state's programs by marginal analysis.
 
     Each program is simulated at its candidate staffing levels (common random
@@ -67,6 +69,10 @@ def state_command(state_file, budget, workers, scheduler, resume, out, replicati
         errors.extend(exc.messages)
     if errors:
         raise UserError(errors)
+    # The first round's work: every program at every candidate staffing level (rounds that add
+    # replications where a decision is too close to call come on top).
+    check_many(((p.scenario_at(lv), st.replications) for p in st.programs for lv in p.levels if lv), state_file,
+               force)
     folder = OutputFolder(Path(out) if out else Path("outputs") / st.name, {"fingerprint": st.fingerprint()},
                           kind="state", overwrite=overwrite)
     folder.check()
