@@ -122,41 +122,54 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     wage = prices.convert(1.0, c.price_years["hourly_wage"], prices.output_year(c.price_year))
     earn_rate = j["hours_per_week"] * j["hourly_wage"] * wage / 7.0  # output-year dollars per day worked
 
-    rows = {k: np.zeros(len(years)) for k in BUDGET_COLUMNS}
-    for k, (a, b) in enumerate(years):
-        days = b - a
-        filled = team.specialists * days - vacant_post_days(rec, a, b)
-        worked = _overlap(j["start_day"], job_stop, a, b)
-        member_months = _overlap(enr[enrolled], on_until[enrolled], a, b).sum() / DAYS_PER_MONTH
-        new_members = float(((enr >= a) & (enr < b)).sum())
-        hires = float(((hires_at >= a) & (hires_at < b)).sum())
-        r = rows
-        r["year"][k] = k + 1
-        r["days"][k] = days
-        r["specialist_fte"][k] = filled * team.fte_per_specialist / days
-        r["members_served"][k] = members_served(rec, a, b)
-        r["members_enrolled"][k] = new_members
-        r["people_employed"][k] = len(np.unique(j["member_id"][worked > 0]))
-        r["employed_months"][k] = worked.sum() / DAYS_PER_MONTH
-        r["hires"][k] = hires
-        r["specialists"][k] = spec * filled / DAYS_PER_YEAR
-        r["supervisor"][k] = sup * days / DAYS_PER_YEAR
-        in_year = (w[:, _W_DAY] >= a) & (w[:, _W_DAY] < b)
-        r["travel"][k] = mile * community[in_year].sum()
-        r["hiring"][k] = hires * c.hire_cost_share_of_specialist_year * spec
-        r["benefits_counselling"][k] = new_members * counsel
-        r["overhead"][k] = c.overhead_rate * (r["specialists"][k] + r["supervisor"][k] + r["travel"][k]
-                                              + r["hiring"][k] + r["benefits_counselling"][k])
-        r["fixed"][k] = fixed * days / DAYS_PER_YEAR
-        r["member_month_services"][k] = per_mm * member_months
-        r["service_cost"][k] = sum(r[i][k] for i in SERVICE_ITEMS)
-        r["earnings"][k] = float((earn_rate * worked).sum())
-        r["hospital"][k] = hosp * member_months
-        r["perspective_cost"][k] = (r["service_cost"][k]
-                                    - (r["earnings"][k] if "earnings" in c.offsets else 0.0)
-                                    + (r["hospital"][k] if "hospital" in c.offsets else 0.0))
-        r["discount_factor"][k] = (1.0 + c.discount_rate) ** -k
-    return rows
+    # All years at once: a row per year, a column per job (member, vacancy); each year's sums are
+    # over one contiguous row, so they add the same numbers in the same order as year by year.
+    a = np.array([y[0] for y in years])[:, None]
+    b = np.array([y[1] for y in years])[:, None]
+    days = (b - a)[:, 0]
+    worked = np.clip(np.minimum(job_stop, b) - np.maximum(j["start_day"], a), 0.0, None)
+    on_days = np.clip(np.minimum(on_until[enrolled], b) - np.maximum(enr[enrolled], a), 0.0, None)
+    member_months = on_days.sum(axis=1) / DAYS_PER_MONTH
+    if len(v):
+        stop = np.where(np.isfinite(v[:, 2]), v[:, 2], b)  # an open vacancy runs to the year's end
+        vacant = np.clip(np.minimum(stop, b) - np.maximum(v[:, 1], a), 0.0, None).sum(axis=1)
+    else:
+        vacant = np.zeros(len(years))
+    filled = team.specialists * days - vacant
+    new_members = ((enr >= a) & (enr < b)).sum(axis=1).astype(float)
+    hires = ((hires_at >= a) & (hires_at < b)).sum(axis=1).astype(float)
+    served = (enrolled & (enr < b) & (~np.isfinite(ex) | (ex > a))).sum(axis=1).astype(float)
+    # Week rows are in time order, so a year's rows are one slice (the same numbers a mask selects).
+    lo, hi = np.searchsorted(w[:, _W_DAY], a[:, 0], "left"), np.searchsorted(w[:, _W_DAY], b[:, 0], "left")
+    community_hours = np.array([community[i:k].sum() for i, k in zip(lo, hi)])
+    ids = j["member_id"]
+
+    r = {k: np.zeros(len(years)) for k in BUDGET_COLUMNS}
+    r["year"][:] = np.arange(1, len(years) + 1)
+    r["days"][:] = days
+    r["specialist_fte"][:] = filled * team.fte_per_specialist / days
+    r["members_served"][:] = served
+    r["members_enrolled"][:] = new_members
+    r["people_employed"][:] = [len(np.unique(ids[row > 0])) for row in worked]
+    r["employed_months"][:] = worked.sum(axis=1) / DAYS_PER_MONTH
+    r["hires"][:] = hires
+    r["specialists"][:] = spec * filled / DAYS_PER_YEAR
+    r["supervisor"][:] = sup * days / DAYS_PER_YEAR
+    r["travel"][:] = mile * community_hours
+    r["hiring"][:] = hires * c.hire_cost_share_of_specialist_year * spec
+    r["benefits_counselling"][:] = new_members * counsel
+    r["overhead"][:] = c.overhead_rate * (r["specialists"] + r["supervisor"] + r["travel"] + r["hiring"]
+                                          + r["benefits_counselling"])
+    r["fixed"][:] = fixed * days / DAYS_PER_YEAR
+    r["member_month_services"][:] = per_mm * member_months
+    r["service_cost"][:] = sum(r[i] for i in SERVICE_ITEMS)
+    r["earnings"][:] = (earn_rate * worked).sum(axis=1)
+    r["hospital"][:] = hosp * member_months
+    r["perspective_cost"][:] = (r["service_cost"]
+                                - (r["earnings"] if "earnings" in c.offsets else 0.0)
+                                + (r["hospital"] if "hospital" in c.offsets else 0.0))
+    r["discount_factor"][:] = [(1.0 + c.discount_rate) ** -k for k in range(len(years))]
+    return r
 
 
 def discounted(rows: dict[str, np.ndarray], column: str) -> float:
