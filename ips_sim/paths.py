@@ -12,6 +12,9 @@ PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 DATA_SUFFIXES = (".csv", ".yaml")  # what of calibration/ ships in the package
 
 
+CALIBRATION_ENV = "IPS_SIM_CALIBRATION_DIR"  # a folder to use instead of the packaged calibration data
+
+
 def calibration_dir() -> Path:
     """Folder holding the defaults table and fitted parameters: the copy shipped in the package.
 
@@ -19,7 +22,7 @@ def calibration_dir() -> Path:
     repository's ``calibration/`` is where ``ips-sim calibrate`` writes; ``make data``
     (:func:`refresh_package_data`) copies it into the package, and a test checks the two agree.
     """
-    env = os.environ.get("IPS_SIM_CALIBRATION_DIR")
+    env = os.environ.get(CALIBRATION_ENV)
     if env:
         return Path(env)
     return PACKAGE_DATA

@@ -11,10 +11,11 @@ with what was verified per year). 2025 is left out: its annual average covers
 from __future__ import annotations
 
 import csv
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from .paths import calibration_dir
+from .paths import CALIBRATION_ENV, calibration_dir
 
 
 @lru_cache(maxsize=8)
@@ -25,7 +26,20 @@ def _table(path: str) -> dict[int, float]:
 
 def cpi_table(directory: Path | None = None) -> dict[int, float]:
     """Year -> CPI-U annual average (1982-84 = 100)."""
-    return dict(_table(str((directory or calibration_dir()) / "cpi_u.csv")))
+    return dict(_cpi(directory))
+
+
+def _cpi(directory: Path | None = None) -> dict[int, float]:
+    """The table itself (not a copy: callers only read it), for lookups in every replication's costs."""
+    if directory is None:
+        return _default_table(os.environ.get(CALIBRATION_ENV))
+    return _table(str(directory / "cpi_u.csv"))
+
+
+@lru_cache(maxsize=8)
+def _default_table(calibration_env: str | None) -> dict[int, float]:
+    # keyed on the environment variable that moves the calibration folder (paths.calibration_dir)
+    return _table(str(calibration_dir() / "cpi_u.csv"))
 
 
 def cpi_rows(directory: Path | None = None) -> list[dict[str, str]]:
@@ -35,7 +49,7 @@ def cpi_rows(directory: Path | None = None) -> list[dict[str, str]]:
 
 
 def latest_year() -> int:
-    return max(cpi_table())
+    return max(_cpi())
 
 
 def years_available() -> tuple[int, int]:
@@ -45,7 +59,7 @@ def years_available() -> tuple[int, int]:
 
 def index(year: int) -> float:
     """CPI-U annual average of ``year``; ValueError naming the years available otherwise."""
-    t = cpi_table()
+    t = _cpi()
     if year not in t:
         lo, hi = min(t), max(t)
         raise ValueError(f"no CPI-U index for {year}: the price table covers {lo}-{hi}")
