@@ -10,12 +10,13 @@ first of the risks' drawn times (rates are constant within a phase). It has
 no hours, no planning step, no supervision and no service shortfall: what
 ips-sim adds is the mechanism, and this script measures what that costs.
 
-Both run in this process, interleaved replication by replication (so machine
-load hits both alike), and the script prints per-replication times and the
-ratio. Times are CPU time of this process (`time.process_time`), so other work on a
-shared machine disturbs them less than wall time. It asserts nothing.
+Both run in this process, alternating in blocks of replications (so machine
+load hits both alike, and each block's garbage collection is counted in it),
+and the script prints per-replication times and the ratio. Times are CPU time
+of this process (`time.process_time`), so other work on a shared machine
+disturbs them less than wall time. It asserts nothing.
 
-    .venv/bin/python benchmarks/plain_simpy_yardstick.py [--replications 40] [--records]
+    .venv/bin/python benchmarks/plain_simpy_yardstick.py [--replications 200] [--block 10] [--records]
 """
 
 from __future__ import annotations
@@ -137,42 +138,48 @@ def plain_replication(sc, replication: int):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "two_specialists_38_members.yaml"))
-    ap.add_argument("--replications", type=int, default=40)
+    ap.add_argument("--replications", type=int, default=200)
+    ap.add_argument("--block", type=int, default=10, help="replications timed together, alternating the models")
     ap.add_argument("--records", action="store_true",
-                    help="also time ips-sim's freeze to arrays and metrics (what `ips-sim run` does per replication)")
+                    help="also time the whole replication as `ips-sim run` does it: simulation, freeze to arrays, "
+                         "metrics")
     args = ap.parse_args()
     sc = load_scenario(args.scenario)
+    clock = time.process_time
+
+    def block_time(replicate, first: int) -> float:
+        """CPU time per replication of ``block`` replications in a row (garbage collection included)."""
+        t = clock()
+        for i in range(first, first + args.block):
+            replicate(i)
+        return (clock() - t) / args.block
+
+    def ips_run(i):  # what `ips-sim run` does per replication (experiment._run_chunk)
+        replication_metrics(run_replication(sc, i).freeze(), sc)
 
     for i in range(3):  # warm caches and imports on both sides
         plain_replication(sc, i)
-        run_replication(sc, i)
+        ips_run(i)
     plain, ips, ips_full = [], [], []
-    n_plain = n_ips = 0
-    for i in range(args.replications):
-        t = time.process_time()
-        members, _ = plain_replication(sc, i)
-        plain.append(time.process_time() - t)
-        n_plain += len(members)
-        t = time.process_time()
-        rec = run_replication(sc, i)
-        ips.append(time.process_time() - t)
-        n_ips += len(rec.members)
+    for first in range(0, args.replications, args.block):
+        plain.append(block_time(lambda i: plain_replication(sc, i), first))
+        ips.append(block_time(lambda i: run_replication(sc, i), first))
         if args.records:
-            t = time.process_time()
-            replication_metrics(rec.freeze(), sc)
-            ips_full.append(ips[-1] + time.process_time() - t)
+            ips_full.append(block_time(ips_run, first))
+    n_plain = statistics.mean(len(plain_replication(sc, i)[0]) for i in range(20))
+    n_ips = statistics.mean(len(run_replication(sc, i).members) for i in range(20))
 
     def ms(x):
         return f"{statistics.median(x) * 1000:7.1f} ms (mean {statistics.mean(x) * 1000:.1f})"
 
     print(f"scenario {sc.name}: {sc.simulation.horizon_years} simulated years, {args.replications} replications "
-          f"(per replication, median)")
-    print(f"  plain SimPy model      {ms(plain)}  {n_plain / args.replications:.0f} referrals")
-    print(f"  ips-sim simulation     {ms(ips)}  {n_ips / args.replications:.0f} referrals")
-    ratio = statistics.median(ips) / statistics.median(plain)
-    print(f"  ratio ips-sim / plain  {ratio:.2f}x")
+          f"in blocks of {args.block} (CPU time per replication, median over blocks)")
+    print(f"  plain SimPy model      {ms(plain)}  {n_plain:.0f} referrals")
+    print(f"  ips-sim simulation     {ms(ips)}  {n_ips:.0f} referrals")
+    print(f"  ratio ips-sim / plain  {statistics.median(ips) / statistics.median(plain):.2f}x")
     if args.records:
-        print(f"  ips-sim + freeze + metrics {ms(ips_full)}  ratio {statistics.median(ips_full) / statistics.median(plain):.2f}x")
+        print(f"  ips-sim + freeze + metrics {ms(ips_full)}  ratio "
+              f"{statistics.median(ips_full) / statistics.median(plain):.2f}x")
 
 
 if __name__ == "__main__":

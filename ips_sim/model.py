@@ -17,7 +17,6 @@ Time is in days. Nothing here builds tables: events append to lists, and
 
 from __future__ import annotations
 
-import gc
 import math
 from collections import deque
 from functools import partial
@@ -819,17 +818,5 @@ def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> 
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None) -> ReplicationRecords:
-    """Simulate one replication and return its records.
-
-    Python's cyclic garbage collector is paused while it runs: the model's garbage (events
-    that happened, popped heap entries) has no reference cycles and is freed at once, so the
-    collector's passes would find nothing, yet each pass walks the thousands of live members,
-    jobs and week rows (about 6% of the run, measured by benchmarks/plain_simpy_yardstick.py).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return Program(scenario, replication, seed).run()
-    finally:
-        if enabled:
-            gc.enable()
+    """Simulate one replication and return its records."""
+    return Program(scenario, replication, seed).run()
