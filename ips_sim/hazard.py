@@ -34,9 +34,9 @@ class Step:
 class HazardClock:
     """Integrated hazard of one risk for one specialist's members."""
 
-    __slots__ = ("_seq", "base", "due_top", "heap", "make_event", "rate", "step", "t_base", "version_of")
+    __slots__ = ("_seq", "base", "due_top", "heap", "on_due", "rate", "step", "t_base", "version_of")
 
-    def __init__(self, step: Step | None = None, make_event=None, version_of=None):
+    def __init__(self, step: Step | None = None, on_due=None, version_of=None):
         self.rate = 0.0          # per day, constant until changed at a planning step
         self.base = 0.0          # integrated hazard at t_base
         self.t_base = 0.0        # when the rate last changed
@@ -44,9 +44,9 @@ class HazardClock:
         self.heap: list = []
         self.due_top = math.inf  # when the lowest threshold in the heap falls due at this rate
         self._seq = 0            # tie-breaker so members are never compared
-        # What a reached threshold becomes (for queue_due): make_event(member, version) is the
-        # event, due if version_of(member) still equals the version it joined with.
-        self.make_event = make_event
+        # What a reached threshold becomes (for queue_due): the event (on_due, member, version),
+        # due if version_of(member) still equals the version the member joined with.
+        self.on_due = on_due
         self.version_of = version_of
 
     def level_at(self, t: float) -> float:
@@ -97,14 +97,15 @@ class HazardClock:
     def queue_due(self, end: float, now: float, queue: list, eid) -> None:
         """Move thresholds reached by ``end`` (rate in force) onto an event queue, as SimPy queues them.
 
-        Each current member (``version_of(member) == version``) gets ``make_event(member, version)``
-        pushed as ``(now + delay, NORMAL, next(eid), event)``, the entry ``env.timeout(delay)``
-        makes, with ``delay`` from ``now`` to the exact time the threshold is reached. Stale
+        Each current member (``version_of(member) == version``) gets the event
+        ``(on_due, member, version)`` pushed as ``(now + delay, NORMAL, next(eid), event)``, the
+        entry ``env.timeout(delay)`` makes, with ``delay`` from ``now`` to the exact time the
+        threshold is reached (the run loop calls ``on_due(member, version)`` then). Stale
         entries (members who moved on) are dropped, and so are stale entries left at the top
         afterwards. The planning step's hot path: one call per clock with something due, no
         list or generator. Only called when ``due_top <= end``, so the rate is positive.
         """
-        heap, version_of, make_event = self.heap, self.version_of, self.make_event
+        heap, version_of, on_due = self.heap, self.version_of, self.on_due
         base, t_base, rate = self.base, self.t_base, self.rate
         heappop = heapq.heappop
         due = self.due_top
@@ -113,7 +114,7 @@ class HazardClock:
             if version_of(member) == version:
                 delay = due - now
                 heapq.heappush(queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
-                                       make_event(member, version)))
+                                       (on_due, member, version)))
             # Stale entries at the top go now, due or not: else the next step would call here for
             # nothing but them (members move on often: a job found leaves a drop-out entry behind).
             while heap and version_of(heap[0][2]) != heap[0][3]:

@@ -6,10 +6,13 @@ referrals bring people in; the planning step shares each specialist's hours out
 and sets the hazards that follow from the service each member actually
 receives; month-end snapshots record the state. Member events (first employer
 contact, job start, job end, drop-out, step-down, giving up on the waitlist)
-are light ``MemberEvent``s whose times come from cumulative-hazard clocks (see
-:mod:`ips_sim.hazard`), so staffing changes outcomes only through hours
-received. ``_run_until`` is SimPy's ``run(until=...)`` with its ``step`` written
-into the loop (same order, same stopping point).
+are the model's most frequent objects, so they are plain ``(callback, member,
+token)`` tuples on SimPy's queue, in the entries SimPy itself would make (same
+time arithmetic, same event ids), at times that come from cumulative-hazard
+clocks (see :mod:`ips_sim.hazard`): staffing changes outcomes only through
+hours received. ``_run_until`` is SimPy's ``run(until=...)`` with its ``step``
+written into the loop (same order, same stopping point) that also calls member
+events; the queue is only ever run by it.
 
 Time is in days. Nothing here builds tables: events append to lists, and
 :mod:`ips_sim.records` turns them into arrays at the end.
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from functools import partial
 from heapq import heappop, heappush
 from itertools import count
 from operator import attrgetter
@@ -60,22 +62,6 @@ _TOKEN = {
     GIVE_UP: "tok_main", PREPARATION_OVER: "tok_main", DISCHARGE: "id",
 }
 TOKEN_OF = tuple(attrgetter(_TOKEN[k]) for k in EventKind)
-
-
-class MemberEvent:
-    """A member event on SimPy's queue: what SimPy's ``step`` needs (callbacks, ``_ok``) and no more.
-
-    Lighter than a ``simpy.Timeout`` carrying a tuple: a member event is the model's
-    most frequent object. Its callback is its kind's (``Program._on_event``).
-    """
-
-    __slots__ = ("callbacks", "member", "token")
-    _ok = True
-
-    def __init__(self, callbacks: tuple, member: Member, token: int):
-        self.callbacks = callbacks
-        self.member = member
-        self.token = token
 
 
 class _Recurring:
@@ -126,14 +112,13 @@ class Program:
             PREPARATION_OVER: self._start_job_hunt, DISCHARGE: self._discharge, GIVE_UP: self._give_up,
         }
         self._handler = tuple(handlers[k] for k in EventKind)  # what each kind of event does
-        self._callbacks = tuple((self._on_event(k),) for k in EventKind)  # a member event's callbacks, by kind
-        make_event = tuple(partial(MemberEvent, c) for c in self._callbacks)  # (member, token) -> event, by kind
+        self._on_event = tuple(self._event_handler(k) for k in EventKind)  # a member event's callback, by kind
         for s in self.specialists:
             # What each clock's thresholds trigger: the member event, which must still match
             # the member's token of that kind.
             for clock, kind in ((s.find, JOB_FOUND), (s.contact, FIRST_CONTACT), (s.dis_early, DROP_OUT),
                                 (s.dis_late, DROP_OUT), (s.dis_employed, DROP_OUT), (s.job_end, JOB_ENDED)):
-                clock.make_event, clock.version_of = make_event[kind], TOKEN_OF[kind]
+                clock.on_due, clock.version_of = self._on_event[kind], TOKEN_OF[kind]
 
         # Parameters read once, in the units the event loop uses (days).
         sv, en, js, jb = scenario.service, scenario.engagement, scenario.job_search, scenario.jobs
@@ -226,7 +211,7 @@ class Program:
         now = env._now
         delay = due - now
         heappush(env._queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(env._eid),
-                              MemberEvent(self._callbacks[kind], member, token)))
+                              (self._on_event[kind], member, token)))
 
     # ------------------------------------------------------------------ processes
 
@@ -414,13 +399,12 @@ class Program:
 
     # ------------------------------------------------------------------ member events
 
-    def _on_event(self, kind: EventKind):
+    def _event_handler(self, kind: EventKind):
         """The callback of member events of ``kind``: its handler, if the member has not moved on."""
         token_of, handle, env = TOKEN_OF[kind], self._handler[kind], self.env
 
-        def on_event(event: MemberEvent) -> None:
-            member = event.member
-            if token_of(member) == event.token:  # else the member moved on since it was scheduled
+        def on_event(member: Member, token: int) -> None:
+            if token_of(member) == token:  # else the member moved on since it was scheduled
                 handle(member, env._now)
 
         return on_event
@@ -781,7 +765,8 @@ def _run_until(env: simpy.Environment, horizon: float) -> None:
     The same order and the same stopping point: SimPy schedules an urgent event at the
     horizon and stops when it comes off the queue (events queued at the horizon before
     it run, the rest do not); here a marker takes its place. This loop is the run's
-    innermost code, so it saves a method call and an exception frame per event.
+    innermost code, so it saves a method call and an exception frame per event, and a
+    member event ``(callback, member, token)`` is one call, with no event object at all.
     """
     if horizon <= env._now:
         raise ValueError(f"until (={horizon}) must be greater than the current simulation time")
@@ -790,6 +775,9 @@ def _run_until(env: simpy.Environment, horizon: float) -> None:
     heappush(queue, (horizon, URGENT, next(env._eid), stop))
     while True:
         env._now, _, _, event = heappop(queue)
+        if event.__class__ is tuple:  # a member event: (callback, member, token)
+            event[0](event[1], event[2])
+            continue
         if event is stop:
             return
         callbacks, event.callbacks = event.callbacks, None

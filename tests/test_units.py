@@ -95,10 +95,11 @@ def test_staffing_and_metrics_doctests():
 def _queued(clock: HazardClock, end: float, now: float, current=lambda member: 1) -> list[tuple[float, str]]:
     """(time, member) of what the planning step puts on SimPy's queue from ``clock`` for the step ending at ``end``."""
     queue: list = []
-    clock.make_event, clock.version_of = (lambda member, version: member), current
+    clock.on_due, clock.version_of = print, current
     if clock.due_top <= end:
         clock.queue_due(end, now, queue, itertools.count())
-    return [(entry[0], entry[3]) for entry in sorted(queue)]
+    assert all(entry[3][0] is print for entry in queue)  # (on_due, member, version)
+    return [(entry[0], entry[3][1]) for entry in sorted(queue)]
 
 
 def _run_clock(residual: float, t_join: float, pieces: list[tuple[float, float]], step: float) -> float:
