@@ -1,18 +1,19 @@
 """The SimPy model of one IPS program: referrals to job endings, one replication.
 
-Three kinds of work recur all run long, each as one reused event on SimPy's
-queue whose callback does the work and queues it again (``_Recurring``):
-referrals bring people in; the planning step shares each specialist's hours out
-and sets the hazards that follow from the service each member actually
-receives; month-end snapshots record the state. Member events (first employer
-contact, job start, job end, drop-out, step-down, giving up on the waitlist)
-are the model's most frequent objects, so they are plain ``(callback, member,
-token)`` tuples on SimPy's queue, in the entries SimPy itself would make (same
-time arithmetic, same event ids), at times that come from cumulative-hazard
-clocks (see :mod:`ips_sim.hazard`): staffing changes outcomes only through
-hours received. ``_run_until`` is SimPy's ``run(until=...)`` with its ``step``
-written into the loop (same order, same stopping point) that also calls member
-events; the queue is only ever run by it.
+Events are the model's most frequent objects, so most are queued calls: plain
+``(function, a, b)`` tuples in the entries SimPy itself would make on its
+queue (same time arithmetic, same event ids), called as ``function(a, b)``.
+Three kinds of work recur all run long, each queueing its next call: referrals
+bring people in; the planning step shares each specialist's hours out and sets
+the hazards that follow from the service each member actually receives;
+month-end snapshots record the state. Member events (first employer contact,
+job start, job end, drop-out, step-down, giving up on the waitlist) are
+``(handler, member, token)`` at times that come from cumulative-hazard clocks
+(see :mod:`ips_sim.hazard`): staffing changes outcomes only through hours
+received. ``_run_until`` is SimPy's ``run(until=...)`` with its ``step``
+written into the loop (same order, same stopping point) that also makes the
+queued calls; SimPy processes (staff turnover) run beside them as usual. The
+queue is only ever run by it.
 
 Time is in days. Nothing here builds tables: events append to lists, and
 :mod:`ips_sim.records` turns them into arrays at the end.
@@ -62,17 +63,6 @@ _TOKEN = {
     GIVE_UP: "tok_main", PREPARATION_OVER: "tok_main", DISCHARGE: "id",
 }
 TOKEN_OF = tuple(attrgetter(_TOKEN[k]) for k in EventKind)
-
-
-class _Recurring:
-    """A reused event for work that recurs all run long (referrals, planning steps, snapshots): SimPy's ``step``
-    calls its callbacks and sets them to None; the callback puts them back and requeues it."""
-
-    __slots__ = ("callbacks",)
-    _ok = True
-
-    def __init__(self, callbacks: tuple):
-        self.callbacks = callbacks
 
 
 class Program:
@@ -175,17 +165,15 @@ class Program:
             self._start_members(streams)
 
         env = self.env
-        # Referrals, the planning step and month-end snapshots recur all run long: each is one reused event whose
-        # callback does the work and queues it again, instead of a generator process and a new
-        # Timeout every time. Each starts as SimPy starts a process (urgent, now), so the
-        # order of events is the same.
-        self._referral_callbacks = (self._referral,)
-        heappush(env._queue, (env._now, URGENT, next(env._eid), _Recurring((self._referrals_start,))))
-        self._planning_callbacks = (self._planning_step,)
-        self._planning_event = _Recurring(self._planning_callbacks)
-        heappush(env._queue, (env._now, URGENT, next(env._eid), self._planning_event))
-        self._snapshot_callbacks = (self._snapshot,)
-        heappush(env._queue, (env._now, URGENT, next(env._eid), _Recurring((self._queue_next_snapshot,))))
+        # Referrals, the planning step and month-end snapshots recur all run long: each is a
+        # queued call (like member events) that does the work and queues the next one, instead
+        # of a generator process and a new Timeout every time. Each starts as SimPy starts a
+        # process (urgent, now), so the order of events is the same.
+        self._referral_call = (self._referral, None, None)
+        self._planning_call = (self._planning_step, None, None)
+        self._snapshot_call = (self._snapshot, None, None)
+        for first in (self._referrals_start, self._planning_step, self._queue_next_snapshot):
+            heappush(env._queue, (env._now, URGENT, next(env._eid), (first, None, None)))
         self.workforce.start()
 
     # ------------------------------------------------------------------ running
@@ -255,17 +243,17 @@ class Program:
             out.append((day, pieces[j][1] * factors[k]))
         return out
 
-    def _referrals_start(self, event: _Recurring) -> None:
+    def _referrals_start(self, _a=None, _b=None) -> None:
         """Day 0: a trial-style cohort is referred together; then the first referral is queued."""
         for _ in range(self.sc.referrals.cohort_size):
             self._refer(0.0)
-        self._queue_next_referral(event)
+        self._queue_next_referral()
 
-    def _referral(self, event: _Recurring) -> None:
+    def _referral(self, _a=None, _b=None) -> None:
         self._refer(self.env._now)
-        self._queue_next_referral(event)
+        self._queue_next_referral()
 
-    def _queue_next_referral(self, event: _Recurring) -> None:
+    def _queue_next_referral(self) -> None:
         """Poisson referrals with a piecewise-constant rate (exact, by cumulative hazard)."""
         env = self.env
         pieces = self.rate_schedule
@@ -285,11 +273,10 @@ class Program:
             need -= rate * (end - t)
             t = end
             k += 1
-        event.callbacks = self._referral_callbacks
         # now + (t - now), as env.timeout(t - now) computes it: the same float time
-        heappush(env._queue, (now + (t - now), NORMAL, next(env._eid), event))
+        heappush(env._queue, (now + (t - now), NORMAL, next(env._eid), self._referral_call))
 
-    def _planning_step(self, event: _Recurring) -> None:
+    def _planning_step(self, _a=None, _b=None) -> None:
         """Every planning step, each specialist shares out their hours and the hazards follow; then the next step.
 
         A specialist's hours, rates and week record are a pure function of their state
@@ -327,21 +314,19 @@ class Program:
                     clock.queue_due(t_end, t, queue, eid)
             week_days.append(t)
             week_rows.append(s.row)
-        event.callbacks = self._planning_callbacks
-        heappush(queue, (t_end, NORMAL, next(eid), event))
+        heappush(queue, (t_end, NORMAL, next(eid), self._planning_call))
 
-    def _snapshot(self, event: _Recurring) -> None:
+    def _snapshot(self, _a=None, _b=None) -> None:
         """Month-end counts, kept independently of the member records (checked against them in tests)."""
         self._snapshot_row(self.env._now)
-        self._queue_next_snapshot(event)
+        self._queue_next_snapshot()
 
-    def _queue_next_snapshot(self, event: _Recurring) -> None:
+    def _queue_next_snapshot(self, _a=None, _b=None) -> None:
         env = self.env
         # Urgent: the state just before any event at the month end itself (say a day-0
         # cohort discharged exactly N months later); such events count in the next month,
         # as the monthly flows do (bins [start, end)), whatever order they were scheduled in.
-        event.callbacks = self._snapshot_callbacks
-        heappush(env._queue, (env._now + DAYS_PER_MONTH, URGENT, next(env._eid), event))
+        heappush(env._queue, (env._now + DAYS_PER_MONTH, URGENT, next(env._eid), self._snapshot_call))
 
     def _snapshot_row(self, t: float) -> None:
         caseload = employed = 0
@@ -775,7 +760,7 @@ def _run_until(env: simpy.Environment, horizon: float) -> None:
     heappush(queue, (horizon, URGENT, next(env._eid), stop))
     while True:
         env._now, _, _, event = heappop(queue)
-        if event.__class__ is tuple:  # a member event: (callback, member, token)
+        if event.__class__ is tuple:  # a queued call (function, a, b): a member event or recurring work
             event[0](event[1], event[2])
             continue
         if event is stop:
