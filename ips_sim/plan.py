@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+from .echo import shown
 from .metrics import METRIC_NAMES, summarise
 from .scenario import Scenario, get_dotted
 from .sweep import check_path, chunk_size, execute, parse_range
@@ -74,6 +75,17 @@ def parse_target(text: str) -> Target:
     if not math.isfinite(threshold):
         raise ValueError("the threshold must be a finite number")
     return Target(metric, op, threshold)
+
+
+def parse_targets(texts, option: str, errors: list[str]) -> list[Target]:
+    """Each target text parsed; a bad one adds one line to ``errors`` naming ``option`` and the text."""
+    targets = []
+    for text in texts:
+        try:
+            targets.append(parse_target(text))
+        except ValueError as exc:
+            errors.append(f"{option}: {shown(text)}: {exc}")
+    return targets
 
 
 def parse_vary(text: str) -> tuple[str, list]:

@@ -9,7 +9,7 @@ from ..errors import UserError
 from ..executors import make_executor, option_problems
 from ..metrics import METRICS, unit_label
 from ..output import OutputFolder
-from ..plan import give_up_warning, parse_target, parse_vary, plan, sentence, table_lines, write_plan
+from ..plan import give_up_warning, parse_targets, parse_vary, plan, sentence, table_lines, write_plan
 from ..prices import currency_label
 from ..sweep import try_updates
 from ..progress import Progress
@@ -67,12 +67,7 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     except ValueError as exc:
         errors.append(f"--vary: {shown(vary)}: {exc}")
         path, values = None, []
-    parsed = []
-    for t in targets:
-        try:
-            parsed.append(parse_target(t))
-        except ValueError as exc:
-            errors.append(f"--target: {shown(t)}: {exc}")
+    parsed = parse_targets(targets, "--target", errors)
     errors.extend(option_problems(workers, scheduler))
     base = None
     try:

@@ -10,7 +10,7 @@ import click
 
 from ..errors import UserError
 from ..executors import make_executor, option_problems
-from ..plan import parse_target, parse_vary
+from ..plan import parse_targets, parse_vary
 from ..progress import Progress
 from .interrupt import interrupted
 from ..output import OutputFolder
@@ -110,12 +110,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
             path, values = parse_vary(plan_vary)
         except ValueError as exc:
             errors.append(f"--plan-vary: {plan_vary!r}: {exc}")
-    parsed = []
-    for t in plan_targets:
-        try:
-            parsed.append(parse_target(t))
-        except ValueError as exc:
-            errors.append(f"--plan-target: {t!r}: {exc}")
+    parsed = parse_targets(plan_targets, "--plan-target", errors)
     if bool(plan_vary) != bool(plan_targets):
         errors.append("--plan-vary: a planning question needs both --plan-vary and at least one --plan-target")
     if plan_max_replications < plan_replications:
