@@ -780,10 +780,7 @@ def _before_day_0(days: float) -> float:
 
 def _truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:
     """Normal(mean, sd) restricted to [low, high] by rejection (falls back to clipping)."""
-    x = mean + sd * draw()
-    if low <= x <= high:
-        return x  # the first draw, nearly always
-    for _ in range(99):
+    for _ in range(100):
         x = mean + sd * draw()
         if low <= x <= high:
             return x
