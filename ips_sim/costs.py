@@ -61,15 +61,6 @@ def members_served(rec: FrozenRecords, start: float, end: float) -> int:
     return int(on.sum())
 
 
-def vacant_post_days(rec: FrozenRecords, start: float, end: float) -> float:
-    """Days specialist posts stood vacant within [start, end], summed over posts."""
-    v = rec.vacancy
-    if len(v) == 0:
-        return 0.0
-    stop = np.where(np.isfinite(v[:, 2]), v[:, 2], end)
-    return float(np.clip(np.minimum(stop, end) - np.maximum(v[:, 1], start), 0.0, None).sum())
-
-
 def is_cohort(scenario: Scenario) -> bool:
     """A trial-style cohort (people referred together on day 0, no further referrals)."""
     r = scenario.referrals
@@ -91,10 +82,6 @@ def observation_years(start: float, end: float) -> list[tuple[float, float]]:
     """[a, b) day ranges of the years of the observation window (the last may be partial)."""
     n = max(1, math.ceil((end - start) / DAYS_PER_YEAR - 1e-9))
     return [(start + k * DAYS_PER_YEAR, min(start + (k + 1) * DAYS_PER_YEAR, end)) for k in range(n)]
-
-
-def _overlap(lo: np.ndarray, hi: np.ndarray, a: float, b: float) -> np.ndarray:
-    return np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None)
 
 
 def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
@@ -130,12 +117,7 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     worked = np.clip(np.minimum(job_stop, b) - np.maximum(j["start_day"], a), 0.0, None)
     on_days = np.clip(np.minimum(on_until[enrolled], b) - np.maximum(enr[enrolled], a), 0.0, None)
     member_months = on_days.sum(axis=1) / DAYS_PER_MONTH
-    if len(v):
-        stop = np.where(np.isfinite(v[:, 2]), v[:, 2], b)  # an open vacancy runs to the year's end
-        vacant = np.clip(np.minimum(stop, b) - np.maximum(v[:, 1], a), 0.0, None).sum(axis=1)
-    else:
-        vacant = np.zeros(len(years))
-    filled = team.specialists * days - vacant
+    filled = team.specialists * days - rec.vacancy_days(a[:, 0], b[:, 0])
     new_members = ((enr >= a) & (enr < b)).sum(axis=1).astype(float)
     hires = ((hires_at >= a) & (hires_at < b)).sum(axis=1).astype(float)
     served = (enrolled & (enr < b) & (~np.isfinite(ex) | (ex > a))).sum(axis=1).astype(float)

@@ -264,13 +264,20 @@ class FrozenRecords:
         """Month-end snapshots by column name (MONTH_COLUMNS)."""
         return {name: self.month[:, i] for i, name in enumerate(MONTH_COLUMNS)}
 
-    def vacancy_days(self, start: float, end: float) -> float:
-        """Days specialist posts stood vacant within [start, end], summed over posts (0 without turnover)."""
+    def vacancy_days(self, start, end):
+        """Days specialist posts stood vacant within [start, end], summed over posts (0 without turnover).
+
+        ``start`` and ``end`` may be arrays of windows (say the years of a budget): one total each.
+        """
+        start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
         v = self.vacancy
         if len(v) == 0:
-            return 0.0
-        stop = np.where(np.isfinite(v[:, 2]), v[:, 2], end)
-        return float(np.clip(np.minimum(stop, end) - np.maximum(v[:, 1], start), 0.0, None).sum())
+            days = np.zeros(start.shape)
+        else:
+            lo, hi = start[..., None], end[..., None]
+            stop = np.where(np.isfinite(v[:, 2]), v[:, 2], hi)  # a vacancy still open runs to the window's end
+            days = np.clip(np.minimum(stop, hi) - np.maximum(v[:, 1], lo), 0.0, None).sum(axis=-1)
+        return float(days) if days.ndim == 0 else days
 
     @classmethod
     def from_records(cls, r: ReplicationRecords) -> "FrozenRecords":

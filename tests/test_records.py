@@ -48,6 +48,8 @@ def test_vacancy_days_in_a_window():
     assert rec.vacancy_days(20.0, 95.0) == 25.0
     assert rec.vacancy_days(0.0, 100.0) == 40.0
     assert rec.vacancy_days(41.0, 89.0) == 0.0
+    # Several windows at once (a budget's years): one total each, the same as one by one.
+    assert rec.vacancy_days([20.0, 0.0, 41.0], [95.0, 100.0, 89.0]).tolist() == [25.0, 40.0, 0.0]
 
 
 def test_members_and_weeks_by_name():
