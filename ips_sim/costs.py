@@ -45,20 +45,26 @@ BUDGET_COLUMNS = ("year", "days", "specialist_fte", "members_served", "members_e
                   "perspective_cost", "discount_factor")
 
 
+def days_worked(rec: FrozenRecords, start, end) -> np.ndarray:
+    """Per job: days worked while in the program within [start, end] (arrays of windows: a row each)."""
+    start, end = np.asarray(start, dtype=float)[..., None], np.asarray(end, dtype=float)[..., None]
+    return np.clip(np.minimum(rec.job_stop_day(), end) - np.maximum(rec.job["start_day"], start), 0.0, None)
+
+
 def employed_days_in_window(rec: FrozenRecords, start: float, end: float) -> float:
     """Days worked by members while in the program, clipped to [start, end]."""
-    lo = np.maximum(rec.job["start_day"], start)
-    hi = np.minimum(rec.job_stop_day(), end)
-    return float(np.clip(hi - lo, 0.0, None).sum())
+    return float(days_worked(rec, start, end).sum())
 
 
-def members_served(rec: FrozenRecords, start: float, end: float) -> int:
-    """Members on the caseload at any time in [start, end]."""
+def members_served(rec: FrozenRecords, start, end):
+    """Members on the caseload at any time in [start, end] (arrays of windows: one count each)."""
     m = rec.member
     enr = m["enrollment_day"]
     ex = m["exit_day"]
+    start, end = np.asarray(start, dtype=float)[..., None], np.asarray(end, dtype=float)[..., None]
     on = np.isfinite(enr) & (enr < end) & (~np.isfinite(ex) | (ex > start))
-    return int(on.sum())
+    counts = on.sum(axis=-1)
+    return int(counts) if counts.ndim == 0 else counts
 
 
 def is_cohort(scenario: Scenario) -> bool:
@@ -94,7 +100,6 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     enr, ex = m["enrollment_day"], m["exit_day"]
     enrolled = np.isfinite(enr)
     on_until = np.where(np.isfinite(ex), ex, end)
-    job_stop = np.where(np.isfinite(j["end_day"]), j["end_day"], j["observed_until_day"])
     community = w[:, _W_FOLLOW] + w[:, _W_SEARCH] + w[:, _W_DEVELOP]
     hires_at = v[np.isfinite(v[:, 2]), 2] if len(v) else np.zeros(0)
     share = team.specialists / supervised_specialists(scenario)
@@ -114,13 +119,12 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     a = np.array([y[0] for y in years])[:, None]
     b = np.array([y[1] for y in years])[:, None]
     days = (b - a)[:, 0]
-    worked = np.clip(np.minimum(job_stop, b) - np.maximum(j["start_day"], a), 0.0, None)
+    worked = days_worked(rec, a[:, 0], b[:, 0])
     on_days = np.clip(np.minimum(on_until[enrolled], b) - np.maximum(enr[enrolled], a), 0.0, None)
     member_months = on_days.sum(axis=1) / DAYS_PER_MONTH
     filled = team.specialists * days - rec.vacancy_days(a[:, 0], b[:, 0])
     new_members = ((enr >= a) & (enr < b)).sum(axis=1).astype(float)
     hires = ((hires_at >= a) & (hires_at < b)).sum(axis=1).astype(float)
-    served = (enrolled & (enr < b) & (~np.isfinite(ex) | (ex > a))).sum(axis=1).astype(float)
     # Week rows are in time order, so a year's rows are one slice (the same numbers a mask selects).
     lo, hi = np.searchsorted(w[:, _W_DAY], a[:, 0], "left"), np.searchsorted(w[:, _W_DAY], b[:, 0], "left")
     community_hours = np.array([community[i:k].sum() for i, k in zip(lo, hi)])
@@ -130,7 +134,7 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     r["year"][:] = np.arange(1, len(years) + 1)
     r["days"][:] = days
     r["specialist_fte"][:] = filled * team.fte_per_specialist / days
-    r["members_served"][:] = served
+    r["members_served"][:] = members_served(rec, a[:, 0], b[:, 0])
     r["members_enrolled"][:] = new_members
     r["people_employed"][:] = [len(np.unique(ids[row > 0])) for row in worked]
     r["employed_months"][:] = worked.sum(axis=1) / DAYS_PER_MONTH
