@@ -67,9 +67,9 @@ def trial_command(scenario, n_per_arm, follow_up_months, replications, seed, con
         draws = [(draw_updates(ips, all_draws, i, ex_i), draw_updates(ctl, all_draws, i, ex_c))
                  for i in range(len(all_draws))]
     executor = make_executor(workers if scheduler is None else None, scheduler)
-    checkpoint = Checkpoint(folder.partial, {**key, "replications": replications}, codec="pickle", what="trial",
-                            settings="scenario, control, seed, trial size, follow-up, replications or parameter "
-                                     "uncertainty")
+    checkpoint = Checkpoint(folder.partial, {**key, "replications": replications}, codec="pickle", units="ips",
+                            what="trial", settings="scenario, control, seed, trial size, follow-up, replications "
+                                                   "or parameter uncertainty")
     with folder.lock():
         checkpoint.open(resume)
         progress = Progress(2 * replications, f"{ips.name} trial", unit="cohort")
