@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import hashlib
+import io
 import math
 import subprocess
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from scipy import optimize
 from .experiment import run_replications
 from .intervals import mean_ci
 from .metrics import replication_metrics
+from .output import write_bytes
 from .scenario import (
     DAYS_PER_MONTH, Scenario, _overlay_file, _parse_value, calibration_dir, defaults_table, get_dotted, read_yaml_file,
     repository_calibration_dir, set_dotted,
@@ -465,16 +467,18 @@ def zlib_crc(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
-def write_draws(path: Path, draws: list[dict]) -> None:
+def draws_csv(draws: list[dict]) -> bytes:
+    """draws.csv: one row per parameter draw (both arms' values and the targets it was drawn for)."""
     keys_i = list(draws[0]["ips"])
     keys_u = list(draws[0]["usual_services"])
     tkeys = [k for k in draws[0] if k.startswith("target:")]
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["draw"] + [f"ips:{k}" for k in keys_i] + [f"usual_services:{k}" for k in keys_u] + tkeys)
-        for i, d in enumerate(draws):
-            w.writerow([i] + [f"{d['ips'][k]:.6g}" for k in keys_i] + [f"{d['usual_services'][k]:.6g}" for k in keys_u]
-                       + [f"{d[k]:.6g}" for k in tkeys])
+    f = io.StringIO(newline="")
+    w = csv.writer(f)
+    w.writerow(["draw"] + [f"ips:{k}" for k in keys_i] + [f"usual_services:{k}" for k in keys_u] + tkeys)
+    for i, d in enumerate(draws):
+        w.writerow([i] + [f"{d['ips'][k]:.6g}" for k in keys_i] + [f"{d['usual_services'][k]:.6g}" for k in keys_u]
+                   + [f"{d[k]:.6g}" for k in tkeys])
+    return f.getvalue().encode()
 
 
 def default_draws_path() -> Path:
@@ -539,11 +543,9 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _write_yaml(path: Path, header: str, parameters: dict, provenance: dict) -> None:
+def _yaml_bytes(header: str, parameters: dict, provenance: dict) -> bytes:
     doc = {"parameters": {k: float(f"{v:.6g}") for k, v in parameters.items()}, "provenance": provenance}
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(header)
-        yaml.safe_dump(doc, f, sort_keys=False)
+    return (header + yaml.safe_dump(doc, sort_keys=False)).encode()
 
 
 def calibrate(targets_path: str | Path | None = None, out: str | Path | None = None, seed: int = DEFAULT_SEED,
@@ -579,6 +581,9 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
         "design": f"cohort of {TRIAL_N} per arm on day 0, {TRIAL_FOLLOW_UP:g} months follow-up, caseload cap 20",
         "targets_file": targets_path.name, "targets_sha256": sha, "git_commit": _git_commit(),
     }
+    # Every file is made first and written at the end, each atomically (output.write_bytes): an
+    # interrupted calibration leaves the previous fit whole, never a new fit with an old report.
+    files: dict[str, bytes] = {}
     written_by = "# Written by `ips-sim calibrate` (ips_sim/calibration.py); do not edit by hand.\n"
     for fit, targets_fitted, name, about in (
         (ips, fit_ips, "fitted.yaml",
@@ -588,17 +593,20 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
          "# Usual-services arm parameters fitted to the control arms of the same RCTs, applied\n"
          "# over calibration/usual_services.yaml for scenarios with `arm: usual_services`.\n"),
     ):
-        _write_yaml(out / name, written_by + about, fit.updates,
-                    {**prov, "arm": fit.arm, "loss": round(fit.loss, 6), "evaluations": fit.evaluations,
-                     "free": {k: float(f"{v:.6g}") for k, v in fit.values.items()},
-                     "fit_targets": [t.target for t in targets_fitted]})
+        files[name] = _yaml_bytes(written_by + about, fit.updates,
+                                  {**prov, "arm": fit.arm, "loss": round(fit.loss, 6), "evaluations": fit.evaluations,
+                                   "free": {k: float(f"{v:.6g}") for k, v in fit.values.items()},
+                                   "fit_targets": [t.target for t in targets_fitted]})
     if draws:
-        write_draws(out / "draws.csv", draws)
+        files["draws.csv"] = draws_csv(draws)
     result = {"ips": ips, "usual_services": us, "draws": draws, "jacobian": jac, "targets": targets,
               "provenance": prov, "seconds": time.perf_counter() - started}
     if report:
         say("evaluating the fit on fresh replications for the report")
-        write_report(out, sim, targets, ips, us, draws, prov, log=log)
+        files.update(report_files(sim, targets, ips, us, draws, prov))
+    for name, data in files.items():
+        write_bytes(out / name, data)
+    say(f"written to {out}/: {', '.join(files)}")
     result["seconds"] = time.perf_counter() - started
     return result
 
@@ -715,15 +723,17 @@ def fit_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_fit_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+def fit_csv(rows: list[dict]) -> bytes:
+    f = io.StringIO(newline="")
+    w = csv.DictWriter(f, fieldnames=list(rows[0]))
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return f.getvalue().encode()
 
 
-def plot_fit(path: Path, rows: list[dict]) -> None:
+def plot_fit(path, rows: list[dict]) -> None:
+    """calibration_fit.png (``path``: a file name or a binary file object)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -749,20 +759,27 @@ def plot_fit(path: Path, rows: list[dict]) -> None:
     ax.set_title("ips-sim calibration: simulated vs published targets", fontsize=10)
     ax.set_xlim(0, 3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
 
 
-def write_report(out: Path, sim: Simulator, targets: list[Target], ips: ArmFit, us: ArmFit, draws: list[dict],
-                 prov: dict, log: Callable[[str], None] | None = None) -> list[dict]:
+def _png(plot, *args):
+    """A plot function's PNG as bytes (it draws into a buffer instead of a file)."""
+    buf = io.BytesIO()
+    out = plot(buf, *args)
+    return buf.getvalue(), out
+
+
+def report_files(sim: Simulator, targets: list[Target], ips: ArmFit, us: ArmFit, draws: list[dict],
+                 prov: dict) -> dict[str, bytes]:
+    """The report's files by name: fit_table.csv, calibration_fit.png, tenure_survival.png, report.md."""
     prog = fitted_program(sim, ips.updates)
     rows = fit_table(sim, targets, ips.updates, us.updates, draws, program_rows=prog)
-    write_fit_csv(out / "fit_table.csv", rows)
-    plot_fit(out / "calibration_fit.png", rows)
+    files = {"fit_table.csv": fit_csv(rows), "calibration_fit.png": _png(plot_fit, rows)[0]}
     program = sim.scenario("ips", {})
     fitted_sc = sim.scenario("ips", ips.updates)
     first_days = np.concatenate([r["first_job_days"] for r in prog])
-    km = plot_first_job_survival(out / "tenure_survival.png", first_days, fitted_sc)
+    files["tenure_survival.png"], km = _png(plot_first_job_survival, first_days, fitted_sc)
     lines = [
         "# Calibration report",
         "",
@@ -812,10 +829,8 @@ def write_report(out: Path, sim: Simulator, targets: list[Target], ips: ArmFit, 
                          f"{_fmt(c['mean_abs_error'], ref)} | {c['correlation']:.2f} |")
         lines += ["", "A draw's simulated value carries Monte Carlo noise of its 30 trials as well as the "
                   "linearisation error, so the correlation is below 1 even for an exact inverse.", ""]
-    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
-    if log:
-        log(f"report written to {out / 'report.md'}")
-    return rows
+    files["report.md"] = "\n".join(lines).encode()
+    return files
 
 
 TENURE_TARGETS = ("first_job_tenure_months_program", "months_worked_24m_after_first_job_program",

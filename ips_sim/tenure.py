@@ -199,6 +199,6 @@ def plot_first_job_survival(path, first_job_days, scenario: Scenario, window_mon
     bx.legend(fontsize=7)
     bx.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
     return {"n": int(len(d)), "at": at, "restricted_mean_months": restricted}

@@ -140,3 +140,38 @@ def test_simulator_starts_from_the_literature_layer():
     lit = {r["parameter"]: r["value"] for r in rows}
     assert sim.base["ips"]["jobs"]["end_rate_per_month"] == float(lit["jobs.end_rate_per_month"])
     assert sim.base["usual_services"]["service"]["job_development_hours_per_week"] == 0
+
+
+def test_an_interrupted_calibration_leaves_the_previous_fit_whole(tmp_path, monkeypatch):
+    # Every file is made before any is written: stopped while the report is computed (the long
+    # part after the fit), the folder still holds the previous fit and its report, untouched.
+    import ips_sim.calibration as cal
+
+    out = tmp_path / "cal"
+    out.mkdir()
+    before = {name: f"previous {name}\n".encode() for name in ("fitted.yaml", "fitted_usual_services.yaml",
+                                                                "draws.csv", "report.md")}
+    for name, data in before.items():
+        (out / name).write_bytes(data)
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cal, "report_files", stop)
+    with pytest.raises(KeyboardInterrupt):
+        cal.calibrate(out=out, seed=11, replications=4, budget=3, n_draws=2, report=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing new, nothing half-written
+
+
+def test_calibration_writes_the_fit_and_its_report(tmp_path):
+    out = tmp_path / "cal"
+    calibrate(out=out, seed=11, replications=4, budget=3, n_draws=2, report=True)
+    names = {"fitted.yaml", "fitted_usual_services.yaml", "draws.csv", "fit_table.csv", "calibration_fit.png",
+             "tenure_survival.png", "report.md"}
+    assert {p.name for p in out.iterdir()} == names  # and no temporary files left behind
+    for png in ("calibration_fit.png", "tenure_survival.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# Calibration report") and "![fit](calibration_fit.png)" in report
+    with open(out / "draws.csv", newline="", encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == 2
