@@ -36,6 +36,7 @@ import csv
 import datetime as _dt
 import hashlib
 import io
+import json
 import math
 import subprocess
 from dataclasses import dataclass, field
@@ -362,9 +363,30 @@ def _loss(targets: list[Target], sims: dict[str, float]) -> float:
     return total
 
 
+def _unit_name(*what) -> str:
+    """A saved evaluation's name: a hash of what it evaluated (arm, point, fixed updates)."""
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _remembered(checkpoint, name: str, evaluate: Callable[[], Any]) -> Any:
+    """``evaluate()``, or its value saved in ``checkpoint`` by an interrupted calibration (JSON: exact floats)."""
+    if checkpoint is not None:
+        saved = checkpoint.load(name)
+        if saved is not None:
+            return saved
+    value = evaluate()
+    if checkpoint is not None:
+        checkpoint.save(name, value)
+    return value
+
+
 def fit_arm(sim: Simulator, arm: str, targets: list[Target], budget: int, ips_updates: dict | None = None,
-            log: Callable[[str], None] | None = None) -> ArmFit:
-    """Nelder-Mead on the transformed free parameters of one arm (deterministic: fixed seed and replications)."""
+            log: Callable[[str], None] | None = None, checkpoint=None) -> ArmFit:
+    """Nelder-Mead on the transformed free parameters of one arm (deterministic: fixed seed and replications).
+
+    ``checkpoint`` (a :class:`resume.Checkpoint`, JSON): each evaluation is saved; the search is
+    deterministic, so a resumed calibration takes the same steps and finds them there.
+    """
     free = FREE[arm]
     base = sim.base[arm]
     x0 = np.array([fp.to_x(v) for fp, v in zip(free, start_values(arm, base).values())])
@@ -375,12 +397,7 @@ def fit_arm(sim: Simulator, arm: str, targets: list[Target], budget: int, ips_up
     cache: dict[tuple, float] = {}
     ips_rows_fixed = sim.arm("ips", ips_updates) if arm == "usual_services" else None
 
-    def objective(x):
-        key = tuple(np.round(x, 12))
-        if key in cache:
-            return cache[key]
-        values = {fp.name: fp.from_x(xi) for fp, xi in zip(free, x)}
-        pen = sum(fp.penalty(xi) for fp, xi in zip(free, x))
+    def evaluate(values: dict, pen: float) -> float:
         if arm == "ips":
             upd = updates_for("ips", values, base)
             rows_i, rows_u = sim.arm("ips", upd), None
@@ -390,7 +407,16 @@ def fit_arm(sim: Simulator, arm: str, targets: list[Target], budget: int, ips_up
         pc: dict = {}
         ipsu = upd if arm == "ips" else ips_updates
         sims = {t.target: target_quantity(sim, t, rows_i, rows_u, ipsu, pc) for t in targets}
-        val = _loss(targets, sims) + pen
+        return _loss(targets, sims) + pen
+
+    def objective(x):
+        key = tuple(np.round(x, 12))
+        if key in cache:
+            return cache[key]
+        values = {fp.name: fp.from_x(xi) for fp, xi in zip(free, x)}
+        pen = sum(fp.penalty(xi) for fp, xi in zip(free, x))
+        name = _unit_name("fit", arm, [float(k) for k in key], ips_updates or {})
+        val = _remembered(checkpoint, name, lambda: evaluate(values, pen))
         cache[key] = val
         history.append({**values, "loss": val})
         if log:
@@ -410,15 +436,19 @@ def fit_arm(sim: Simulator, arm: str, targets: list[Target], budget: int, ips_up
 # --------------------------------------------------------------------------- parameter draws
 
 
-def _fit_vector(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict) -> np.ndarray:
-    rows_i = sim.arm("ips", ips_upd)
-    rows_u = sim.arm("usual_services", ips_upd, us_upd)
-    pc: dict = {}
-    return np.array([target_quantity(sim, t, rows_i, rows_u, ips_upd, pc) for t in targets])
+def _fit_vector(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict, checkpoint=None) -> np.ndarray:
+    def evaluate() -> list[float]:
+        rows_i = sim.arm("ips", ips_upd)
+        rows_u = sim.arm("usual_services", ips_upd, us_upd)
+        pc: dict = {}
+        return [float(target_quantity(sim, t, rows_i, rows_u, ips_upd, pc)) for t in targets]
+
+    name = _unit_name("draws", ips_upd, us_upd, [t.target for t in targets])
+    return np.array(_remembered(checkpoint, name, evaluate), dtype=float)
 
 
 def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_fit: ArmFit, n_draws: int,
-                    seed: int, step: float = 0.1) -> tuple[list[dict], np.ndarray]:
+                    seed: int, step: float = 0.1, checkpoint=None) -> tuple[list[dict], np.ndarray]:
     """Parameter sets reproducing draws of the fit targets (linearised inverse of the simulator at the fit).
 
     Returns (draws, Jacobian). Each draw: {"ips": updates, "usual_services": updates, "target:<name>": value}.
@@ -439,8 +469,8 @@ def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_f
         xm[k] -= steps[k]
         if not params[k][1].log:
             xm[k] = max(xm[k], params[k][1].lo)
-        yp = _fit_vector(sim, targets, *upd(xp))
-        ym = _fit_vector(sim, targets, *upd(xm))
+        yp = _fit_vector(sim, targets, *upd(xp), checkpoint=checkpoint)
+        ym = _fit_vector(sim, targets, *upd(xm), checkpoint=checkpoint)
         jac[:, k] = (yp - ym) / (xp[k] - xm[k])
     sd = np.array([t.sd for t in targets])
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib_crc("parameter_draws"),)))
@@ -548,11 +578,25 @@ def _yaml_bytes(header: str, parameters: dict, provenance: dict) -> bytes:
     return (header + yaml.safe_dump(doc, sort_keys=False)).encode()
 
 
+def calibration_key(targets_path: str | Path | None, seed: int, replications: int, budget: int, n_draws: int,
+                    directory: Path | None = None) -> dict:
+    """What a calibration's evaluations depend on: a saved one is reused only under the same key."""
+    targets_path = Path(targets_path) if targets_path else default_targets_path()
+    return {"targets_sha256": sha256(targets_path), "seed": seed, "replications": replications, "budget": budget,
+            "draws": n_draws, "literature": {arm: literature_data(arm, directory) for arm in ARMS},
+            "trial": {"n_per_arm": TRIAL_N, "follow_up_months": TRIAL_FOLLOW_UP}}
+
+
 def calibrate(targets_path: str | Path | None = None, out: str | Path | None = None, seed: int = DEFAULT_SEED,
               replications: int = DEFAULT_REPLICATIONS, budget: int = DEFAULT_BUDGET, n_draws: int = DEFAULT_DRAWS,
               workers: int = 1, log: Callable[[str], None] | None = None, report: bool = True,
-              command: str = "", executor=None) -> dict:
-    """Fit both arms, write fitted.yaml, fitted_usual_services.yaml, draws.csv, report.md and the PNG to ``out``."""
+              command: str = "", executor=None, checkpoint=None) -> dict:
+    """Fit both arms, write fitted.yaml, fitted_usual_services.yaml, draws.csv, report.md and the PNG to ``out``.
+
+    ``checkpoint``: an opened :class:`resume.Checkpoint` (JSON, keyed by :func:`calibration_key`)
+    keeping every evaluation of the fit and of the draws' Jacobian, so an interrupted calibration
+    resumes where it stopped (the report is computed again).
+    """
     import time
     started = time.perf_counter()
     targets_path = Path(targets_path) if targets_path else default_targets_path()
@@ -566,13 +610,13 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
     sim = Simulator(seed, replications, workers=workers, executor=executor)
     say = log or (lambda s: None)
     say(f"fitting the IPS arm to {', '.join(t.target for t in fit_ips)}")
-    ips = fit_arm(sim, "ips", fit_ips, budget, log=log)
+    ips = fit_arm(sim, "ips", fit_ips, budget, log=log, checkpoint=checkpoint)
     say(f"fitting the usual-services arm to {', '.join(t.target for t in fit_us)}")
-    us = fit_arm(sim, "usual_services", fit_us, budget, ips_updates=ips.updates, log=log)
+    us = fit_arm(sim, "usual_services", fit_us, budget, ips_updates=ips.updates, log=log, checkpoint=checkpoint)
     draws, jac = ([], None)
     if n_draws > 0:
         say(f"drawing {n_draws} parameter sets")
-        draws, jac = parameter_draws(sim, fit_ips + fit_us, ips, us, n_draws, seed)
+        draws, jac = parameter_draws(sim, fit_ips + fit_us, ips, us, n_draws, seed, checkpoint=checkpoint)
     sha = sha256(targets_path)
     prov = {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

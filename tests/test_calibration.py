@@ -18,6 +18,7 @@ import yaml
 from ips_sim.calibration import (
     Simulator, calibrate, default_draws_path, load_draws, load_targets, run_with_draws, sha256,
 )
+from ips_sim.errors import UserError
 from ips_sim.experiment import run_replications
 from ips_sim.scenario import calibration_dir, scenario_from_dict
 from ips_sim.trial import CONTROL_OFFSET, cohort_scenario, simulate_arm
@@ -175,3 +176,47 @@ def test_calibration_writes_the_fit_and_its_report(tmp_path):
     assert report.startswith("# Calibration report") and "![fit](calibration_fit.png)" in report
     with open(out / "draws.csv", newline="", encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 2
+
+
+def test_an_interrupted_calibration_resumes_to_the_same_fit(tmp_path, monkeypatch):
+    import ips_sim.calibration as cal
+    from ips_sim.resume import Checkpoint
+
+    kw = dict(seed=11, replications=4, budget=6, n_draws=3, report=False)
+    calls = {"n": 0}
+    arm = cal.Simulator.arm
+
+    def counted(self, *args, **kwargs):
+        calls["n"] += 1
+        return arm(self, *args, **kwargs)
+
+    monkeypatch.setattr(cal.Simulator, "arm", counted)
+    calibrate(out=tmp_path / "full", **kw)
+    uninterrupted = calls["n"]
+
+    key = cal.calibration_key(None, 11, 4, 6, 3)
+    seen = []
+
+    def stop_at_the_eighth_evaluation(line):  # as Ctrl-C would, mid-way through the second arm
+        if " eval " in line:
+            seen.append(line)
+            if len(seen) == 8:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        calibrate(out=tmp_path / "resumed", log=stop_at_the_eighth_evaluation,
+                  checkpoint=Checkpoint(tmp_path / "work", key).open(resume=False), **kw)
+    assert len(Checkpoint(tmp_path / "work", key).names()) == 8  # 6 of the first arm, 2 of the second
+    calls["n"] = 0
+    calibrate(out=tmp_path / "resumed", checkpoint=Checkpoint(tmp_path / "work", key).open(resume=True), **kw)
+    assert calls["n"] == uninterrupted - 8  # the saved evaluations are not simulated again
+    for name in ("fitted.yaml", "fitted_usual_services.yaml"):
+        full = yaml.safe_load(open(tmp_path / "full" / name))
+        resumed = yaml.safe_load(open(tmp_path / "resumed" / name))
+        assert full["parameters"] == resumed["parameters"]
+        assert full["provenance"]["loss"] == resumed["provenance"]["loss"]
+    assert (tmp_path / "full" / "draws.csv").read_bytes() == (tmp_path / "resumed" / "draws.csv").read_bytes()
+    with pytest.raises(UserError):  # saved work is never thrown away silently, nor mixed with another key
+        Checkpoint(tmp_path / "work", key).open(resume=False)
+    with pytest.raises(UserError):
+        Checkpoint(tmp_path / "work", cal.calibration_key(None, 12, 4, 6, 3)).open(resume=True)

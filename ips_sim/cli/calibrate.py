@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 
-from ..calibration import DEFAULT_BUDGET, DEFAULT_DRAWS, DEFAULT_REPLICATIONS, DEFAULT_SEED, calibrate
+from ..calibration import DEFAULT_BUDGET, DEFAULT_DRAWS, DEFAULT_REPLICATIONS, DEFAULT_SEED, calibrate, calibration_key
 from ..executors import make_executor
+from ..resume import Checkpoint, partial_dir
 from ..scenario import refresh_package_data, repository_calibration_dir
+from .interrupt import interrupted
 
 
 
@@ -29,26 +31,35 @@ from ..scenario import refresh_package_data, repository_calibration_dir
 @click.option("--workers", "-w", type=click.IntRange(1, 512), default=1, show_default=True,
               help="Processes per evaluation; the fit is identical for any number.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://HOST:8786.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted calibration from <out>.partial/: saved evaluations are not run again.")
 @click.option("--quiet", "-q", is_flag=True)
-def calibrate_command(targets_path, out, seed, replications, budget, n_draws, workers, scheduler, quiet):
+def calibrate_command(targets_path, out, seed, replications, budget, n_draws, workers, scheduler, resume, quiet):
     """Fit the behavioural parameters to the IPS trials (IPS and usual-services arms) and write the report.
 
     Without --out the fit is written to the repository's calibration/ and copied into the package's
-    defaults (ips_sim/data), so runs use it at once.
+    defaults (ips_sim/data), so runs use it at once. Every evaluation is saved in <out>.partial/ as
+    the fit goes; after Ctrl-C the same command with --resume continues where it stopped.
     """
     cmd = "ips-sim calibrate " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "ips-sim calibrate"
     log = None if quiet else (lambda s: click.echo(s, err=True))
     if out is None:
         refresh_package_data()  # the fit starts from the repository's literature table
+    out_dir = Path(out) if out else repository_calibration_dir()
+    work = partial_dir(out_dir)
+    checkpoint = Checkpoint(work, calibration_key(targets_path, seed, replications, budget, n_draws),
+                            what="calibration", settings="targets, literature values, seed, replications, budget "
+                                                         "or draws").open(resume)
+    interrupted(f"finished evaluations are saved in {work}/; run the same command with --resume to continue")
     executor = make_executor(workers if scheduler is None else None, scheduler)
     try:
         res = calibrate(targets_path, out, seed, replications, budget, n_draws, workers, log=log, command=cmd,
-                        executor=executor)
+                        executor=executor, checkpoint=checkpoint)
     finally:
         executor.close()
+    checkpoint.discard()
     if out is None:
         refresh_package_data()
-    out_dir = Path(out) if out else repository_calibration_dir()
     click.echo(f"calibrated in {res['seconds']:.0f} s: IPS loss {res['ips'].loss:.3f}, usual services loss "
                f"{res['usual_services'].loss:.3f} -> {out_dir}/")
     report = out_dir / "fit_table.csv"
