@@ -621,7 +621,6 @@ class Program:
         full_find = (js.job_rate_own_per_month + js.job_rate_search_per_month
                      + js.job_rate_development_per_month) / DAYS_PER_MONTH
         end_rate = jb.end_rate_per_month / DAYS_PER_MONTH
-        filled = [s for s in self.specialists if s.in_post] or self.specialists
         rec = self.rec
         for person in start_people(sc):
             m = Member(len(rec.members), 0.0)
@@ -638,7 +637,9 @@ class Program:
                     m.tok_main = self._next_token()
                     self._schedule(patience * self.patience_mean, GIVE_UP, m, m.tok_main)
                 continue
-            s = min(filled, key=lambda x: (x.n_caseload, x.index))
+            # Today's caseloads are spread over every post, vacant ones too (a vacant post's members
+            # are then handled as when its specialist left, below).
+            s = min(self.specialists, key=lambda x: (x.n_caseload, x.index))
             m.referral_day = m.enrollment_day = _before_day_0(person.enrolled_days)
             m.specialist = s
             s.n_caseload += 1
@@ -659,6 +660,7 @@ class Program:
                     self._schedule(m.enrollment_day + self.discharge_days, DISCHARGE, m, m.id)
             else:
                 self._start_worker(m, s, person.job_days, rng, end_rate)
+        self.workforce.rehome_start_members()
         self._admit_from_waitlist(0.0)
 
     def _start_worker(self, m: Member, s: Specialist, job_days: float, rng, end_rate: float) -> None:

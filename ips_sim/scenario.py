@@ -600,7 +600,9 @@ def set_dotted(data: dict, path: str, value: Any) -> None:
     keys = path.split(".")
     node = data
     for k in keys[:-1]:
-        node = node.setdefault(k, {})
+        if node.get(k) is None:  # a section not given (or absent: ``start: null``) is made
+            node[k] = {}
+        node = node[k]
         if not isinstance(node, dict):
             raise KeyError(path)
     node[keys[-1]] = value

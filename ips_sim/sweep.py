@@ -42,6 +42,8 @@ import os
 import shutil
 import sys
 import time
+import types
+import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -82,16 +84,34 @@ class SweepError(ScenarioError):
 # --------------------------------------------------------------------------- fields and values
 
 
+def _section_model(annotation) -> type[BaseModel] | None:
+    """The section model of a field typed ``Section`` or ``Section | None`` (else None: a value field)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        models = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(models) == 1 and isinstance(models[0], type) and issubclass(models[0], BaseModel):
+            return models[0]
+    return None
+
+
 def scenario_field_paths() -> dict[str, str]:
-    """Every scenario field a sweep or plan may vary: dotted path -> type description."""
+    """Every scenario field a sweep or plan may vary: dotted path -> type description.
+
+    Sections nest (``start.vacant_posts.count``); a section that may be absent (``start``) is made
+    when a point sets one of its fields.
+    """
     out = {}
-    for name, f in Scenario.model_fields.items():
-        model = f.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            for sub, g in model.model_fields.items():
-                out[f"{name}.{sub}"] = str(g.annotation)
-        elif name != "name":
-            out[name] = str(f.annotation)
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, f in model.model_fields.items():
+            section = _section_model(f.annotation)
+            if section is not None:
+                walk(section, f"{prefix}{name}.")
+            elif prefix or name != "name":
+                out[prefix + name] = str(f.annotation)
+
+    walk(Scenario, "")
     return out
 
 

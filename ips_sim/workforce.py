@@ -152,6 +152,17 @@ class Workforce:
         s.quality = 1.0
         s.sup_need = s.sup_got = 0.0
         s.vacancy = p.rec.open_vacancy(s.index, t)
+        self._rehome(s, t)
+
+    def rehome_start_members(self) -> None:
+        """Today's members on posts vacant today (scenario ``start:``) are handled as at a departure on day 0."""
+        for s in self.vacant_posts:
+            self._rehome(s, 0.0)
+
+    def _rehome(self, s: Specialist, t: float) -> None:
+        """Members of the vacant post ``s`` move to colleagues with room (``reassign``); the rest stay
+        with the post and get no hours until a colleague has room or the new hire starts."""
+        p = self.program
         members = [m for m in p.rec.members if m.specialist is s and m.phase != GONE]
         for m in members:
             if m.staff_change_day is None:

@@ -151,6 +151,22 @@ def test_vacant_post_is_vacant_from_day_0_until_a_hire():
     assert m["vacancy_days"] == pytest.approx(min(rec.vacancy[0, 2], rec.horizon))
 
 
+def test_a_post_vacant_today_keeps_its_members_and_never_adds_places():
+    # 38 members today on two posts of 20 places, one post vacant: the members are spread over both
+    # posts, as the caseloads are; the vacant post's members wait for the new hire (no hours), and
+    # a colleague takes only those it has room for. With heavy referrals the team never holds more
+    # than its 40 places: a vacancy must not create places (it did when every member was put on the
+    # filled post and the new hire then started with an empty caseload).
+    sc = make_scenario(_core({"simulation.horizon_years": 2, "referrals.rate_per_month": 30.0,
+                              "start": {"job_seekers": 20, "workers": 18, "vacant_posts": 1}}))
+    for rep in range(5):
+        rec = run_replication(sc, rep, 3).freeze()
+        first = rec.member["referral_day"] < 0
+        # half the caseload was on the vacant post: its members' post was vacant from day 0
+        assert (rec.member["staff_change_day"][first] == 0.0).sum() == 19
+        assert rec.month[:, 2].max() <= 40  # caseload at every month end: within the team's places
+
+
 def test_new_hire_in_post_ramps_up_from_the_months_given():
     """A hire with 0 months in post starts at turnover.new_hire_effectiveness and reaches 1 after the ramp-up;
     one with the whole ramp-up behind them is at full quality from day 0."""

@@ -361,3 +361,21 @@ def test_killed_process_resumes_to_the_same_result(tmp_path):
     assert res.returncode == 0, res.stderr
     run_sweep(load_sweep(sweep, replications=20), full, InlineExecutor(), plots=False)
     assert read(out / "sweep.csv") == read(full / "sweep.csv")
+
+
+def test_a_sweep_can_vary_today_s_program():
+    # The start section's fields are fields like any other (sections nest; a list of sections,
+    # the referral schedule, stays one field); a point that sets one makes the section.
+    from conftest import make_scenario
+
+    from ips_sim.sweep import check_path, scenario_field_paths
+
+    paths = scenario_field_paths()
+    assert {"start.vacant_posts.count", "start.waitlist.count", "start.workers.count"} <= set(paths)
+    assert "referrals.schedule" in paths and "referrals.schedule.from_month" not in paths
+    assert check_path("start.vacant_posts.count") is None
+    assert "unknown scenario field" in check_path("start.vacant_posts.number")
+    base = make_scenario({"simulation.horizon_years": 2, "simulation.warmup_years": 0})
+    assert base.start is None
+    today = base.with_updates({"start.vacant_posts.count": 1, "start.job_seekers.count": 10})
+    assert today.start.vacant == 1 and today.start.job_seekers.count == 10
