@@ -375,6 +375,7 @@ def test_a_sweep_can_vary_today_s_program():
     assert "referrals.schedule" in paths and "referrals.schedule.from_month" not in paths
     assert check_path("start.vacant_posts.count") is None
     assert "unknown scenario field" in check_path("start.vacant_posts.number")
+    assert "vary the counts" in check_path("start.members_csv")  # read at load time, not a model input
     base = make_scenario({"simulation.horizon_years": 2, "simulation.warmup_years": 0})
     assert base.start is None
     today = base.with_updates({"start.vacant_posts.count": 1, "start.job_seekers.count": 10})
