@@ -25,6 +25,7 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check ips_sim tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -rs
 
 # The browser test (tests/test_browser.py) drives Debian's chromium through Playwright

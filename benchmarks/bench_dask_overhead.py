@@ -27,8 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ips_sim.executors import DaskExecutor, execute  # noqa: E402
-from ips_sim.state import load_state, state_outcome  # noqa: E402
+from ips_sim.runner.executors import DaskExecutor, execute  # noqa: E402
+from ips_sim.studies.state import load_state, state_outcome  # noqa: E402
 
 STATE = REPO / "scenarios" / "state" / "example_state.yaml"
 
@@ -50,7 +50,7 @@ def main() -> int:
 
     from distributed import LocalCluster
 
-    from ips_sim.model import run_replication
+    from ips_sim.sim.model import run_replication
 
     st = load_state(STATE)
     sc = st.programs[1].scenario_at(st.programs[1].posts_now)

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ips_sim.experiment import run_replications
-from ips_sim.report import write_run
-from ips_sim.scenario import load_scenario
+from ips_sim.config import load_scenario
+from ips_sim.reporting.tables import write_run
+from ips_sim.runner.experiment import run_replications
 
 ROOT = Path(__file__).resolve().parent.parent
 

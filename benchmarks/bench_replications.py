@@ -15,9 +15,9 @@ import pstats
 import time
 from pathlib import Path
 
-from ips_sim.experiment import run_replications
-from ips_sim.model import run_replication
-from ips_sim.scenario import load_scenario
+from ips_sim.config import load_scenario
+from ips_sim.runner.experiment import run_replications
+from ips_sim.sim.model import run_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 

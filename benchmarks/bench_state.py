@@ -22,8 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ips_sim.executors import DaskExecutor, make_executor  # noqa: E402
-from ips_sim.state import load_state, run_state  # noqa: E402
+from ips_sim.runner.executors import DaskExecutor, make_executor  # noqa: E402
+from ips_sim.studies.state import load_state, run_state  # noqa: E402
 
 STATE = REPO / "scenarios" / "state" / "example_state.yaml"
 

@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ips_sim.executors import make_executor  # noqa: E402
-from ips_sim.sweep import load_sweep, run_sweep  # noqa: E402
+from ips_sim.runner.executors import make_executor  # noqa: E402
+from ips_sim.studies.sweep import load_sweep, run_sweep  # noqa: E402
 
 SWEEP = """\
 name: bench_sweep

@@ -1,4 +1,4 @@
-"""How well the work estimate (ips_sim.workload) predicts the time of one replication.
+"""How well the work estimate (ips_sim.config.workload) predicts the time of one replication.
 
 Prints, for scenarios that stress referrals or specialists, the CPU seconds
 of one replication, the estimate, and the fitted cost per referral and per
@@ -14,9 +14,8 @@ import time
 
 import numpy as np
 
-from ips_sim import workload
-from ips_sim.model import run_replication
-from ips_sim.scenario import scenario_from_dict
+from ips_sim.config import scenario_from_dict, workload
+from ips_sim.sim.model import run_replication
 
 CASES = [  # (referrals per month, specialists, years)
     (4, 2, 15), (40, 2, 15), (40, 20, 15), (400, 200, 5), (4, 200, 15), (2000, 4, 3), (4, 1000, 3),

@@ -30,9 +30,9 @@ from pathlib import Path
 
 import simpy
 
-from ips_sim.metrics import replication_metrics
-from ips_sim.model import run_replication
-from ips_sim.scenario import DAYS_PER_MONTH, load_scenario
+from ips_sim.analysis.metrics import replication_metrics
+from ips_sim.config import DAYS_PER_MONTH, load_scenario
+from ips_sim.sim.model import run_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,7 +59,7 @@ class PlainProgram:
         self.early_days = en.early_months * m
         self.end_rate = jb.end_rate_per_month / m
         self.match_p, self.match_ratio = jb.preference_match_probability, jb.match_tenure_ratio
-        # latent job classes (ips_sim/tenure.py): fragile jobs end fragile_rate_ratio times faster
+        # latent job classes (ips_sim/sim/tenure.py): fragile jobs end fragile_rate_ratio times faster
         self.fragile_share, self.fragile_ratio = jb.fragile_share, jb.fragile_rate_ratio
         self.step_down_days = sc.follow_along.step_down_after_months * m
         self.members: list[list] = []  # [referral, enrollment, first contact, first job, exit, reason, jobs]

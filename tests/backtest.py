@@ -22,9 +22,9 @@ def current_summary() -> str:
     """The summary table of the back-test scenario as CSV text, computed now."""
     import io
 
-    from ips_sim.experiment import run_replications
-    from ips_sim.report import summary_table, write_csv
-    from ips_sim.scenario import load_scenario
+    from ips_sim.config import load_scenario
+    from ips_sim.reporting.tables import summary_table, write_csv
+    from ips_sim.runner.experiment import run_replications
 
     sc = load_scenario(SCENARIO)
     metrics, _ = run_replications(sc, REPLICATIONS, SEED, keep_records=False)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ips_sim.model import run_replication
-from ips_sim.records import EXIT_REASONS, FrozenRecords
-from ips_sim.scenario import Scenario, scenario_from_dict, set_dotted
+from ips_sim.config import Scenario, scenario_from_dict, set_dotted
+from ips_sim.sim.model import run_replication
+from ips_sim.sim.records import EXIT_REASONS, FrozenRecords
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent

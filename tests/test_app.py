@@ -1,4 +1,4 @@
-"""The what-if app (ips_sim/app.py).
+"""The what-if app (ips_sim/ui/app.py).
 
 The helpers (upload validation, levers, paired comparison, the ``ips-sim app``
 command) are plain Python. The page itself is driven with
@@ -9,16 +9,16 @@ The real browser test is tests/test_browser.py.
 
 from __future__ import annotations
 
-import math
-
 import importlib.util
+import math
 
 import pytest
 from click.testing import CliRunner
 from conftest import require
 
-from ips_sim import app
-from ips_sim.app import (
+from ips_sim.config import ScenarioError
+from ips_sim.ui import app
+from ips_sim.ui.app import (
     LEVERS,
     apply_levers,
     comparison_table,
@@ -27,7 +27,6 @@ from ips_sim.app import (
     scenario_from_upload,
     simulate,
 )
-from ips_sim.scenario import ScenarioError
 
 BAD_SCENARIO = b"""\
 name: broken
@@ -143,13 +142,13 @@ def test_missing_numbers_show_as_dashes_not_none():
 
 
 def test_app_command_is_registered():
-    from ips_sim.cli import main
+    from ips_sim.ui.cli import main
 
     assert "app" in main.commands
 
 
 def test_app_command_launches_streamlit_run(monkeypatch):
-    from ips_sim.cli import main
+    from ips_sim.ui.cli import main
 
     calls = []
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
@@ -165,7 +164,7 @@ def test_app_command_launches_streamlit_run(monkeypatch):
 
 
 def test_app_command_without_streamlit_says_how_to_install(monkeypatch):
-    from ips_sim.cli import main
+    from ips_sim.ui.cli import main
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     result = CliRunner().invoke(main, ["app"])

@@ -15,9 +15,9 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import IPS_SIM, cli_env
-from ips_sim.cli import main
+
+from ips_sim.ui.cli import main
 
 # name: (file text, [(field path, bad value as shown, fragment of what is allowed), ...])
 CASES = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-from fnmatch import fnmatch
 import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -115,11 +115,11 @@ def test_compare_bad_input_is_one_line_and_writes_nothing(tmp_path):
 def test_templates_are_package_data():
     """pyproject ships the templates (tests/test_packaging.py also builds a report from an installed wheel)."""
     with open(REPO / "pyproject.toml", "rb") as f:
-        data = tomllib.load(f)["tool"]["setuptools"]["package-data"]["ips_sim"]
+        data = tomllib.load(f)["tool"]["setuptools"]["package-data"]["ips_sim.reporting"]
     assert any(fnmatch(name, pattern) for pattern in data for name in ("templates/report.html.j2",))
     assert any(fnmatch(name, pattern) for pattern in data for name in ("templates/report.md.j2",))
-    assert (REPO / "ips_sim" / "templates" / "report.html.j2").exists()
-    assert (REPO / "ips_sim" / "templates" / "report.md.j2").exists()
+    assert (REPO / "ips_sim" / "reporting" / "templates" / "report.html.j2").exists()
+    assert (REPO / "ips_sim" / "reporting" / "templates" / "report.md.j2").exists()
 
 
 def test_report_builds_from_a_state_folder(tmp_path):

@@ -15,15 +15,21 @@ import math
 import numpy as np
 import pytest
 import yaml
-from ips_sim.calibration import (
-    Simulator, calibrate, default_draws_path, load_draws, load_targets, run_with_draws, sha256,
-)
-from ips_sim.errors import UserError
-from ips_sim.experiment import run_replications
-from ips_sim.scenario import calibration_dir, scenario_from_dict
-from ips_sim.trial import CONTROL_OFFSET, cohort_scenario, simulate_arm
-
 from conftest import REPO
+
+from ips_sim.config import calibration_dir, scenario_from_dict
+from ips_sim.core.errors import UserError
+from ips_sim.runner.experiment import run_replications
+from ips_sim.studies.calibration import (
+    Simulator,
+    calibrate,
+    default_draws_path,
+    load_draws,
+    load_targets,
+    run_with_draws,
+    sha256,
+)
+from ips_sim.studies.trial import CONTROL_OFFSET, cohort_scenario, simulate_arm
 
 SEED = 777  # not the calibration seed
 
@@ -79,7 +85,7 @@ def test_fitted_job_tenure_inside_its_range(name):
     """Bond & Kukla's prospective cohort (first job, months worked, jobs in the 24 months after a first job) in
     the default running program with the shipped fit: mean over 40 replications on a fresh seed inside the
     range, allowing 4 SE."""
-    from ips_sim.calibration import program_outcomes
+    from ips_sim.studies.calibration import program_outcomes
 
     t = {x.target: x for x in load_targets()}[name]
     rows = program_outcomes(scenario_from_dict({}), 40, SEED)
@@ -146,7 +152,7 @@ def test_simulator_starts_from_the_literature_layer():
 def test_an_interrupted_calibration_leaves_the_previous_fit_whole(tmp_path, monkeypatch):
     # Every file is made before any is written: stopped while the report is computed (the long
     # part after the fit), the folder still holds the previous fit and its report, untouched.
-    import ips_sim.calibration as cal
+    import ips_sim.studies.calibration as cal
 
     out = tmp_path / "cal"
     out.mkdir()
@@ -179,8 +185,8 @@ def test_calibration_writes_the_fit_and_its_report(tmp_path):
 
 
 def test_an_interrupted_calibration_resumes_to_the_same_fit(tmp_path, monkeypatch):
-    import ips_sim.calibration as cal
-    from ips_sim.resume import Checkpoint
+    import ips_sim.studies.calibration as cal
+    from ips_sim.runner.resume import Checkpoint
 
     kw = dict(seed=11, replications=4, budget=6, n_draws=3, report=False)
     calls = {"n": 0}

@@ -24,7 +24,7 @@ So (members independent, binomial standard errors from the number of members):
   ``r x (fragile_rate_ratio if fragile) / (ratio if matched)``, competing with
   drop-out while employed ``mu_e`` (step-down off), so P(job ended by ``u``
   after its start) = ``sum_k w_k F(r_k, mu_e, u)`` over the four types (see
-  ``ips_sim.tenure.mixture``) with ``F(a, b, u) = a / (a + b) (1 - exp(-(a + b) u))``;
+  ``ips_sim.sim.tenure.mixture``) with ``F(a, b, u) = a / (a + b) (1 - exp(-(a + b) u))``;
   job endings split by reason in the shares of ``jobs.end_reason_shares``;
   the Kaplan-Meier median job tenure is the root of the mixture's survival
   ``sum_k w_k exp(-r_k u)`` = 1/2.
@@ -41,13 +41,13 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import DISENGAGED, make_scenario, optional_mechanisms_off, run_many
-from ips_sim.metrics import FOLLOW_UP_DAYS, RAPID_CONTACT_DAYS, km_median, replication_metrics
-from ips_sim.queueing import competing_exponential_cdf as F
-from ips_sim.records import JOB_END_REASONS
-from ips_sim.scenario import DAYS_PER_MONTH
-from ips_sim.tenure import mixture, survival
+
+from ips_sim.analysis.metrics import FOLLOW_UP_DAYS, RAPID_CONTACT_DAYS, km_median, replication_metrics
+from ips_sim.analysis.queueing import competing_exponential_cdf as F
+from ips_sim.config import DAYS_PER_MONTH
+from ips_sim.sim.records import JOB_END_REASONS
+from ips_sim.sim.tenure import mixture, survival
 
 SEED = 777
 M = DAYS_PER_MONTH
@@ -56,7 +56,7 @@ MU = 0.15                                    # per month, drop-out while job see
 MU_EMPLOYED = 0.05                           # per month, drop-out while working
 FIRST_CONTACT_DAYS = 14.0
 END_RATE, MATCH_P, MATCH_RATIO = 0.2, 0.6, 2.0
-FRAGILE_SHARE, FRAGILE_RATIO, SHORT_HOURS_OR = 0.4, 8.0, 2.5  # latent job classes (ips_sim.tenure)
+FRAGILE_SHARE, FRAGILE_RATIO, SHORT_HOURS_OR = 0.4, 8.0, 2.5  # latent job classes (ips_sim.sim.tenure)
 HOURS = {"jobs.hours_per_week_mean": 22.0, "jobs.hours_per_week_sd": 9.0,
          "jobs.hours_per_week_min": 4.0, "jobs.hours_per_week_max": 40.0}
 SHARES = {"quit": 0.5, "fired": 0.2, "temporary_job_ended": 0.2, "laid_off": 0.1}

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import GAVE_UP, make_scenario, optional_mechanisms_off, run_many
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import GAVE_UP, make_scenario, optional_mechanisms_off, run_many
-from ips_sim.records import EXIT_REASONS
-from ips_sim.report import monthly_table
-from ips_sim.scenario import DAYS_PER_MONTH, Scenario
-from ips_sim.staffing import caseload_cap
+from ips_sim.config import DAYS_PER_MONTH, Scenario
+from ips_sim.reporting.tables import monthly_table
+from ips_sim.sim.records import EXIT_REASONS
+from ips_sim.sim.staffing import caseload_cap
 
 CONFIGS = {
     "defaults": {"simulation.horizon_years": 4, "simulation.warmup_years": 1},

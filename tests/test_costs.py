@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from conftest import make_scenario
 
-from ips_sim import prices
-from ips_sim.costs import budget, economic_outcomes, employed_days_in_window, members_served
-from ips_sim.metrics import replication_metrics
-from ips_sim.model import run_replication
-from ips_sim.scenario import COST_MONEY_ITEMS, DAYS_PER_MONTH, DAYS_PER_YEAR, ScenarioError
+from ips_sim.analysis.metrics import replication_metrics
+from ips_sim.config import COST_MONEY_ITEMS, DAYS_PER_MONTH, DAYS_PER_YEAR, ScenarioError, prices
+from ips_sim.economics.costs import budget, economic_outcomes, employed_days_in_window, members_served
+from ips_sim.sim.model import run_replication
 
 # BLS CPI-U annual averages (series CUUR0000SA0) given in issue 10: the 2004 -> 2024 factor.
 INDEX_2004_TO_2024 = 313.689 / 188.9

@@ -12,9 +12,9 @@ import subprocess
 import numpy as np
 import pytest
 import yaml
-
 from conftest import IPS_SIM, REPO, cli_env, make_scenario, run_many
-from ips_sim.experiment import run_replications
+
+from ips_sim.runner.experiment import run_replications
 
 TABLES = ("summary.csv", "monthly.csv", "members.csv", "jobs.csv", "replications.csv")
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import make_scenario
 
-from ips_sim import cea
-from ips_sim.comparison import check_options, incremental_table, pick_comparator, run_comparison
-from ips_sim.scenario import COST_MONEY_ITEMS
-from ips_sim.trial import virtual_trial
+from ips_sim.config import COST_MONEY_ITEMS
+from ips_sim.economics import cea
+from ips_sim.studies.comparison import check_options, incremental_table, pick_comparator, run_comparison
+from ips_sim.studies.trial import virtual_trial
 
 
 def test_icers_reproduce_the_published_worked_example():
@@ -133,7 +133,7 @@ def test_trial_reports_cost_per_participant_and_the_incremental_ratio():
 @pytest.mark.parametrize("r", [0.0, 0.03, 0.05])
 def test_discount_factors_are_annual(r):
     sc = make_scenario({**SMALL, "costs.discount_rate": r, "simulation.horizon_years": 5})
-    from ips_sim.costs import budget
-    from ips_sim.model import run_replication
+    from ips_sim.economics.costs import budget
+    from ips_sim.sim.model import run_replication
     b = budget(run_replication(sc, 0).freeze(), sc)
     assert np.allclose(b["discount_factor"], (1 + r) ** -np.arange(4))

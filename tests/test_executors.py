@@ -7,7 +7,7 @@ import distributed
 import pytest
 from click.testing import CliRunner
 
-from ips_sim.cli import main
+from ips_sim.ui.cli import main
 
 SCENARIO = "name: small\nsimulation: {horizon_years: 2, warmup_years: 1, replications: 6}\n"
 

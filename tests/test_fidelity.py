@@ -8,12 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ips_sim.fidelity import (
-    ITEMS, SCORED, fidelity_table, replication_fidelity, score_caseload, score_community, score_follow_along,
-    score_job_development, score_rapid_search, score_supervision,
+from ips_sim.analysis.fidelity import (
+    ITEMS,
+    SCORED,
+    fidelity_table,
+    replication_fidelity,
+    score_caseload,
+    score_community,
+    score_follow_along,
+    score_job_development,
+    score_rapid_search,
+    score_supervision,
 )
-from ips_sim.records import WEEK_COLUMNS, FrozenRecords
-from ips_sim.scenario import DAYS_PER_MONTH, scenario_from_dict
+from ips_sim.config import DAYS_PER_MONTH, scenario_from_dict
+from ips_sim.sim.records import WEEK_COLUMNS, FrozenRecords
 
 NAN = math.nan
 
@@ -168,8 +176,8 @@ def test_fidelity_table_layout():
 
 
 def test_write_run_writes_fidelity_csv(tmp_path):
-    from ips_sim.experiment import run_replications
-    from ips_sim.report import write_run
+    from ips_sim.reporting.tables import write_run
+    from ips_sim.runner.experiment import run_replications
 
     sc = scenario(simulation__horizon_years=3, turnover__enabled=True)
     per_rep, records = run_replications(sc, 2, seed=5)

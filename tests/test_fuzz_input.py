@@ -33,10 +33,9 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from ips_sim import workload
-from ips_sim.cli import main
-from ips_sim.errors import MAX_LINE
-from ips_sim.scenario import Scenario
+from ips_sim.config import Scenario, workload
+from ips_sim.core.errors import MAX_LINE
+from ips_sim.ui.cli import main
 
 SEED = int(os.environ.get("IPS_SIM_FUZZ_SEED", "20261124"))
 CASES = int(os.environ.get("IPS_SIM_FUZZ_CASES", "1000"))

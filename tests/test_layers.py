@@ -85,13 +85,13 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_click_only_in_the_command_line_layer():
     _, outside = import_graph()
-    users = sorted(m for m, pk in outside.items() if "click" in pk and not m.startswith("ips_sim.cli"))
+    users = sorted(m for m, pk in outside.items() if "click" in pk and not m.startswith("ips_sim.ui.cli"))
     assert users == []
 
 
 def test_library_never_imports_the_command_line():
     edges, _ = import_graph()
-    bad = sorted(m for m, e in edges.items() if not m.startswith("ips_sim.cli") and any(t.startswith("ips_sim.cli")
+    bad = sorted(m for m, e in edges.items() if not m.startswith("ips_sim.ui.cli") and any(t.startswith("ips_sim.ui.cli")
                                                                                      for t in e))
     assert bad == []
 
@@ -100,7 +100,7 @@ def test_no_module_shadows_the_notebook_api():
     """``ips_sim.run``/``compare``/``load`` are functions: a submodule of the same name would replace them
     as soon as anything imported it (the command line imports every command's module)."""
     import ips_sim
-    import ips_sim.cli  # noqa: F401 - imports every library module a command needs
+    import ips_sim.ui.cli  # noqa: F401 - imports every library module a command needs
 
     names = {p.stem for p in PKG.glob("*.py")} | {p.name for p in PKG.iterdir() if p.is_dir()}
     assert not names & {"run", "compare", "load"}

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import IPS_SIM, cli_env
 
-from ips_sim.cli import main
-from ips_sim.output import OutputFolder, read_stamp
+from ips_sim.runner.output import OutputFolder, read_stamp
+from ips_sim.ui.cli import main
 
 TINY = "simulation: {horizon_years: 1, warmup_years: 0.5, replications: 2}\n"
 

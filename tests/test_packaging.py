@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import REPO
 
-from ips_sim.scenario import DATA_SUFFIXES, PACKAGE_DATA
+from ips_sim.config import DATA_SUFFIXES, PACKAGE_DATA
 
 
 def test_packaged_defaults_are_the_repository_calibration():
@@ -44,7 +44,7 @@ def test_wheel_installs_and_runs_from_another_folder(tmp_path):
     elsewhere.mkdir()
     (elsewhere / "small.yaml").write_text("name: small\nsimulation: {horizon_years: 1, warmup_years: 0.5}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("IPS_SIM_CALIBRATION_DIR", "PYTHONPATH")}
-    where = subprocess.run([str(py), "-c", "import ips_sim, ips_sim.scenario as s; print(ips_sim.__file__); "
+    where = subprocess.run([str(py), "-c", "import ips_sim, ips_sim.config as s; print(ips_sim.__file__); "
                             "print(s.calibration_dir())"], capture_output=True, text=True, cwd=elsewhere, env=env)
     assert where.returncode == 0, where.stderr
     assert str(venv) in where.stdout and str(REPO) not in where.stdout, where.stdout

@@ -7,12 +7,12 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from ips_sim.cli import main
-from ips_sim.executors import InlineExecutor
-from ips_sim.experiment import run_replications
-from ips_sim.metrics import summarise
-from ips_sim.plan import FAILS, MEETS, UNSURE, Target, parse_target, parse_vary, plan, sentence
-from ips_sim.scenario import DAYS_PER_MONTH, Scenario, scenario_from_dict, set_dotted
+from ips_sim.analysis.metrics import summarise
+from ips_sim.config import DAYS_PER_MONTH, Scenario, scenario_from_dict, set_dotted
+from ips_sim.runner.executors import InlineExecutor
+from ips_sim.runner.experiment import run_replications
+from ips_sim.studies.plan import FAILS, MEETS, UNSURE, Target, parse_target, parse_vary, plan, sentence
+from ips_sim.ui.cli import main
 
 LAM, MU = 3.0, 1.0   # referrals per month; drop-out (= end of service) per month
 TARGET_DAYS = 8.0
@@ -194,7 +194,7 @@ def test_unknown_metric_lists_what_is_allowed(tmp_path):
 
 
 def test_plan_same_answer_and_numbers_with_two_workers():
-    from ips_sim.executors import LocalExecutor
+    from ips_sim.runner.executors import LocalExecutor
     base = erlang_scenario()
     targets = [parse_target("mean_wait_days<=8")]
     one = plan(base, "team.specialists", [4, 5], targets, InlineExecutor(), replications=6, max_replications=12)

@@ -16,15 +16,15 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import IPS_SIM, REPO, cli_env, make_scenario, mean_and_se, optional_mechanisms_off, run_many
 from test_conservation import check_conservation, check_hours
-from ips_sim.metrics import replication_metrics, waiting_metrics
-from ips_sim.model import run_replication
-from ips_sim.plan import MEETS, PlanResult, PointResult, Target, give_up_warning
-from ips_sim.report import monthly_table, trajectory_table
-from ips_sim.scenario import DAYS_PER_MONTH, MONTH_NAMES, ScenarioError, load_scenario, scenario_from_dict
-from ips_sim.start import start_from_records
+
+from ips_sim.analysis.metrics import replication_metrics, waiting_metrics
+from ips_sim.config import DAYS_PER_MONTH, MONTH_NAMES, ScenarioError, load_scenario, scenario_from_dict
+from ips_sim.reporting.tables import monthly_table, trajectory_table
+from ips_sim.sim.model import run_replication
+from ips_sim.sim.start import start_from_records
+from ips_sim.studies.plan import MEETS, PlanResult, PointResult, Target, give_up_warning
 
 
 def _core(extra: dict | None = None) -> dict:
@@ -130,7 +130,7 @@ def test_workers_on_day_0_produce_follow_along_demand_in_the_first_planning_step
 def test_counts_only_start_uses_the_documented_defaults():
     sc = make_scenario(_core({"simulation.horizon_years": 1, "start": {"waitlist": 12, "job_seekers": 20,
                                                                       "workers": 16}}))
-    from ips_sim.start import start_people
+    from ips_sim.sim.start import start_people
     people = start_people(sc)
     assert [p.phase for p in people].count("waiting") == 12
     seekers = [p for p in people if p.phase == "job_seeker"]
@@ -410,7 +410,7 @@ def test_app_warns_when_the_schedule_changes_inside_the_warm_up():
     pytest.importorskip("streamlit")  # the app extra; the app's own tests install it
     from streamlit.testing.v1 import AppTest
 
-    from ips_sim import app
+    from ips_sim.ui import app
 
     at = AppTest.from_file(str(app.APP_PATH), default_timeout=120)
     at.run()

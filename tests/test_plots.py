@@ -7,9 +7,9 @@ import pandas as pd
 from conftest import make_scenario
 from matplotlib.axes import Axes
 
-from ips_sim.model import run_replication
-from ips_sim.plots import plot_run
-from ips_sim.report import monthly_table
+from ips_sim.reporting.plots import plot_run
+from ips_sim.reporting.tables import monthly_table
+from ips_sim.sim.model import run_replication
 
 
 def test_caseload_cap_line_scales_with_fte(tmp_path, monkeypatch):

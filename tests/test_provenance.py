@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ips_sim.model import run_replication
-from ips_sim.scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, load_scenario
+from ips_sim.config import DAYS_PER_MONTH, DAYS_PER_YEAR, load_scenario
+from ips_sim.sim.model import run_replication
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAMETERS = ROOT / "calibration" / "parameters.csv"

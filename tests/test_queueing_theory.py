@@ -7,7 +7,7 @@ residual threshold over, so by memorylessness the stay stays exponential).
 Referrals are Poisson, the waitlist is first come first served and a member
 enrols as soon as any specialist has one of their ``caseload_cap`` places
 free: an M/M/c queue with ``c = specialists x caseload_cap`` (Erlang C), or
-M/M/c+M with exponential patience (Erlang A, :mod:`ips_sim.queueing`).
+M/M/c+M with exponential patience (Erlang A, :mod:`ips_sim.analysis.queueing`).
 
 Statistics: per replication, the mean over referrals arriving in the
 observation window (after warm-up, and early enough that every one of them
@@ -21,14 +21,20 @@ from __future__ import annotations
 import doctest
 
 import numpy as np
-
-import ips_sim.queueing
 from conftest import (
-    DISENGAGED, GAVE_UP, assert_within_4se, make_scenario, mean_and_se, pure_queue, run_many,
+    DISENGAGED,
+    GAVE_UP,
+    assert_within_4se,
+    make_scenario,
+    mean_and_se,
+    pure_queue,
+    run_many,
 )
-from ips_sim.experiment import run_replications
-from ips_sim.queueing import erlang_a, erlang_c
-from ips_sim.scenario import DAYS_PER_MONTH
+
+import ips_sim.analysis.queueing
+from ips_sim.analysis.queueing import erlang_a, erlang_c
+from ips_sim.config import DAYS_PER_MONTH
+from ips_sim.runner.experiment import run_replications
 
 SEED = 4242
 WARMUP_MONTHS = 12.0   # > 10 mean stays: the empty start is long forgotten at rho ~ 0.8-1
@@ -41,7 +47,7 @@ WINDOW_A_MONTHS = 120.0
 
 
 def test_queueing_doctests():
-    result = doctest.testmod(ips_sim.queueing)
+    result = doctest.testmod(ips_sim.analysis.queueing)
     assert result.failed == 0 and result.attempted > 5
 
 

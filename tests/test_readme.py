@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import REPO
 
-from ips_sim.scenario import reference_markdown
+from ips_sim.config import reference_markdown
 
 
 def test_readme_field_reference_matches_the_schema_and_defaults_table():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from conftest import make_scenario
 
-from ips_sim.experiment import run_replications
-from ips_sim.records import EXIT_REASONS, JOB_END_REASONS, ExitReason, FrozenRecords, JobEnd, WEEK_COLUMNS
+from ips_sim.runner.experiment import run_replications
+from ips_sim.sim.records import EXIT_REASONS, JOB_END_REASONS, WEEK_COLUMNS, ExitReason, FrozenRecords, JobEnd
 
 NAN = float("nan")
 

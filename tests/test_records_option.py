@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from click.testing import CliRunner
 
-from ips_sim.cli import main
+from ips_sim.ui.cli import main
 
 SCENARIO = "name: small\nsimulation: {horizon_years: 2, warmup_years: 1}\n"
 

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import IPS_SIM, REPO, cli_env
-from ips_sim.cli import main
-from ips_sim.model import run_replication
-from ips_sim.referral_fit import History, fit_referrals
-from ips_sim.scenario import MONTH_NAMES, add_months, scenario_from_dict
+
+from ips_sim.config import MONTH_NAMES, add_months, scenario_from_dict
+from ips_sim.sim.model import run_replication
+from ips_sim.studies.referral_fit import History, fit_referrals
+from ips_sim.ui.cli import main
 
 TRUE_FACTORS = np.array([1.2, 1.1, 1.0, 0.9, 0.8, 0.9, 1.0, 1.1, 1.3, 1.0, 0.8, 0.9])
 TRUE_FACTORS = TRUE_FACTORS / TRUE_FACTORS.mean()

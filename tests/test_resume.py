@@ -8,10 +8,10 @@ import subprocess
 import pytest
 from conftest import IPS_SIM, cli_env, make_scenario
 
-from ips_sim.errors import UserError
-from ips_sim.experiment import run_replications
-from ips_sim.resume import Checkpoint, partial_dir
-from ips_sim.state import StateError
+from ips_sim.core.errors import UserError
+from ips_sim.runner.experiment import run_replications
+from ips_sim.runner.resume import Checkpoint, partial_dir
+from ips_sim.studies.state import StateError
 
 SHORT = {"simulation.horizon_years": 3, "simulation.warmup_years": 1}
 
@@ -70,7 +70,7 @@ def test_cli_refuses_to_overwrite_an_unfinished_run_without_resume(tmp_path):
     assert (out / "summary.csv").exists() and not (tmp_path / "out.partial").exists()
 
 
-# --------------------------------------------------------------------------- the store itself (ips_sim.resume)
+# --------------------------------------------------------------------------- the store itself (ips_sim.runner.resume)
 
 
 def test_store_refuses_saved_work_without_resume_and_another_key(tmp_path):
@@ -90,7 +90,7 @@ def test_store_refuses_saved_work_without_resume_and_another_key(tmp_path):
 def test_store_save_load_round_trip_and_atomic(tmp_path, monkeypatch):
     import numpy as np
 
-    import ips_sim.output
+    import ips_sim.runner.output
 
     units = {"a": [1.5, float("nan"), np.float64(0.1) + np.float64(0.2), np.int64(7)], "b": {"k": [1, 2]}}
     store = Checkpoint(tmp_path / "w.partial", {"k": 1}).open(resume=False)
@@ -109,7 +109,7 @@ def test_store_save_load_round_trip_and_atomic(tmp_path, monkeypatch):
     def dies(*_):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ips_sim.output.os, "replace", dies)
+    monkeypatch.setattr(ips_sim.runner.output.os, "replace", dies)
     with pytest.raises(OSError):
         store.save("b", {"k": "half"})
     monkeypatch.undo()

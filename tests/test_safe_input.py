@@ -16,14 +16,13 @@ from typing import get_origin
 import pytest
 from click.testing import CliRunner
 
-from ips_sim import workload
-from ips_sim.cli import main
-from ips_sim.errors import MAX_LINE
-from ips_sim.names import name_problem, safe_name
-from ips_sim.safe_yaml import YAMLInputError, load_yaml_text
-from ips_sim.scenario import DAYS_PER_MONTH, MAX_MONEY, ScenarioError, load_scenario, scenario_from_dict
-from ips_sim.state import load_state
-from ips_sim.sweep import MAX_POINTS, SweepError, load_sweep
+from ips_sim.config import DAYS_PER_MONTH, MAX_MONEY, ScenarioError, load_scenario, scenario_from_dict, workload
+from ips_sim.core.errors import MAX_LINE
+from ips_sim.core.names import name_problem, safe_name
+from ips_sim.core.safe_yaml import YAMLInputError, load_yaml_text
+from ips_sim.studies.state import load_state
+from ips_sim.studies.sweep import MAX_POINTS, SweepError, load_sweep
+from ips_sim.ui.cli import main
 
 TINY = "simulation:\n  horizon_years: 0.1\n  warmup_years: 0\n  replications: 2\n"
 # Not a timing test (speed is measured by benchmarks): the cases below used to run for minutes or
@@ -155,7 +154,7 @@ def test_sweep_base_pointing_at_a_system_file_does_not_print_it(tmp_path):
 
 
 def _numeric_paths() -> list[str]:
-    from ips_sim.scenario import Scenario
+    from ips_sim.config import Scenario
 
     out = []
     for section, f in Scenario.model_fields.items():
@@ -265,7 +264,7 @@ def test_money_fields_bounded_and_the_largest_allowed_costs_stay_finite():
                                        MAX_MONEY, "fixed_cost_per_year": MAX_MONEY,
                                        "cost_per_member_month": MAX_MONEY},
                              "jobs": {"hourly_wage_mean": MAX_MONEY, "hourly_wage_min": MAX_MONEY}}, "c")
-    from ips_sim.experiment import run_replications
+    from ips_sim.runner.experiment import run_replications
     metrics, _ = run_replications(sc, 2, 1, keep_records=False)
     for m in metrics:
         assert not any(math.isinf(v) for v in m.values()), {k: v for k, v in m.items() if math.isinf(v)}
@@ -353,7 +352,7 @@ def test_sweep_of_a_million_explicit_points_refused_fast(tmp_path):
 
 def test_points_counted_before_any_is_built(tmp_path, monkeypatch):
     _write(tmp_path, "base.yaml", TINY)
-    monkeypatch.setattr("ips_sim.sweep.MAX_POINTS", 50)
+    monkeypatch.setattr("ips_sim.studies.sweep.MAX_POINTS", 50)
     n = 51
     sweep = _write(tmp_path, "s.yaml", "base: base.yaml\npoints: [" + ", ".join(["{team.specialists: 1}"] * n) + "]\n")
     with pytest.raises(SweepError) as e:
@@ -397,7 +396,7 @@ def test_plan_target_on_a_metric_that_never_applies(tmp_path):
 
 
 def test_infinite_results_are_named_not_dropped():
-    from ips_sim.metrics import infinite_metrics
+    from ips_sim.analysis.metrics import infinite_metrics
 
     rows = [{"cost_per_placement": 1.0, "mean_wait_days": math.nan},
             {"cost_per_placement": math.inf, "mean_wait_days": 3.0}]

@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ips_sim.cli import main
-from ips_sim.executors import InlineExecutor, LocalExecutor
-from ips_sim.scenario import load_scenario
-from ips_sim.sensitivity import (
+from ips_sim.config import load_scenario
+from ips_sim.runner.executors import InlineExecutor, LocalExecutor
+from ips_sim.studies.sensitivity import (
     MORRIS_LEVELS,
     AssumptionRange,
     Ranges,
@@ -27,6 +26,7 @@ from ips_sim.sensitivity import (
     load_ranges,
     run_sensitivity,
 )
+from ips_sim.ui.cli import main
 
 SCENARIO = "scenarios/two_specialists_38_members.yaml"
 A, B = 7.0, 0.1
@@ -236,7 +236,7 @@ def test_bad_input_one_line_exit_2(tmp_path, args, row, expect):
 
 
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
-    import ips_sim.cli.sensitivity as command
+    import ips_sim.ui.cli.sensitivity as command
 
     sc, ranges = _tiny(tmp_path)
     args = ["sensitivity", str(sc), "--outcome", "mean_wait_days", "--ranges", str(ranges), "--trajectories", "3",

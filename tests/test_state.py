@@ -18,16 +18,26 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ips_sim.allocation import Option, exact, exhaustive, greedy, not_diminishing
-from ips_sim.cli import main
-from ips_sim.executors import DaskExecutor, InlineExecutor, LocalExecutor
-from ips_sim.plan import parse_target
-from ips_sim.resume import Checkpoint
-from ips_sim.scenario import scenario_from_dict
-from ips_sim.state import (
-    Budget, Evaluation, Program, ProgramResults, State, StateError, decide, evaluate, load_state,
-    partial_dir, program_seed, run_state,
+from ips_sim.config import scenario_from_dict
+from ips_sim.runner.executors import DaskExecutor, InlineExecutor, LocalExecutor
+from ips_sim.runner.resume import Checkpoint
+from ips_sim.studies.allocation import Option, exact, exhaustive, greedy, not_diminishing
+from ips_sim.studies.plan import parse_target
+from ips_sim.studies.state import (
+    Budget,
+    Evaluation,
+    Program,
+    ProgramResults,
+    State,
+    StateError,
+    decide,
+    evaluate,
+    load_state,
+    partial_dir,
+    program_seed,
+    run_state,
 )
+from ips_sim.ui.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 

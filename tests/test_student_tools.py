@@ -14,11 +14,11 @@ import pytest
 from conftest import assert_within_4se, make_scenario, mean_and_se, optional_mechanisms_off, run_many
 
 import ips_sim
-from ips_sim.animation import PHASES, animation_figure, event_log, states
-from ips_sim.hours import budget_long, shortfall_by_activity, weekly_hours
-from ips_sim.mechanism import CHAIN, why_chain
-from ips_sim.metrics import LABELS, METRIC_NAMES, METRICS, metric_range, replication_metrics, summarise
-from ips_sim.scenario import ScenarioError
+from ips_sim.analysis.hours import budget_long, shortfall_by_activity, weekly_hours
+from ips_sim.analysis.mechanism import CHAIN, why_chain
+from ips_sim.analysis.metrics import LABELS, METRIC_NAMES, METRICS, metric_range, replication_metrics, summarise
+from ips_sim.config import ScenarioError
+from ips_sim.reporting.animation import PHASES, animation_figure, event_log, states
 
 SHORT = {"simulation.horizon_years": 4, "simulation.warmup_years": 1}
 
@@ -28,7 +28,7 @@ SHORT = {"simulation.horizon_years": 4, "simulation.warmup_years": 1}
 
 def test_every_metric_has_a_label():
     missing = [m.name for m in METRICS if not LABELS.get(m.name)]
-    assert not missing, f"metrics without a label in ips_sim.metrics.LABELS: {missing}"
+    assert not missing, f"metrics without a label in ips_sim.analysis.metrics.LABELS: {missing}"
     assert not set(LABELS) - set(METRIC_NAMES), "labels of metrics that do not exist"
     assert len(set(LABELS.values())) == len(LABELS), "two metrics share a label"
 
@@ -117,7 +117,7 @@ def test_why_chain_follows_a_higher_caseload_cap_down_to_employment():
 
 def test_why_chain_of_identical_runs_is_all_same():
     sc = make_scenario(SHORT)
-    a, _ = ips_sim.api.run_replications(sc, 3, 1, keep_records=False)
+    a, _ = ips_sim.ui.api.run_replications(sc, 3, 1, keep_records=False)
     assert set(why_chain(a, a)["variant_is"]) == {"same"}
 
 
@@ -207,7 +207,7 @@ def test_run_from_a_path_with_changes(tmp_path):
     assert set(result.monthly["replication"]) == {0, 1}
     assert result.summary.loc["mean_wait_days", "label"] == "Mean wait for a place"
     # Same scenario and seed through the lower layer: the same numbers.
-    again = ips_sim.api.run_replications(result.scenario, 2, 5, keep_records=False)[0]
+    again = ips_sim.ui.api.run_replications(result.scenario, 2, 5, keep_records=False)[0]
     assert again == result.metrics
 
 

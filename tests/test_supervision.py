@@ -12,14 +12,13 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import EXPLICIT_SUPERVISION
 
-from ips_sim.metrics import replication_metrics
-from ips_sim.model import run_replication
-from ips_sim.records import WEEK_COLUMNS
-from ips_sim.scenario import DAYS_PER_MONTH, DAYS_PER_YEAR, ScenarioError, scenario_from_dict
-from ips_sim.staffing import coverage, expected_post_shares, practice_quality, supervision_hours_per_week
+from ips_sim.analysis.metrics import replication_metrics
+from ips_sim.config import DAYS_PER_MONTH, DAYS_PER_YEAR, ScenarioError, scenario_from_dict
+from ips_sim.sim.model import run_replication
+from ips_sim.sim.records import WEEK_COLUMNS
+from ips_sim.sim.staffing import coverage, expected_post_shares, practice_quality, supervision_hours_per_week
 
 SEED = 4242
 COL = {n: i for i, n in enumerate(WEEK_COLUMNS)}

@@ -9,13 +9,19 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from ips_sim.cli import main
-from ips_sim.executors import InlineExecutor, LocalExecutor
-from ips_sim.experiment import run_replications
-from ips_sim.metrics import METRIC_NAMES, summarise
-from ips_sim.sweep import (
-    SweepError, grid_values, load_sweep, parse_range, partial_dir, plot_axes, run_sweep,
+from ips_sim.analysis.metrics import METRIC_NAMES, summarise
+from ips_sim.runner.executors import InlineExecutor, LocalExecutor
+from ips_sim.runner.experiment import run_replications
+from ips_sim.studies.sweep import (
+    SweepError,
+    grid_values,
+    load_sweep,
+    parse_range,
+    partial_dir,
+    plot_axes,
+    run_sweep,
 )
+from ips_sim.ui.cli import main
 
 BASE = """\
 name: small_team
@@ -368,7 +374,7 @@ def test_a_sweep_can_vary_today_s_program():
     # the referral schedule, stays one field); a point that sets one makes the section.
     from conftest import make_scenario
 
-    from ips_sim.sweep import check_path, scenario_field_paths
+    from ips_sim.studies.sweep import check_path, scenario_field_paths
 
     paths = scenario_field_paths()
     assert {"start.vacant_posts.count", "start.waitlist.count", "start.workers.count"} <= set(paths)

@@ -1,4 +1,4 @@
-"""Job tenure with a falling hazard: the latent-class mixture of exponentials (ips_sim.tenure).
+"""Job tenure with a falling hazard: the latent-class mixture of exponentials (ips_sim.sim.tenure).
 
 1. Closed form. With unlimited follow-along (hours never bind), no drop-out
    while working and no step-down, a job ends only by its own hazard, so job
@@ -20,13 +20,14 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import REPO, run_many
 from test_closed_forms import cohort_scenario
-from ips_sim.calibration import first_job_tenure
-from ips_sim.model import run_replication
-from ips_sim.scenario import DAYS_PER_MONTH, load_scenario
-from ips_sim.tenure import hazard, kaplan_meier, mean_tenure, mixture, survival
+
+from ips_sim.analysis.survival import kaplan_meier
+from ips_sim.config import DAYS_PER_MONTH, load_scenario
+from ips_sim.sim.model import run_replication
+from ips_sim.sim.tenure import hazard, mean_tenure, mixture, survival
+from ips_sim.studies.calibration import first_job_tenure
 
 M = DAYS_PER_MONTH
 FOLLOW = 36 * M   # each job followed this long (L)
@@ -132,8 +133,8 @@ def test_jobs_continued_after_an_exit_end_at_their_own_rate(support):
     (1 + shortfall x (1 - support)): support = follow_along.support_after_step_down after a step-down,
     0 after a drop-out. So remainder x rate is standard exponential: mean 1 (SE 1/sqrt(n)), for each exit
     reason separately."""
-    from ips_sim.records import EXIT_REASONS
-    from ips_sim.trial import job_end_days
+    from ips_sim.sim.records import EXIT_REASONS
+    from ips_sim.studies.trial import job_end_days
 
     sc = load_scenario(REPO / "scenarios" / "two_specialists_38_members.yaml").with_updates(
         {"follow_along.support_after_step_down": support, "engagement.disengage_rate_employed_per_month": 0.05})

@@ -12,11 +12,11 @@ import subprocess
 
 import numpy as np
 import pytest
-from ips_sim.model import run_replication
-from ips_sim.scenario import DAYS_PER_MONTH, scenario_from_dict
-from ips_sim.trial import cohort_outcomes, cohort_scenario, job_end_days, power, risk_ratio, virtual_trial
-
 from conftest import IPS_SIM, REPO
+
+from ips_sim.config import DAYS_PER_MONTH, scenario_from_dict
+from ips_sim.sim.model import run_replication
+from ips_sim.studies.trial import cohort_outcomes, cohort_scenario, job_end_days, power, risk_ratio, virtual_trial
 
 SEED = 424242
 

@@ -13,12 +13,11 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import EXPLICIT_SUPERVISION
 
-from ips_sim.metrics import FOLLOW_UP_DAYS, replication_metrics
-from ips_sim.model import EMPLOYED, GONE, SEARCH, Program, run_replication
-from ips_sim.scenario import DAYS_PER_YEAR, scenario_from_dict
+from ips_sim.analysis.metrics import FOLLOW_UP_DAYS, replication_metrics
+from ips_sim.config import DAYS_PER_YEAR, scenario_from_dict
+from ips_sim.sim.model import EMPLOYED, GONE, SEARCH, Program, run_replication
 
 SEED = 777
 

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-import ips_sim.metrics
-import ips_sim.staffing
-from ips_sim.hazard import HazardClock
-from ips_sim.metrics import km_median
-from ips_sim.scenario import Scenario, default_values, defaults_table, get_dotted
-from ips_sim.staffing import allocate
-from ips_sim.streams import Streams, stream_seed
+import ips_sim.analysis.metrics
+import ips_sim.sim.staffing
+from ips_sim.analysis.metrics import km_median
+from ips_sim.config import Scenario, default_values, defaults_table, get_dotted
+from ips_sim.core.streams import Streams, stream_seed
+from ips_sim.sim.hazard import HazardClock
+from ips_sim.sim.staffing import allocate
 
 # ------------------------------------------------------------------ allocate
 
@@ -84,7 +84,7 @@ def test_allocate_proportional_same_share(available, demand):
 
 
 def test_staffing_and_metrics_doctests():
-    for module in (ips_sim.staffing, ips_sim.metrics):
+    for module in (ips_sim.sim.staffing, ips_sim.analysis.metrics):
         result = doctest.testmod(module)
         assert result.failed == 0
 

@@ -1,0 +1,72 @@
+"""The ``ips-sim`` command line: a thin layer of click commands over the library.
+
+Each command lives in its own module here and only parses options, calls the
+library and prints. Library errors (:class:`ips_sim.core.errors.UserError`) become
+one line per problem on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ips_sim.core.errors import UserError
+from ips_sim.core.version import __version__
+from ips_sim.ui.cli import interrupt
+from ips_sim.ui.cli.run import EXAMPLES
+
+
+class IpsGroup(click.Group):
+    """Reports :class:`UserError` as one line per problem (exit 2), an interrupt with a hint (exit 130)."""
+
+    def invoke(self, ctx):
+        interrupt.install()
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            for line in exc.messages:
+                click.echo(line, err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            interrupt.report()
+            ctx.exit(130)
+        except click.UsageError as exc:
+            # One line, like every other bad input: what is wrong and where to read more.
+            path = exc.ctx.command_path if exc.ctx is not None else "ips-sim"
+            click.echo(f"{path}: {exc.format_message()} (see: {path} --help)", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=IpsGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ips-sim")
+def main():
+    """Simulate the capacity of an IPS supported-employment program.
+
+    A scenario file (YAML) describes the team, referrals and service; every
+    field left out takes its sourced default (see `ips-sim fields`).
+    """
+
+
+def _register() -> None:
+    from ips_sim.ui.cli import (  # noqa: F811 - the command modules
+        app,
+        calibrate,
+        compare,
+        fit_referrals,
+        plan,
+        report,
+        run,
+        sensitivity,
+        state,
+        sweep,
+        trial,
+    )
+
+    for module in (run, sweep, plan, state, trial, compare, report, calibrate, app, fit_referrals, sensitivity):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,52 @@
+"""``ips-sim fit-referrals``: a county's referral history -> a referrals block for its scenarios."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import click
+
+EXAMPLES = """
+\b
+Examples:
+  ips-sim fit-referrals scenarios/county_referral_history.csv --out outputs/county_referrals
+  ips-sim fit-referrals history.csv --out fitted --forecast-months 36
+"""
+
+
+@click.command("fit-referrals", epilog=EXAMPLES)
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True,
+              help="Folder for referrals.yaml, fit.txt, coefficients.csv, forecast.csv and fit.png.")
+@click.option("--forecast-months", type=click.IntRange(1, 240), default=24, show_default=True,
+              help="Months to forecast after the history.")
+@click.option("--seasonality", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
+              help="Month-of-year factors: auto keeps them only if a likelihood-ratio test finds them (5% level).")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Seed of the prediction-band simulation.")
+@click.option("--overwrite", is_flag=True, help="Replace a different fit's results in --out.")
+def fit_referrals_command(history, out, forecast_months, seasonality, seed, overwrite):
+    """Fit monthly referral counts (columns month or date, and referrals) and write DIR/referrals.yaml.
+
+    Poisson regression with a log-linear trend and month-of-year seasonality;
+    negative binomial when the counts are over-dispersed. The referrals block
+    in referrals.yaml can be pasted into a scenario with a start.date.
+    """
+    from ips_sim.runner.output import OutputFolder
+    from ips_sim.studies.referral_fit import fit_referrals, read_history, report_lines, write_fit
+
+    hist = read_history(history)
+    key = {"history": hashlib.sha256(Path(history).read_bytes()).hexdigest(), "forecast_months": forecast_months,
+           "seasonality": seasonality, "seed": seed}
+    folder = OutputFolder(out, key, kind="fit-referrals", overwrite=overwrite)
+    folder.check()
+    fit = fit_referrals(hist, forecast_months=forecast_months, seed=seed, seasonality=seasonality)
+    with folder.lock(), folder.write() as tmp:
+        write_fit(tmp, fit)
+    for line in report_lines(fit):
+        click.echo(line)
+    click.echo(f"-> {folder.path}/referrals.yaml, fit.txt, coefficients.csv, forecast.csv, fit.png")
+
+
+COMMANDS = [fit_referrals_command]
