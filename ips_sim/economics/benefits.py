@@ -1,0 +1,204 @@
+"""Work-incentive rules of US disability benefits and the taxes on earnings, as pure functions.
+
+Each function turns a member's earnings (and benefits) into what SSA pays or the
+Treasury collects, with one year's published figures (``config.benefit_rules.Rules``,
+sourced in ``calibration/benefit_rules.csv``):
+
+* SSI: countable income and payment, month by month (POMS SI 00810.420, SI 00820.500):
+  $20 general exclusion (unearned income first), $65 of earnings, then one half of the rest;
+  no trial work period, and no SGA test for people already on SSI (section 1619(a)).
+* SSDI: the trial work period, extended period of eligibility, cessation and grace months,
+  suspension and termination (20 CFR 404.1592; SSA OACT; bondssa.org), as a state machine
+  over months.
+* Payroll tax (employee and employer) and federal income tax of a single filer with the
+  childless earned income tax credit and the taxable part of SSDI (26 USC 32, 86).
+
+Deeming, in-kind support, impairment-related and blind work expenses, PASS, state
+supplements, state income tax and the student exclusion are not modelled (see docs/benefits.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import IntEnum
+
+from ips_sim.config.benefit_rules import Rules
+
+
+class Benefit(IntEnum):
+    """Benefits a member receives at referral (the code in ``FrozenRecords.member["benefit_status"]``)."""
+
+    NEITHER = 0
+    SSDI = 1
+    SSI = 2
+    BOTH = 3   # concurrent: SSDI plus SSI topping it up
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def has_ssdi(self) -> bool:
+        return self in (Benefit.SSDI, Benefit.BOTH)
+
+    @property
+    def has_ssi(self) -> bool:
+        return self in (Benefit.SSI, Benefit.BOTH)
+
+
+class SSDIMonth(IntEnum):
+    """What happened to an SSDI check in a month."""
+
+    PAID = 0          # paid, the month does not count for work rules (or an EPE month at or below SGA)
+    TRIAL_WORK = 1    # paid, a trial work month (earnings above the trial work month amount)
+    GRACE = 2         # paid: the cessation month or one of the grace months after it
+    SUSPENDED = 3     # not paid: earnings above SGA inside the extended period of eligibility
+    TERMINATED = 4    # not paid: entitlement ended (SGA after the extended period)
+
+    @property
+    def paid(self) -> bool:
+        return self <= SSDIMonth.GRACE
+
+
+# --------------------------------------------------------------------------- SSI
+
+
+def ssi_countable_income(earned: float, unearned: float, r: Rules) -> float:
+    """Countable income of a month (individual; no deeming or in-kind support).
+
+    Red Book, Situation 1 (SSDI $361 a month, wages $289): 341 + 112 = 453.
+
+    >>> from ips_sim.config.benefit_rules import rules
+    >>> ssi_countable_income(289.0, 361.0, rules(2024))
+    453.0
+    """
+    g = r.ssi_general_exclusion
+    cu = max(0.0, unearned - g)
+    left = max(0.0, g - unearned)  # the unused part of the general exclusion goes to earnings
+    ce = max(0.0, earned - left - r.ssi_earned_exclusion) * r.ssi_earned_share_counted
+    return cu + ce
+
+
+def ssi_payment(earned: float, unearned: float, r: Rules, benefit_rate: float | None = None) -> float:
+    """SSI federal payment of a month: the benefit rate less countable income, not below zero.
+
+    People already on SSI keep it while countable income stays below the rate (section
+    1619(a): no SGA test), so earnings lower the check by half of each dollar past $85.
+    """
+    fbr = r.ssi_federal_benefit_rate if benefit_rate is None else benefit_rate
+    return max(0.0, fbr - ssi_countable_income(earned, unearned, r))
+
+
+def ssi_break_even_earnings(r: Rules, unearned: float = 0.0) -> float:
+    """Monthly earnings at which the SSI payment reaches zero (the 1619(b) Medicaid rules take over)."""
+    g = r.ssi_general_exclusion
+    cu = max(0.0, unearned - g)
+    left = max(0.0, g - unearned)
+    room = r.ssi_federal_benefit_rate - cu
+    if room <= 0:
+        return 0.0
+    return room / r.ssi_earned_share_counted + r.ssi_earned_exclusion + left
+
+
+# --------------------------------------------------------------------------- SSDI
+
+
+def ssdi_months(earnings: Sequence[float], r: Rules, sga: float | None = None,
+                twp_amount: float | None = None) -> list[SSDIMonth]:
+    """The SSDI outcome of each month of a beneficiary's earnings, from the first month on.
+
+    Trial work period: a month with earnings above ``twp_amount`` is a trial work month;
+    the 9th within a rolling 60 months ends it. The extended period of eligibility (EPE)
+    follows for 36 months: the first month above SGA is the cessation month, paid with the
+    next two (grace); later months above SGA inside the EPE are suspended, at or below SGA
+    paid. After the EPE, a month above SGA (once cessation has happened) terminates
+    entitlement. The member starts with no trial work months used (an assumption).
+    """
+    sga = r.sga_monthly if sga is None else sga
+    twp = r.twp_month_earnings if twp_amount is None else twp_amount
+    out: list[SSDIMonth] = []
+    trial: list[int] = []         # months that were trial work months
+    epe_start = None              # first month of the EPE
+    ceased = False
+    grace_left = 0
+    terminated = False
+    for i, e in enumerate(earnings):
+        if terminated:
+            out.append(SSDIMonth.TERMINATED)
+        elif epe_start is None:
+            if e > twp:
+                trial.append(i)
+                if sum(1 for k in trial if k > i - r.twp_window_months) >= r.twp_months:
+                    epe_start = i + 1
+                out.append(SSDIMonth.TRIAL_WORK)
+            else:
+                out.append(SSDIMonth.PAID)
+        elif grace_left > 0:
+            grace_left -= 1
+            out.append(SSDIMonth.GRACE)
+        elif e > sga:
+            if not ceased:
+                ceased = True
+                grace_left = r.grace_months - 1
+                out.append(SSDIMonth.GRACE)
+            elif i < epe_start + r.epe_months:
+                out.append(SSDIMonth.SUSPENDED)
+            else:
+                terminated = True
+                out.append(SSDIMonth.TERMINATED)
+        else:
+            out.append(SSDIMonth.PAID)
+    return out
+
+
+# --------------------------------------------------------------------------- taxes
+
+
+def payroll_tax(annual_earnings: float, r: Rules) -> float:
+    """Payroll tax of one side (employee or employer): OASDI up to the wage base plus HI.
+
+    >>> from ips_sim.config.benefit_rules import rules
+    >>> round(payroll_tax(10_000.0, rules(2025)), 2)
+    765.0
+    """
+    return r.payroll_oasdi_rate * min(annual_earnings, r.oasdi_wage_base) + r.payroll_hi_rate * annual_earnings
+
+
+def taxable_social_security(annual_benefits: float, other_income: float, r: Rules) -> float:
+    """Taxable part of Social Security benefits of a single filer (26 USC 86)."""
+    if annual_benefits <= 0:
+        return 0.0
+    provisional = other_income + 0.5 * annual_benefits
+    base, adjusted = r.ss_taxable_base_single, r.ss_taxable_adjusted_base_single
+    if provisional <= base:
+        return 0.0
+    if provisional <= adjusted:
+        return min(0.5 * annual_benefits, 0.5 * (provisional - base))
+    return min(0.85 * annual_benefits,
+               0.85 * (provisional - adjusted) + min(0.5 * annual_benefits, 0.5 * (adjusted - base)))
+
+
+def eitc_no_children(annual_earnings: float, agi: float, r: Rules) -> float:
+    """Earned income tax credit of a single filer without children (aged 25-64 assumed).
+
+    >>> from ips_sim.config.benefit_rules import rules
+    >>> round(eitc_no_children(8_400.0, 8_400.0, rules(2025)), 2)
+    642.6
+    """
+    rate = r.eitc_rate_no_children
+    credit = min(rate * annual_earnings, r.eitc_max_no_children)
+    over = max(annual_earnings, agi) - r.eitc_phase_out_start_single
+    return max(0.0, credit - rate * max(0.0, over))
+
+
+def income_tax(annual_earnings: float, annual_ssdi: float, r: Rules) -> float:
+    """Federal income tax of a single filer less the childless EITC (negative: a net refund).
+
+    SSI is not taxable; the taxable part of SSDI counts (26 USC 86). Brackets above 22%
+    are not modelled (taxable income past the 12% bracket is taxed at 22%).
+    """
+    agi = annual_earnings + taxable_social_security(annual_ssdi, annual_earnings, r)
+    taxable = max(0.0, agi - r.standard_deduction_single)
+    b10, b12 = r.bracket_10_top_single, r.bracket_12_top_single
+    tax = 0.10 * min(taxable, b10) + 0.12 * max(0.0, min(taxable, b12) - b10) + 0.22 * max(0.0, taxable - b12)
+    return tax - eitc_no_children(annual_earnings, agi, r)
