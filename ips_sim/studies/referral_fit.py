@@ -2,14 +2,23 @@
 
 ``ips-sim fit-referrals HISTORY.csv --out DIR`` reads monthly referral counts
 (columns ``month`` (YYYY-MM) or ``date`` (ISO date), and ``referrals``), fits a
-count regression with a log-linear trend and month-of-year seasonality
-(statsmodels: Poisson GLM; negative binomial NB2 when the Cameron-Trivedi test
-finds over-dispersion), and writes ``DIR/referrals.yaml``: a ``referrals:``
+count regression with a log-linear trend and a seasonal pattern (statsmodels:
+Poisson GLM; negative binomial NB2 when the Cameron-Trivedi test finds
+over-dispersion), and writes ``DIR/referrals.yaml``: a ``referrals:``
 block with ``rate_per_month`` (de-seasonalised rate in the month after the
 history, ``base_date``), ``trend_per_year``, ``seasonality`` (12 factors of mean
 1) and ``overdispersion`` (NB2 alpha, 0 for Poisson). The model generates
 exactly that rate (see ``Program._rate_schedule``): the expected count of each
 month is the fitted mean, and with alpha > 0 the counts are negative binomial.
+
+The seasonal pattern is one of a few forms (``FORMS``): none, one to three pairs
+of harmonic terms (a smooth yearly wave: one pair has a single peak and trough),
+or a free factor per calendar month (11 parameters; over-fits the short,
+small-count histories programs keep). ``auto`` fits one harmonic pair and
+more terms (further pairs, or monthly factors) only when they lower AICc
+(Akaike's criterion with the small-sample correction of Hurvich and Tsai 1989):
+terms are added only when the fit improves by more than they cost. Every form's
+AICc is shown in ``fit.txt``; ``none`` is chosen only by ``--seasonality off``.
 
 Also written: ``fit.txt`` (the report printed on the terminal), ``coefficients.csv``,
 ``forecast.csv`` (fitted and forecast means with a 90% prediction band) and ``fit.png``.
@@ -33,6 +42,10 @@ from ips_sim.core.paths import read_csv_rows
 
 MIN_MONTHS = 12            # fewer cannot say anything about a year's pattern
 SEASONAL_MONTHS = 24       # month-of-year factors need two of each month to be told apart from noise
+FORMS = ("none", "harmonic-1", "harmonic-2", "harmonic-3", "monthly")
+FORM_WORDS = {"none": "no seasonality", "harmonic-1": "1 pair of harmonic terms (one yearly wave)",
+              "harmonic-2": "2 pairs of harmonic terms", "harmonic-3": "3 pairs of harmonic terms",
+              "monthly": "a factor per calendar month"}
 OVERDISPERSION_P = 0.05    # Cameron-Trivedi test level for switching to the negative binomial
 BAND = 0.90                # prediction band of the forecast
 
@@ -147,82 +160,137 @@ class ReferralFit:
     fitted: np.ndarray
     forecast: pd.DataFrame
     notes: list[str]
+    form: str = "monthly"              # seasonal form (FORMS)
+    selection: list[dict] = field(default_factory=list)   # every form compared: parameters, loglik, AICc
 
 
-def _design(months: list[dt.date], origin: dt.date, seasonal: bool) -> np.ndarray:
-    """Columns: constant, years since the first month, 11 month-of-year indicators (January is the reference)."""
+def seasonal_basis(form: str) -> np.ndarray:
+    """12 x p matrix: the log seasonal terms of each calendar month (rows January..December) for a form.
+
+    Harmonic pair k: cos and sin of k x 2 pi (month - 1) / 12; monthly: an indicator per month with
+    January the reference (its log factor 0)."""
+    if form == "none":
+        return np.zeros((12, 0))
+    if form == "monthly":
+        return np.vstack([np.zeros(11), np.eye(11)])
+    pairs = int(form.split("-")[1])
+    theta = 2 * math.pi * np.arange(12) / 12
+    return np.column_stack([f(k * theta) for k in range(1, pairs + 1) for f in (np.cos, np.sin)])
+
+
+def _term_names(form: str) -> list[str]:
+    if form == "none":
+        return []
+    if form == "monthly":
+        return [f"season_{m}" for m in MONTH_NAMES[1:]]
+    return [f"{f}_{k}" for k in range(1, int(form.split("-")[1]) + 1) for f in ("cos", "sin")]
+
+
+def _design(months: list[dt.date], origin: dt.date, form: str) -> np.ndarray:
+    """Columns: constant, years since the first month, the form's seasonal terms of each month's calendar month."""
     t = np.array([_index(origin, m) / 12.0 for m in months])
-    cols = [np.ones(len(months)), t]
-    if seasonal:
-        cal = np.array([m.month for m in months])
-        cols += [(cal == k).astype(float) for k in range(2, 13)]
-    return np.column_stack(cols)
+    basis = seasonal_basis(form)
+    cal = np.array([m.month - 1 for m in months])
+    return np.column_stack([np.ones(len(months)), t, basis[cal]])
 
 
-def _seasonal_factors(params: np.ndarray) -> np.ndarray:
+def _seasonal_factors(params: np.ndarray, form: str) -> np.ndarray:
     """Month-of-year factors (Jan..Dec) normalised to mean 1, from parameter vectors (rows)."""
     p = np.atleast_2d(params)
-    logs = np.column_stack([np.zeros(len(p)), p[:, 2:13]])
-    f = np.exp(logs)
+    basis = seasonal_basis(form)
+    f = np.exp(p[:, 2:2 + basis.shape[1]] @ basis.T)
     return f / f.mean(axis=1, keepdims=True)
+
+
+def _aicc(llf: float, k: int, n: int) -> float:
+    """AICc = -2 logL + 2k + 2k(k+1)/(n-k-1) (Hurvich & Tsai 1989); infinite when n <= k + 1."""
+    return -2 * llf + 2 * k + (2 * k * (k + 1) / (n - k - 1) if n > k + 1 else math.inf)
+
+
+def _fit_form(y, X, negbin: bool, start=None):
+    """One count regression: (params, cov, alpha, alpha_ci, llf, fitted means); alpha 0 for Poisson."""
+    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    pois = sm.GLM(y, X, family=sm.families.Poisson()).fit()
+    if not negbin:
+        return np.asarray(pois.params), np.asarray(pois.cov_params()), 0.0, (0.0, 0.0), float(pois.llf), pois.mu
+    nb = NegativeBinomial(y, X, loglike_method="nb2").fit(start_params=np.append(pois.params, 0.1), disp=0,
+                                                          maxiter=500)
+    lo, hi = np.asarray(nb.conf_int())[-1]
+    params = np.asarray(nb.params[:-1])
+    return (params, np.asarray(nb.cov_params())[:-1, :-1], float(nb.params[-1]), (max(0.0, float(lo)), float(hi)),
+            float(nb.llf), np.exp(X @ params))
 
 
 def fit_referrals(history: History, forecast_months: int = 24, seed: int = 0, draws: int = 4000,
                   seasonality: str = "auto") -> ReferralFit:
-    """Poisson GLM with trend and month-of-year seasonality; NB2 when over-dispersed (Cameron-Trivedi).
+    """Count regression with trend and a seasonal form; NB2 when over-dispersed (Cameron-Trivedi).
 
-    ``seasonality``: ``on`` always fits month-of-year factors (needs 24 months), ``off`` never,
-    ``auto`` keeps them only if a likelihood-ratio test against the trend-only model rejects
-    "no seasonality" at the 5% level (with a few referrals a month, three years rarely can).
+    ``seasonality``: ``auto`` fits every form the history allows and keeps the seasonal one
+    (one harmonic pair or richer) with the smallest AICc; a form's name (``FORMS``) fits that
+    form; ``off`` is ``none`` and ``on`` is ``monthly`` (a factor per calendar month, 24 months). The dispersion test is run
+    on the richest form the history allows, so that a seasonal pattern left out is not taken
+    for over-dispersion; the forms are then compared within the family it chose.
     """
     import statsmodels.api as sm
-    from statsmodels.discrete.discrete_model import NegativeBinomial
 
     months, y = history.months, history.counts
     notes = list(history.notes)
     origin = months[0]
-    enough = len(months) >= SEASONAL_MONTHS
-    seasonal = enough and seasonality != "off"
-    if not enough and seasonality != "off":
-        if seasonality == "on":
-            raise UserError([f"{history.source}: (file): {len(months)} months of history: month-of-year seasonality "
-                             f"needs at least {SEASONAL_MONTHS}; use --seasonality off or auto"])
-        notes.append(f"note: fewer than {SEASONAL_MONTHS} months: fitted a trend without month-of-year seasonality")
-    if seasonal:
-        full = sm.GLM(y, _design(months, origin, True), family=sm.families.Poisson()).fit()
-        trend_only = sm.GLM(y, _design(months, origin, False), family=sm.families.Poisson()).fit()
-        lr = 2.0 * (full.llf - trend_only.llf)
-        p_season = float(stats.chi2.sf(lr, 11))
-        verdict = "kept" if (seasonality == "on" or p_season < 0.05) else "dropped (not distinguishable from noise)"
-        notes.append(f"seasonality: likelihood-ratio test against trend only: chi2 = {lr:.2f} on 11 df, "
-                     f"p = {p_season:.3g} -> month-of-year factors {verdict}"
-                     + (" (--seasonality on)" if seasonality == "on" else ""))
-        seasonal = seasonality == "on" or p_season < 0.05
-    X = _design(months, origin, seasonal)
-    names = ["intercept", "trend_per_year"] + ([f"season_{m}" for m in MONTH_NAMES[1:]] if seasonal else [])
-    pois = sm.GLM(y, X, family=sm.families.Poisson()).fit()
+    n = len(y)
+    asked = {"off": "none", "on": "monthly"}.get(seasonality, seasonality)
+    if asked not in FORMS and asked != "auto":
+        raise UserError([f"--seasonality: {seasonality!r}: expected auto, off, on or one of {', '.join(FORMS)}"])
+    enough = n >= SEASONAL_MONTHS
+    if asked == "monthly" and not enough:
+        raise UserError([f"{history.source}: (file): {n} months of history: month-of-year seasonality "
+                         f"needs at least {SEASONAL_MONTHS}; use --seasonality auto, off or harmonic-1"])
+    candidates = [f for f in FORMS if f != "monthly" or enough]
+    if not enough:
+        notes.append(f"note: fewer than {SEASONAL_MONTHS} months: a factor per calendar month is not among the forms")
+    # Family: Cameron & Trivedi (1990) on the richest form's Poisson fit: regress ((y - mu)^2 - y) / mu
+    # on mu without a constant; a positive slope (one-sided t test) means variance above the mean (NB2 form).
+    richest = candidates[-1] if asked == "auto" else asked
+    Xr = _design(months, origin, richest)
+    pois = sm.GLM(y, Xr, family=sm.families.Poisson()).fit()
     mu = pois.mu
-    dof = len(y) - X.shape[1]
+    dof = n - Xr.shape[1]
     pearson = float(pois.pearson_chi2)
-    # Cameron & Trivedi (1990): regress ((y - mu)^2 - y) / mu on mu without a constant;
-    # a positive slope (one-sided t test) means variance above the Poisson mean (NB2 form).
     aux = sm.OLS(((y - mu) ** 2 - y) / mu, mu).fit()
     ct_t = float(aux.tvalues[0])
     ct_p = float(stats.t.sf(ct_t, aux.df_resid))
     dispersion = {"pearson_chi2": pearson, "df": dof, "pearson_ratio": pearson / dof if dof > 0 else math.nan,
                   "pearson_p": float(stats.chi2.sf(pearson, dof)) if dof > 0 else math.nan,
-                  "ct_slope": float(aux.params[0]), "ct_t": ct_t, "ct_p": ct_p}
-    if ct_p < OVERDISPERSION_P:
-        nb = NegativeBinomial(y, X, loglike_method="nb2").fit(start_params=np.append(pois.params, 0.1), disp=0,
-                                                              maxiter=500)
-        params, cov = np.asarray(nb.params[:-1]), np.asarray(nb.cov_params())[:-1, :-1]
-        alpha = float(nb.params[-1])
-        lo, hi = np.asarray(nb.conf_int())[-1]
-        alpha_ci = (max(0.0, float(lo)), float(hi))
-        family = "negative binomial (NB2)"
-    else:
-        params, cov = np.asarray(pois.params), np.asarray(pois.cov_params())
-        alpha, alpha_ci, family = 0.0, (0.0, 0.0), "Poisson"
+                  "ct_slope": float(aux.params[0]), "ct_t": ct_t, "ct_p": ct_p, "form": richest}
+    negbin = ct_p < OVERDISPERSION_P
+    fits, selection = {}, []
+    for form in candidates:
+        X = _design(months, origin, form)
+        fits[form] = _fit_form(y, X, negbin)
+        k = X.shape[1] + (1 if negbin else 0)
+        selection.append({"form": form, "parameters": k, "loglik": fits[form][4],
+                          "aicc": _aicc(fits[form][4], k, n)})
+    # auto: one harmonic pair is the floor (referrals to mental health services follow the school and
+    # holiday year; a single wave costs 2 parameters); more pairs or monthly factors only when AICc asks.
+    # "none" is listed for comparison and chosen only by --seasonality off.
+    eligible = [r for r in selection if r["form"] != "none"]
+    best = min(r["aicc"] for r in selection)
+    form = min(eligible, key=lambda r: r["aicc"])["form"] if asked == "auto" else asked
+    for r in selection:
+        r["delta_aicc"] = r["aicc"] - best
+        r["chosen"] = r["form"] == form
+    how = "the smallest AICc of the seasonal forms" if asked == "auto" else f"--seasonality {seasonality}"
+    notes.append(f"seasonality: {FORM_WORDS[form]} (chosen by {how}; forms compared below)")
+    aicc = {r["form"]: r["aicc"] for r in selection}
+    if asked == "auto" and aicc["none"] < aicc[form] - 2:
+        notes.append("note: no seasonal wave is told apart from noise (AICc of no seasonality lower by "
+                     f"{aicc[form] - aicc['none']:.1f}); see the factors' intervals, or drop it with --seasonality off")
+    seasonal = form != "none"
+    X = _design(months, origin, form)
+    names = ["intercept", "trend_per_year"] + _term_names(form)
+    params, cov, alpha, alpha_ci, _, _ = fits[form]
+    family = "negative binomial (NB2)" if negbin else "Poisson"
     fitted = np.exp(X @ params)
 
     base_date = add_months(months[-1], 1)
@@ -230,8 +298,8 @@ def fit_referrals(history: History, forecast_months: int = 24, seed: int = 0, dr
     z = stats.norm.ppf(0.975)
     se = np.sqrt(np.diag(cov))
     if seasonal:
-        factors = _seasonal_factors(params)[0]
-        level = math.exp(params[0] + params[1] * t0) * float(np.exp(np.r_[0.0, params[2:13]]).mean())
+        factors = _seasonal_factors(params, form)[0]
+        level = math.exp(params[0] + params[1] * t0) * float(np.exp(seasonal_basis(form) @ params[2:]).mean())
     else:
         factors = None
         level = math.exp(params[0] + params[1] * t0)
@@ -239,13 +307,13 @@ def fit_referrals(history: History, forecast_months: int = 24, seed: int = 0, dr
     sample = rng.multivariate_normal(params, cov, size=draws, method="svd")
     seasonality = seasonality_ci = None
     if seasonal:
-        f_draws = _seasonal_factors(sample)
+        f_draws = _seasonal_factors(sample, form)
         seasonality = {m: float(f) for m, f in zip(MONTH_NAMES, factors)}
         seasonality_ci = {m: (float(np.quantile(f_draws[:, k], 0.025)), float(np.quantile(f_draws[:, k], 0.975)))
                           for k, m in enumerate(MONTH_NAMES)}
 
     future = [add_months(base_date, k) for k in range(forecast_months)]
-    Xf = _design(future, origin, seasonal)
+    Xf = _design(future, origin, form)
     mu_f = np.exp(Xf @ params)
     mu_draws = np.exp(sample @ Xf.T)
     if alpha > 0:
@@ -262,7 +330,7 @@ def fit_referrals(history: History, forecast_months: int = 24, seed: int = 0, dr
     })
     return ReferralFit(history, family, seasonal, names, params, cov, alpha, alpha_ci, dispersion, base_date,
                        level, float(params[1]), (float(params[1] - z * se[1]), float(params[1] + z * se[1])),
-                       seasonality, seasonality_ci, fitted, forecast, notes)
+                       seasonality, seasonality_ci, fitted, forecast, notes, form, selection)
 
 
 def coefficients_table(fit: ReferralFit) -> pd.DataFrame:
@@ -300,11 +368,19 @@ def report_lines(fit: ReferralFit) -> list[str]:
     lines = [f"{h.source}: {len(h.counts)} months, {h.months[0]:%Y-%m} to {h.months[-1]:%Y-%m}, "
              f"{h.counts.sum():.0f} referrals (mean {h.counts.mean():.2f} a month)", *fit.notes,
              f"model: {fit.family} regression of monthly referrals on a log-linear trend"
-             + (" and month of year" if fit.seasonal else ""),
+             + (f" and seasonality as {FORM_WORDS[fit.form]}" if fit.seasonal else ""),
              f"dispersion: Pearson chi2/df = {d['pearson_ratio']:.2f} (p = {d['pearson_p']:.3g}); "
              f"Cameron-Trivedi slope {d['ct_slope']:.3f}, t = {d['ct_t']:.2f}, one-sided p = {d['ct_p']:.3g}"
-             f" -> {'over-dispersed: negative binomial' if fit.alpha > 0 else 'no evidence against Poisson'}",
-             "", f"{'term':22s} {'estimate':>10s}  95% CI"]
+             f" -> {'over-dispersed: negative binomial' if fit.alpha > 0 else 'no evidence against Poisson'}"
+             f" (tested on the form {d.get('form', fit.form)})"]
+    if fit.selection:
+        lines += ["", "seasonal form: one harmonic pair, more terms only where AICc (AIC with the small-sample "
+                      "correction, Hurvich & Tsai 1989) is smaller:",
+                  f"  {'form':12s} {'parameters':>10s} {'log-lik':>10s} {'AICc':>9s} {'dAICc':>7s}"]
+        for r in fit.selection:
+            lines.append(f"  {r['form']:12s} {r['parameters']:10d} {r['loglik']:10.2f} {r['aicc']:9.2f} "
+                         f"{r['delta_aicc']:7.2f}" + ("  <- chosen" if r["chosen"] else ""))
+    lines += ["", f"{'term':22s} {'estimate':>10s}  95% CI"]
     for r in coefficients_table(fit).itertuples():
         lines.append(f"{r.term:22s} {r.estimate:10.4f}  [{r.ci_low:.4f}, {r.ci_high:.4f}]  {r.scale}")
     lo, hi = fit.trend_ci
@@ -326,7 +402,7 @@ def plot_fit(fit: ReferralFit, path: Path) -> None:
     x = pd.to_datetime(f["month"] + "-01")
     hist = (f["kind"] == "history").to_numpy()
     band = [c for c in f.columns if c.startswith("p")]
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, (ax, axs) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2.2, 1]})
     ax.bar(x[hist], f["referrals"][hist], width=20, color="0.7", label="referrals (history)")
     ax.plot(x[hist], f["mean"][hist], color="tab:blue", lw=1.5, label=f"fitted mean ({fit.family})")
     ax.plot(x[~hist], f["mean"][~hist], color="tab:blue", lw=1.5, ls="--", label="forecast mean")
@@ -337,7 +413,22 @@ def plot_fit(fit: ReferralFit, path: Path) -> None:
     ax.set_title(f"{Path(fit.history.source).name}: referrals, fit and forecast", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    fig.autofmt_xdate()
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+    k = np.arange(12)
+    if fit.seasonality:
+        est = np.array([fit.seasonality[m] for m in MONTH_NAMES])
+        lo_hi = np.array([fit.seasonality_ci[m] for m in MONTH_NAMES])
+        axs.fill_between(k, lo_hi[:, 0], lo_hi[:, 1], color="tab:orange", alpha=0.25, lw=0, label="95% interval")
+        axs.plot(k, est, "o-", color="tab:orange", label="fitted factor")
+    axs.axhline(1.0, color="0.4", lw=0.8)
+    axs.set_xticks(k, [m[:3].title() for m in MONTH_NAMES], fontsize=7)
+    axs.set_title(f"seasonality: {fit.form}", fontsize=10)
+    axs.set_ylabel("factor (mean 1)")
+    axs.grid(alpha=0.3)
+    if fit.seasonality:
+        axs.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -21,16 +21,19 @@ Examples:
               help="Folder for referrals.yaml, fit.txt, coefficients.csv, forecast.csv and fit.png.")
 @click.option("--forecast-months", type=click.IntRange(1, 240), default=24, show_default=True,
               help="Months to forecast after the history.")
-@click.option("--seasonality", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-              help="Month-of-year factors: auto keeps them only if a likelihood-ratio test finds them (5% level).")
+@click.option("--seasonality", type=click.Choice(["auto", "off", "harmonic-1", "harmonic-2", "harmonic-3", "monthly",
+                                                 "on"]), default="auto", show_default=True,
+              help="Seasonal form: auto fits one pair of harmonic terms, more pairs or a factor per calendar month "
+                   "only when AICc is smaller; off = none; on = monthly.")
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="Seed of the prediction-band simulation.")
 @click.option("--overwrite", is_flag=True, help="Replace a different fit's results in --out.")
 def fit_referrals_command(history, out, forecast_months, seasonality, seed, overwrite):
     """Fit monthly referral counts (columns month or date, and referrals) and write DIR/referrals.yaml.
 
-    Poisson regression with a log-linear trend and month-of-year seasonality;
-    negative binomial when the counts are over-dispersed. The referrals block
+    Poisson regression with a log-linear trend and a seasonal form chosen by
+    AICc (none, harmonic terms or a factor per month); negative binomial when
+    the counts are over-dispersed. The referrals block
     in referrals.yaml can be pasted into a scenario with a start.date.
     """
     from ips_sim.runner.output import OutputFolder
