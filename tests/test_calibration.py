@@ -164,7 +164,7 @@ def test_an_interrupted_calibration_leaves_the_previous_fit_whole(tmp_path, monk
     def stop(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cal, "report_files", stop)
+    monkeypatch.setattr(cal.report, "report_files", stop)
     with pytest.raises(KeyboardInterrupt):
         cal.calibrate(out=out, seed=11, replications=4, budget=3, n_draws=2, report=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing new, nothing half-written

@@ -1,0 +1,263 @@
+"""The free parameters and the simulator of a calibration: trial arms and the running program.
+
+Trial arms are simulated to the longest follow-up any target needs and read at every
+follow-up (the 18-month outcomes and the employment curve by month), so each published
+trial is compared at its own follow-up from one simulation (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import yaml
+from pathlib import Path
+
+from ips_sim.analysis.metrics import replication_metrics
+from ips_sim.config import (
+    DAYS_PER_MONTH,
+    Scenario,
+    calibration_dir,
+    defaults_table,
+    get_dotted,
+    overlay_file,
+    parse_value,
+    read_yaml_file,
+    set_dotted,
+)
+from ips_sim.core.intervals import mean_ci
+from ips_sim.runner.experiment import run_replications
+from ips_sim.studies.calibration.targets import (
+    ARMS,
+    PROGRAM_REPLICATIONS_FIT,
+    TRIAL_FOLLOW_UP,
+    TRIAL_N,
+    Target,
+)
+from ips_sim.studies.trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
+
+# --------------------------------------------------------------------------- free parameters
+
+
+@dataclass(frozen=True)
+class Free:
+    """A free parameter: ``name`` (dotted path, or a scale on ``paths``), bounds, transform."""
+
+    name: str
+    lo: float
+    hi: float
+    log: bool = True
+    paths: tuple = ()      # for a scale: the dotted paths it multiplies
+    step: float = 0.3      # initial simplex step in the transformed scale
+
+    def to_x(self, value: float) -> float:
+        return math.log(value) if self.log else value
+
+    def from_x(self, x: float) -> float:
+        v = math.exp(x) if self.log else x
+        return min(max(v, self.lo), self.hi)
+
+    def penalty(self, x: float) -> float:
+        v = math.exp(x) if self.log else x
+        lo, hi = (math.log(self.lo), math.log(self.hi)) if self.log else (self.lo, self.hi)
+        return 100.0 * (max(0.0, lo - x) + max(0.0, x - hi)) ** 2 if not (self.lo <= v <= self.hi) else 0.0
+
+
+FREE = {
+    "ips": (
+        Free("job_rate_scale", 0.05, 20.0, paths=("job_search.job_rate_search_per_month",
+                                                   "job_search.job_rate_development_per_month"), step=0.15),
+        Free("jobs.end_rate_per_month", 0.005, 2.0, step=0.2),
+        Free("engagement.disengage_rate_per_month", 0.001, 1.0, step=0.2),
+        # Latent job classes (tenure.py): share of fragile jobs and how much faster they end.
+        Free("jobs.fragile_share", 0.02, 0.98, log=False, step=0.1),
+        Free("jobs.fragile_rate_ratio", 1.0, 200.0, step=0.2),
+        Free("jobs.hours_per_week_mean", 8.0, 40.0, log=False, step=2.0),
+    ),
+    "usual_services": (
+        Free("job_search.job_rate_search_per_month", 0.001, 3.0),
+        Free("jobs.end_rate_per_month", 0.005, 3.0),
+        Free("job_search.preparation_months", 0.0, 24.0, log=False, step=1.0),
+    ),
+}
+
+
+def literature_data(arm: str = "ips", directory: Path | None = None) -> dict:
+    """Defaults without any fitted layer: parameters.csv (+ usual_services.yaml for that arm)."""
+    directory = directory or calibration_dir()
+    data: dict = {}
+    for row in defaults_table(directory):
+        set_dotted(data, row["parameter"], parse_value(row["value"]))
+    if arm == "usual_services":
+        overlay_file(data, directory / "usual_services.yaml")
+    data["name"] = f"calibration_{arm}"
+    data["arm"] = arm
+    return data
+
+
+def updates_for(arm: str, values: dict[str, float], base: dict) -> dict[str, float]:
+    """Dotted-path updates for free-parameter values (a scale multiplies its literature values)."""
+    out = {}
+    for fp in FREE[arm]:
+        v = values[fp.name]
+        if fp.paths:
+            for p in fp.paths:
+                out[p] = float(get_dotted(base, p)) * v
+        else:
+            out[fp.name] = v
+    return out
+
+
+def start_values(arm: str, base: dict) -> dict[str, float]:
+    return {fp.name: (1.0 if fp.paths else float(get_dotted(base, fp.name))) for fp in FREE[arm]}
+
+
+# --------------------------------------------------------------------------- simulated quantities
+
+
+class Simulator:
+    """Simulates trial arms and the running program for parameter values, with common random numbers."""
+
+    def __init__(self, seed: int, replications: int, directory: Path | None = None, workers: int = 1,
+                 n_per_arm: int = TRIAL_N, follow_up_months: float = TRIAL_FOLLOW_UP, executor=None):
+        self.seed, self.replications, self.workers, self.executor = seed, replications, workers, executor
+        self.n, self.fu = n_per_arm, follow_up_months
+        self.base = {arm: literature_data(arm, directory) for arm in ARMS}
+        self.evaluations = 0
+
+    def scenario(self, arm: str, ips_updates: dict, us_updates: dict | None = None) -> Scenario:
+        data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.base[arm].items()}
+        data = yaml.safe_load(yaml.safe_dump(data))  # deep copy
+        for p, v in ips_updates.items():
+            set_dotted(data, p, v)
+        if arm == "usual_services":
+            _reapply_overlay(data, self.base)     # usual_services.yaml wins over the IPS fit (layer order)
+            for p, v in (us_updates or {}).items():
+                set_dotted(data, p, v)
+        return Scenario.model_validate(data)
+
+    def arm(self, arm: str, ips_updates: dict, us_updates: dict | None = None, first: int = 0,
+            replications: int | None = None) -> list[dict]:
+        sc = cohort_scenario(self.scenario(arm, ips_updates, us_updates), self.n, self.fu)
+        offset = CONTROL_OFFSET if arm == "usual_services" else 0
+        self.evaluations += 1
+        return simulate_arm(sc, replications or self.replications, self.seed, self.fu,
+                            first=first + offset, workers=self.workers, executor=self.executor)
+
+
+def _reapply_overlay(data: dict, base: dict) -> None:
+    us = base["usual_services"]
+    path = calibration_dir() / "usual_services.yaml"
+    if path.exists():
+        doc = read_yaml_file(path, "calibration overlay") or {}
+        for key in (doc.get("parameters") or {}):
+            set_dotted(data, key, get_dotted(us, key))
+
+
+def _values(rows: list[dict], key: str) -> np.ndarray:
+    x = np.array([r[key] for r in rows], dtype=float)
+    return x
+
+
+def _mean(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if len(x) else math.nan
+
+
+def trial_quantity(t: Target, ips_rows: list[dict] | None, us_rows: list[dict] | None) -> float:
+    """Simulated value of a trial target from per-replication arm outcomes."""
+    if t.arm == "ips":
+        return _mean(_values(ips_rows, t.metric))
+    if t.arm == "usual_services":
+        return _mean(_values(us_rows, t.metric))
+    a, c = _mean(_values(ips_rows, t.metric)), _mean(_values(us_rows, t.metric))
+    if t.arm == "difference":
+        return c - a
+    if t.arm == "ratio":
+        return a / c if c > 0 else math.nan
+    raise ValueError(f"unknown arm {t.arm!r} in target {t.target}")
+
+
+def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates: dict, cache: dict) -> float:
+    """Simulated value of any target: trial targets from arm rows, program targets from a running program
+    (simulated once per call site and kept in ``cache``)."""
+    if t.design == "trial":
+        return trial_quantity(t, ips_rows, us_rows)
+    if "program" not in cache:
+        cache["program"] = program_outcomes(sim.scenario("ips", ips_updates), PROGRAM_REPLICATIONS_FIT, sim.seed,
+                                            executor=sim.executor)
+    return _mean(_values(cache["program"], t.metric))
+
+
+def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, float]:
+    """(95% CI low, high of the simulated mean; 2.5 and 97.5 percentiles over single simulated trials)."""
+    def t_ci(x):
+        return mean_ci(x)[1:]
+
+    if t.arm in ("ips", "usual_services"):
+        x = _values(ips_rows if t.arm == "ips" else us_rows, t.metric)
+        lo, hi = t_ci(x)
+        return lo, hi, float(np.nanpercentile(x, 2.5)), float(np.nanpercentile(x, 97.5))
+    a, c = _values(ips_rows, t.metric), _values(us_rows, t.metric)
+    ok = np.isfinite(a) & np.isfinite(c)
+    a, c = a[ok], c[ok]
+    if t.arm == "difference":
+        d = c - a
+        lo, hi = t_ci(d)
+        return lo, hi, float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))
+    r = a.mean() / c.mean()
+    se = math.sqrt(a.var(ddof=1) / len(a) / a.mean() ** 2 + c.var(ddof=1) / len(c) / c.mean() ** 2)
+    per = a / np.where(c > 0, c, np.nan)
+    return (r * math.exp(-1.96 * se), r * math.exp(1.96 * se),
+            float(np.nanpercentile(per, 2.5)), float(np.nanpercentile(per, 97.5)))
+
+
+def program_outcomes(scenario: Scenario, replications: int, seed: int, executor=None) -> list[dict]:
+    """Running-program quantities per replication (benchmarks: caseload working share, job tenure)."""
+    rows, _ = run_replications(scenario, replications, seed, keep_records=False,
+                               outcome=partial(_program_row, seed=seed), executor=executor)
+    return rows
+
+
+def _program_row(rec, scenario: Scenario, seed: int) -> dict:
+    """One replication's running-program quantities (an outcome function for the runner)."""
+    met = replication_metrics(rec, scenario)
+    row = {"employed_share_mean": met["employed_share_mean"],
+           "quarterly_working_rate": met["quarterly_working_rate"],
+           "ever_employed_rate": met["ever_employed_rate"]}
+    # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
+    row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
+                                        if met["quarterly_working_rate"] > 0 else math.nan)
+    row.update(first_job_tenure(rec, scenario, seed))
+    return row
+
+
+def first_job_tenure(rec, scenario: Scenario, seed: int, months: float = 24.0) -> dict:
+    """Bond & Kukla 2011 design: the 24 months after the start of a first job (first jobs started
+    after warm-up, with 24 months left to the horizon): months in the first job and months worked."""
+    j = rec.job
+    window = months * DAYS_PER_MONTH
+    end = job_end_days(rec, scenario, seed)
+    first = (j["job_number"] == 1) & (j["start_day"] >= scenario.warmup_days) & (
+        j["start_day"] + window <= rec.horizon)
+    if not first.any():
+        return {"first_job_tenure_months": math.nan, "months_worked_24m_after_first_job": math.nan,
+                "jobs_24m_after_first_job": math.nan, "first_job_days": np.zeros(0)}
+    s0 = j["start_day"][first]
+    tenure = np.minimum(end[first], s0 + window) - s0
+    start_of = np.full(len(rec.member["member_id"]), np.nan)
+    start_of[j["member_id"][first]] = s0
+    ws = start_of[j["member_id"]]
+    ok = np.isfinite(ws)
+    worked = np.where(ok, np.clip(np.minimum(end, ws + window) - j["start_day"], 0, None), 0.0)
+    per_member = np.bincount(j["member_id"][ok], weights=worked[ok], minlength=len(start_of))
+    in_win = ok & (j["start_day"] < ws + window)
+    n_jobs = np.bincount(j["member_id"][in_win], minlength=len(start_of))
+    return {"first_job_tenure_months": float(tenure.mean() / DAYS_PER_MONTH),
+            "months_worked_24m_after_first_job": float(per_member[j["member_id"][first]].mean() / DAYS_PER_MONTH),
+            "jobs_24m_after_first_job": float(n_jobs[j["member_id"][first]].mean()),
+            # each first job's days within the window (= the window if it lasted through it): for the KM plot
+            "first_job_days": tenure}
+

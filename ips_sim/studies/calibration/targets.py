@@ -1,0 +1,65 @@
+"""Calibration targets (``calibration/targets.csv``) and the trial design the calibration reproduces."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ips_sim.config import calibration_dir
+
+DEFAULT_SEED = 20261123
+DEFAULT_REPLICATIONS = 60
+DEFAULT_BUDGET = 100
+DEFAULT_DRAWS = 100
+TRIAL_N = 120             # per arm: the mean IPS arm of the 28 RCTs is 3187/28 = 114; 120 = 6 specialists x 20
+TRIAL_FOLLOW_UP = 18.0    # months: the trials' mean follow-up is 18.6 months (Bond slides)
+PROGRAM_REPLICATIONS = 40       # running-program replications in the report
+PROGRAM_REPLICATIONS_FIT = 20   # ... and in each evaluation of a fit with program targets (same seed: CRN)
+DRAW_CHECKS = 10                # parameter draws re-simulated in the report to check the linearised inverse
+ARMS = ("ips", "usual_services")
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass
+class Target:
+    target: str
+    metric: str
+    arm: str          # ips, usual_services, difference (usual_services - ips), ratio (ips / usual_services)
+    design: str       # trial (cohort) or program (running program, default scenario)
+    role: str         # fit (in the loss) or check (reported only)
+    value: float
+    low: float
+    high: float
+    population: str = ""
+    follow_up_months: str = ""
+    source: str = ""
+    definition: str = ""
+
+    @property
+    def sd(self) -> float:
+        return max((self.high - self.low) / (2 * 1.959964), 1e-9)
+
+
+def default_targets_path() -> Path:
+    return calibration_dir() / "targets.csv"
+
+
+def load_targets(path: str | Path | None = None) -> list[Target]:
+    path = Path(path) if path else default_targets_path()
+    out = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            lo, hi = (float(x) for x in row["ci_or_range"].split("-", 1))
+            out.append(Target(row["target"], row["metric"], row["arm"], row["design"], row["role"],
+                              float(row["value"]), lo, hi, row.get("population", ""),
+                              row.get("follow_up_months", ""), row.get("source", ""), row.get("definition", "")))
+    return out
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
