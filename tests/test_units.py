@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import itertools
 import math
 
 import numpy as np
@@ -97,9 +96,9 @@ def _queued(clock: HazardClock, end: float, now: float, current=lambda member: 1
     queue: list = []
     clock.on_due, clock.version_of = print, current
     if clock.due_top <= end:
-        clock.queue_due(end, now, queue, itertools.count())
-    assert all(entry[3][0] is print for entry in queue)  # (on_due, member, version)
-    return [(entry[0], entry[3][1]) for entry in sorted(queue)]
+        clock.queue_due(end, now, lambda time, f, member, version: queue.append((time, f, member, version)))
+    assert all(entry[1] is print for entry in queue)  # (time, on_due, member, version)
+    return [(entry[0], entry[2]) for entry in sorted(queue, key=lambda entry: entry[0])]  # ties: queue order
 
 
 def _run_clock(residual: float, t_join: float, pieces: list[tuple[float, float]], step: float) -> float:

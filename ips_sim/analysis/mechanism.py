@@ -1,6 +1,6 @@
 """"Why did this change?": the chain from a staffing lever to employment, measured.
 
-In the model, staffing changes outcomes through one path (model.Program._planning_step):
+In the model, staffing changes outcomes through one path (planning.PlanningStep._planning_step):
 members per specialist set how many hours each job seeker's share of the week
 is; the share of demanded job-search hours received sets the job-finding
 hazard; the job-finding hazard sets who is employed within 18 months. Each link

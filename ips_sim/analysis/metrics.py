@@ -275,7 +275,7 @@ def replication_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, flo
     out["specialist_utilisation"] = float(used.sum() / avail) if avail > 0 else math.nan
     out["job_search_service_share"] = _ratio(ww["hours_job_search"].sum(), ww["demand_job_search"].sum())
     out["follow_along_service_share"] = _ratio(ww["hours_follow_along"].sum(), ww["demand_follow_along"].sum())
-    # Job seekers at a planning step = hours they demanded / hours demanded per seeker (model.Program._share_hours).
+    # Job seekers at a planning step = hours they demanded / hours demanded per seeker (planning.share_hours).
     step = scenario.simulation.planning_step_days
     per_seeker = scenario.service.job_search_hours_per_member_week * step / 7.0
     seeker_weeks = ww["demand_job_search"].sum() / per_seeker * step / 7.0 if per_seeker > 0 else 0.0

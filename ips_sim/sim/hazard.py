@@ -19,8 +19,6 @@ from __future__ import annotations
 import heapq
 import math
 
-from simpy.events import NORMAL
-
 
 class Step:
     """The planning step in force, shared by a program's clocks: rates hold until ``end``."""
@@ -94,16 +92,16 @@ class HazardClock:
             heapq.heappush(self.heap, (threshold, self._seq, member, version))
         return threshold, None
 
-    def queue_due(self, end: float, now: float, queue: list, eid) -> None:
-        """Move thresholds reached by ``end`` (rate in force) onto an event queue, as SimPy queues them.
+    def queue_due(self, end: float, now: float, push) -> None:
+        """Move thresholds reached by ``end`` (rate in force) onto the event queue.
 
         Each current member (``version_of(member) == version``) gets the event
-        ``(on_due, member, version)`` pushed as ``(now + delay, NORMAL, next(eid), event)``, the
-        entry ``env.timeout(delay)`` makes, with ``delay`` from ``now`` to the exact time the
-        threshold is reached (the run loop calls ``on_due(member, version)`` then). Stale
-        entries (members who moved on) are dropped, and so are stale entries left at the top
-        afterwards. The planning step's hot path: one call per clock with something due, no
-        list or generator. Only called when ``due_top <= end``, so the rate is positive.
+        ``push(time, on_due, member, version)`` (:class:`ips_sim.sim.kernel.Kernel`), at
+        ``now + delay`` as ``env.timeout(delay)`` computes it, ``delay`` running from ``now``
+        to the exact time the threshold is reached. Stale entries (members who moved on) are
+        dropped, and so are stale entries left at the top afterwards. The planning step's
+        hot path: one call per clock with something due, no list or generator. Only called
+        when ``due_top <= end``, so the rate is positive.
         """
         heap, version_of, on_due = self.heap, self.version_of, self.on_due
         base, t_base, rate = self.base, self.t_base, self.rate
@@ -113,8 +111,7 @@ class HazardClock:
             _, _, member, version = heappop(heap)
             if version_of(member) == version:
                 delay = due - now
-                heapq.heappush(queue, (now + (delay if delay > 0.0 else 0.0), NORMAL, next(eid),
-                                       (on_due, member, version)))
+                push(now + (delay if delay > 0.0 else 0.0), on_due, member, version)
             # Stale entries at the top go now, due or not: else the next step would call here for
             # nothing but them (members move on often: a job found leaves a drop-out entry behind).
             while heap and version_of(heap[0][2]) != heap[0][3]:

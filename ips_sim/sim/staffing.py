@@ -72,7 +72,7 @@ def priority_indices(scenario: Scenario) -> tuple:
 # step they are shared among the specialists supervised (this program's and, if the
 # supervisor covers other teams, theirs), every one getting the same share of the
 # hours they need. That share (the coverage) sets the practice quality of each
-# specialist, which scales the service the hazards see (model.Program._share_hours).
+# specialist, which scales the service the hazards see (planning.share_hours).
 
 
 def supervision_hours_per_week(scenario: Scenario) -> float:
@@ -176,11 +176,11 @@ class Specialist:
         self.clocks = (self.find, self.contact, self.dis_early, self.dis_late, self.dis_employed, self.job_end)
         # The planning step's state (counts, intake owed, hours, quality, supervision), the
         # intake hours served and week record that follow from it, and the numbers of every
-        # state seen (model.Program._planning_step: shares and rates are a pure function of the state).
+        # state seen (planning.PlanningStep._planning_step: shares and rates are a pure function of the state).
         self.state: tuple = ()
         self.intake_served = 0.0
         self.row: tuple = ()
-        self.rates: tuple = ()    # the clocks' rates in force (set by model.Program._planning_step)
+        self.rates: tuple = ()    # the clocks' rates in force (set by planning.PlanningStep._planning_step)
         self.memo: dict = {}
 
     @property

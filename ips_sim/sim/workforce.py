@@ -15,7 +15,6 @@ from collections import deque
 
 from ips_sim.config import DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario
 from ips_sim.core.streams import Streams
-from ips_sim.sim.records import EventKind as K
 from ips_sim.sim.records import FrozenRecords, Member, Phase
 from ips_sim.sim.staffing import (
     Specialist,
@@ -26,7 +25,7 @@ from ips_sim.sim.staffing import (
     supervision_hours_per_week,
 )
 
-SEARCH, EMPLOYED, GONE = Phase.SEARCH, Phase.EMPLOYED, Phase.GONE
+GONE = Phase.GONE
 
 
 class Workforce:
@@ -34,7 +33,9 @@ class Workforce:
 
     def __init__(self, program, scenario: Scenario, streams: Streams, vacant: int = 0,
                  new_hires: list[float] | tuple = ()):
-        # ``program``: the model.Program whose posts these are (not imported: the model imports this module).
+        # ``program``: the model.Program whose posts these are (not imported: the model imports this
+        # module). Its interface here: specialists, rec, env, step, week_factor, hours_per_step,
+        # specialist_with_room(), admit_from_waitlist(t), move_member(m, r, t).
         self.program = program
         self.sc = scenario
         self.streams = streams
@@ -169,7 +170,7 @@ class Workforce:
                 m.staff_change_day = t
         if self.reassign:
             for m in members:
-                r = p._specialist_with_room()
+                r = p.specialist_with_room()
                 if r is None:
                     self.orphans.append(m)
                 else:
@@ -184,7 +185,7 @@ class Workforce:
         s.ramp = 0.0 if self.ramp_days > 0 else 1.0
         s.vacancy.end_day = t
         s.vacancy = None
-        p._admit_from_waitlist(t)
+        p.admit_from_waitlist(t)
 
     def reassign_orphans(self, t: float) -> None:
         """Members of vacant posts move to colleagues who now have room, in the order they were left."""
@@ -194,7 +195,7 @@ class Workforce:
             if m.phase == GONE or m.specialist.in_post:
                 orphans.popleft()  # left services, or the post was filled meanwhile
                 continue
-            r = self.program._specialist_with_room()
+            r = self.program.specialist_with_room()
             if r is None:
                 return
             orphans.popleft()
@@ -202,47 +203,7 @@ class Workforce:
 
     def transfer(self, m: Member, r: Specialist, t: float) -> None:
         """Move an enrolled member to specialist ``r``, keeping every clock's residual hazard."""
-        p = self.program
-        old = m.specialist
-        m.specialist = r
-        old.n_caseload -= 1
-        r.n_caseload += 1
-        dc = m.clock_drop
-        early = dc is old.dis_early
-        new_clock = r.dis_early if early else (r.dis_late if dc is old.dis_late else r.dis_employed)
-        p._join_drop_out(m, new_clock, t, m.th_drop - dc.level_at(t))
-        if early:
-            p._schedule(m.enrollment_day + p.early_days, K.EARLY_PERIOD_OVER, m, m.tok_drop)
-        if m.phase == SEARCH:
-            old.n_search -= 1
-            r.n_search += 1
-            if m.th_main is not None:  # on the job-finding clock (not in preparation)
-                m.tok_main = tok = p._next_token()
-                m.th_main, due = r.find.add(t, m.th_main - old.find.level_at(t), m, tok)
-                if due is not None:
-                    p._schedule(due, K.JOB_FOUND, m, tok)
-            if m.tok_contact != 0:  # still waiting for the first employer contact
-                m.tok_contact = tok = p._next_token()
-                m.th_contact, due = r.contact.add(t, m.th_contact - old.contact.level_at(t), m, tok)
-                if due is not None:
-                    p._schedule(due, K.FIRST_CONTACT, m, tok)
-        else:  # EMPLOYED
-            old.n_employed -= 1
-            r.n_employed += 1
-            m.tok_main = tok = p._next_token()
-            m.th_main, due = r.job_end.add(t, m.th_main - old.job_end.level_at(t), m, tok)
-            if due is not None:
-                p._schedule(due, K.JOB_ENDED, m, tok)
-            start = m.job.start_day
-            # Still in the job's first month? (It may have ended since the last planning step.)
-            still_new = m.new_worker and start + p.first_month_days > t
-            if m.new_worker:
-                old.n_new_workers -= 1
-                m.new_worker = False
-            if still_new:
-                p._begin_first_month(m, r, start, tok)  # new with r; step-down queued as for any new worker
-            elif p.step_down_days is not None:
-                p._schedule(start + p.step_down_days, K.STEP_DOWN, m, tok)
+        self.program.move_member(m, r, t)
 
 
 # --------------------------------------------------------------------------- measures from records

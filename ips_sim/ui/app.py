@@ -534,8 +534,8 @@ def _why(st, base_run: dict, variant: dict) -> None:
     from ips_sim.analysis.mechanism import why_chain
 
     st.subheader("Why did this change?")
-    st.markdown("In the model, staffing acts on outcomes through one path (`Program._planning_step` in "
-                "`ips_sim/sim/model.py`): people per specialist → the share of the job-search help they need that "
+    st.markdown("In the model, staffing acts on outcomes through one path (the planning step in "
+                "`ips_sim/sim/planning.py`): people per specialist → the share of the job-search help they need that "
                 "job seekers get → how often a job seeker finds a job → who is employed within 18 months. "
                 "Each row is measured in both runs; read it top to bottom to see where the change starts and "
                 "where it fades.")
