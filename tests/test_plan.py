@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import math
 
 import pytest
@@ -118,7 +119,8 @@ def test_plan_cli_sentence_and_table(tmp_path):
                                "with 95% confidence")
     table = [ln for ln in lines if ln[:1].isdigit()]
     assert [ln.split()[0] for ln in table] == ["1", "2", "3", "4", "5"]
-    assert table[-1].split()[-1] == "meets"
+    assert table[-1].split()[-5] == "meets"  # the verdict, then cost per year, people employed, ratio, budget
+    assert all(re.search(r"\$[0-9,]+", ln) for ln in table)  # what each level costs
 
 
 def test_plan_out_writes_the_numbers_behind_every_verdict(tmp_path):

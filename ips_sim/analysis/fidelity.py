@@ -75,7 +75,8 @@ ELEMENT_COVERAGE = 0.9
 SPECIALISTS_PER_SUPERVISOR_MAX = 10  # IPS-25 supervision item (memory, unverified); DHCS slides: 5 teams of 2
 
 VERIFIED = "IPS-25 2008 scale text (verified)"
-MEMORY = "anchors partly from memory, unverified (see ips_sim/analysis/fidelity.py)"
+MEMORY = ("full-score criterion sourced; the lower anchors are an assumption (the 2008 scale text could not be "
+          "checked; see ips_sim/analysis/fidelity.py)")
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,7 @@ def plot_fidelity(table: pd.DataFrame, scenario: Scenario, folder: Path) -> None
     summ = fidelity_summary(table)
     summ = summ[summ["item"].isin(SCORED)]
     provenance = {i.name: i.anchors for i in ITEMS}
-    labels = [n.replace("_", " ") + (" *" if provenance[n] == MEMORY else "") for n in summ["item"]]
+    labels = [n.replace("_", " ").capitalize() + (" *" if provenance[n] == MEMORY else "") for n in summ["item"]]
     mean = summ["score_mean"].to_numpy()
     err = np.vstack([mean - summ["score_ci_low"].to_numpy(), summ["score_ci_high"].to_numpy() - mean])
     err = np.nan_to_num(err)
@@ -311,8 +312,8 @@ def plot_fidelity(table: pd.DataFrame, scenario: Scenario, folder: Path) -> None
     ax.axvline(5, color="0.5", ls=":", lw=1)
     n = table["replication"].nunique()
     ax.set_xlabel("IPS fidelity item score (1-5)")
-    ax.set_title(f"{scenario.name}: fidelity items from operations\n"
-                 f"mean of {n} replications, 95% CI; * anchors partly from memory, unverified", fontsize=9)
+    ax.set_title(f"{scenario.display_label}: fidelity items from operations\n"
+                 f"mean of {n} replications, 95% CI; * lower anchors assumed (scale text not checked)", fontsize=9)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     fig.savefig(folder / "fidelity.png", dpi=110)

@@ -81,6 +81,9 @@ METRICS = (
     Metric("program_cost_discounted", "money",
            "program service cost over the observation window, discounted at costs.discount_rate"),
     Metric("members_served", "people", "members on the caseload at any time after warm-up"),
+    Metric("people_employed_per_year", "people",
+           "distinct people who held a competitive job while in the program in an observation year, mean over "
+           "years (what compare counts per program-year)"),
     Metric("cost_per_member_served", "money", "program cost after warm-up / members served"),
     Metric("cost_per_placement", "money", "program cost after warm-up / jobs started"),
     Metric("employed_member_months", "months", "months worked by members while in the program, after warm-up"),
@@ -144,6 +147,7 @@ LABELS = {
     "program_cost_discounted": "Program cost, discounted",
     "member_earnings_per_year": "Members' earnings per year",
     "members_served": "People served",
+    "people_employed_per_year": "People employed in a year",
     "cost_per_member_served": "Cost per person served",
     "cost_per_placement": "Cost per job started",
     "employed_member_months": "Months worked in the program",

@@ -63,7 +63,8 @@ def field_reference() -> list[FieldInfo]:
     """Every scenario field with default, unit, allowed range and source."""
     rows = {r["parameter"]: r for r in defaults_table()}
     defaults = default_values()
-    out = []
+    out = [FieldInfo(path=k, default=d, unit="", allowed=_allowed(Scenario, k), source="the scenario file", note=n)
+           for k, (d, n) in TOP_FIELDS.items()]
     for section, field in Scenario.model_fields.items():
         model = field.annotation
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
@@ -88,6 +89,16 @@ def field_reference() -> list[FieldInfo]:
                              source="the program's own records (optional section)", note=note))
     return out
 
+
+# Top-level fields: what the scenario is called and which arm it is (not model inputs but the arm).
+TOP_FIELDS = {
+    "name": ("the file name", "the scenario's id: its output folder and the key in CSV files"),
+    "label": ('""', "what titles, tables, plots and reports call the scenario; empty: the name in words "
+                    "(usual_services -> Usual services)"),
+    "description": ('""', "a sentence shown with the scenario in reports"),
+    "arm": ("ips", "ips or usual_services: the usual-services arm takes its defaults from "
+                   "calibration/usual_services.yaml"),
+}
 
 # The optional start: section has no defaults; what each field means (README field reference).
 START_FIELDS = {

@@ -22,7 +22,7 @@ from ips_sim.config.fields import (
 )
 from ips_sim.config.prices import years_available
 from ips_sim.config.start_state import Start
-from ips_sim.core.names import name_problem
+from ips_sim.core.names import name_problem, readable
 
 
 class Simulation(_Section):
@@ -257,6 +257,7 @@ class Scenario(_Section):
     """A fully resolved scenario: every field present and valid."""
 
     name: str
+    label: str = Field("", max_length=200)
     description: str = Field("", max_length=10_000)
     arm: Literal["ips", "usual_services"] = "ips"
     simulation: Simulation
@@ -324,6 +325,11 @@ class Scenario(_Section):
                 f"({self.team.specialists}): the supervisor supervises this program's specialists too"
             )
         return self
+
+    @property
+    def display_label(self) -> str:
+        """What titles, tables, plots and reports call this scenario: ``label``, else the name in words."""
+        return self.label.strip() or readable(self.name)
 
     # Derived quantities used by the model, kept here so the model reads them once.
     @property

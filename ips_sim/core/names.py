@@ -61,3 +61,9 @@ def safe_name(text: str, fallback: str = "scenario") -> str:
         out = out[:-1]
     out = out.rstrip("_")
     return out if name_problem(out) is None else fallback
+
+
+def readable(name: str) -> str:
+    """A name in words for people: underscores as spaces, first letter capital ("usual_services" -> "Usual services")."""
+    text = re.sub(r"[_]+", " ", str(name)).strip()
+    return text[:1].upper() + text[1:]

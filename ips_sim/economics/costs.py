@@ -178,6 +178,7 @@ def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> d
         "program_cost_per_year": total / years if years > 0 else math.nan,
         "program_cost_discounted": discounted(rows, "service_cost"),
         "members_served": float(served),
+        "people_employed_per_year": float(rows["people_employed"].sum()) / years if years > 0 else math.nan,
         "cost_per_member_served": per(served),
         "cost_per_placement": per(placements),
         "employed_member_months": employed_months,

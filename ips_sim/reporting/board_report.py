@@ -1,19 +1,21 @@
 """The board report: ``report.html`` (one self-contained file) and ``report.md`` from a results folder.
 
 Reads what a command wrote - a run (summary.csv), a sweep (sweep.csv), a plan
-(plan.csv) or a comparison (comparison.csv + incremental.csv) - and renders the
-jinja2 templates in ``ips_sim/reporting/templates``: the question in one sentence, the
-answer in one paragraph, the scenario in plain words, outcomes and costs with
-95% CIs, the staffing comparison, the incremental table and plots, fidelity,
-assumptions with sources, and how to reproduce it. Plots are embedded as
-base64 data URIs, so the page makes no external requests.
+(plan.csv), a comparison (comparison.csv + incremental.csv) or a state plan
+(allocation.csv) - and renders the jinja2 templates in
+``ips_sim/reporting/templates``: the question in one sentence, the answer in one
+paragraph, the scenario in plain words, then only the sections the folder has
+content for (outcomes and costs, staffing comparison, budget impact, what the
+extra spending buys, plots, fidelity, value of information, one-way
+sensitivity), the assumptions with their sources, how to reproduce it, and the
+reporting checklists (STRESS-DES, CHEERS 2022) as an appendix. Plots are
+embedded as base64 data URIs, so the page makes no external requests.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import re
 from pathlib import Path
@@ -26,35 +28,25 @@ from ips_sim.config import defaults_table
 from ips_sim.config.prices import cpi_rows, currency_label
 from ips_sim.core.errors import UserError
 from ips_sim.core.version import __version__
+from ips_sim.reporting.wording import (
+    LABELS,
+    fmt,
+    fmt_ci,
+    long_date,
+    metric_kind,
+    option_label,
+    parameter_label,
+    period_words,
+    plain_ids,
+    scenario_words,
+)
 
-# Plain-language labels of the metrics a board reads (name -> (label, kind)).
-LABELS = {
-    "ever_employed_rate": ("members with a competitive job within 18 months of enrolling", "share"),
-    "quarterly_working_rate": ("members served in a quarter who worked in it", "share"),
-    "employed_members_mean": ("members working at any one time", "number"),
-    "placements": ("jobs started (whole observation window)", "number"),
-    "mean_wait_days": ("days a new referral waits for a place (mean)", "number"),
-    "prob_wait": ("referrals who had to wait for a place", "share"),
-    "share_gave_up_waiting": ("referrals who gave up waiting", "share"),
-    "caseload_per_specialist_mean": ("members per specialist (mean caseload)", "number"),
-    "specialist_utilisation": ("specialists' direct hours in use", "share"),
-    "program_cost_per_year": ("program cost per year", "money"),
-    "cost_per_member_served": ("cost per member served", "money"),
-    "cost_per_placement": ("cost per job started", "money"),
-    "cost_per_employed_month": ("cost per month a member worked", "money"),
-    "member_earnings_per_year": ("members' earnings per year", "money"),
-    "cost": ("cost (chosen perspective, discounted)", "money"),
-    "service_cost": ("program service cost (discounted)", "money"),
-    "people_employed": ("people employed", "number"),
-    "employed_months": ("months worked (discounted)", "number"),
-    "earnings": ("members' earnings (discounted)", "money"),
-}
-RUN_OUTCOMES = ("ever_employed_rate", "quarterly_working_rate", "employed_members_mean", "mean_wait_days",
-                "prob_wait", "share_gave_up_waiting", "caseload_per_specialist_mean", "specialist_utilisation")
+RUN_OUTCOMES = ("ever_employed_rate", "quarterly_working_rate", "employed_members_mean",
+                "people_employed_per_year", "mean_wait_days", "prob_wait", "share_gave_up_waiting",
+                "enrolled_within_30_days_share", "waitlist_max", "caseload_per_specialist_mean",
+                "specialist_utilisation")
 RUN_COSTS = ("program_cost_per_year", "cost_per_member_served", "cost_per_placement", "cost_per_employed_month",
              "member_earnings_per_year")
-COMPARE_ROWS = ("cost", "people_employed", "employed_months", "earnings", "ever_employed_rate",
-                "mean_wait_days", "cost_per_member_served")
 PLOT_TITLES = {
     "cost_effect.png": "Cost and people employed, with the efficient frontier",
     "ceac.png": "How likely each option is the best buy, by what you are willing to pay",
@@ -63,6 +55,8 @@ PLOT_TITLES = {
     "caseload_waitlist.png": "Caseload and waiting list over time",
     "employment.png": "Members working over time",
     "hours_by_activity.png": "Where specialists' hours go",
+    "waitlist_fan.png": "People waiting at each month end: the likely range",
+    "employed_fan.png": "Members working at each month end: the likely range",
     "fidelity.png": "IPS fidelity items measured in the simulation",
     "frontier.png": "What each state budget buys (state-wide gain against new posts or dollars)",
     "gains.png": "Gain per program from its new posts, with 95% CI",
@@ -86,34 +80,11 @@ def folder_kind(folder: Path) -> str:
                      "or allocation.csv)"])
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-def fmt(x, kind: str = "number", currency: str = "") -> str:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if not math.isfinite(x):
-        return "n/a"
-    if kind == "share":
-        return f"{100 * x:.0f}%" if abs(x) >= 0.1 else f"{100 * x:.1f}%"
-    if kind == "money":
-        return f"${x:,.0f}"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
-
-
-def fmt_ci(lo, hi, kind: str = "number") -> str:
-    return f"{fmt(lo, kind)} to {fmt(hi, kind)}"
-
-
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _plots(folder: Path, names) -> list[dict]:
+def plots_in(folder: Path, names) -> list[dict]:
     out = []
     for name in names:
         p = folder / name
@@ -131,41 +102,19 @@ def _manifest(folder: Path) -> dict:
         return json.load(f)
 
 
-def scenario_words(sc: dict) -> str:
-    """A scenario in plain words (from its resolved JSON form)."""
-    if not sc:
-        return "The folder does not record the scenario."
-    t, r, s, c = sc["team"], sc["referrals"], sc["simulation"], sc["costs"]
-    arm = "usual vocational services" if sc.get("arm") == "usual_services" else "an IPS supported-employment team"
-    who = (f"{r['cohort_size']} people referred together and followed for {12 * s['horizon_years']:g} months"
-           if r["cohort_size"] and not r["rate_per_month"] else
-           f"about {r['rate_per_month']:g} new referrals a month")
-    sup = sc["supervision"]
-    span = sup.get("specialists_per_supervisor")
-    sup_words = (f"a supervisor ({sup['supervisor_fte']:g} FTE) who also covers other teams ({span} specialists in all)"
-                 if span and span > t["specialists"] else f"a supervisor ({sup['supervisor_fte']:g} FTE) for this team")
-    turnover = (f"specialists leave at {100 * sc['turnover']['annual_rate']:.0f}% a year and posts stay empty about "
-                f"{sc['turnover']['hiring_delay_days']:g} days" if sc["turnover"]["enabled"] else "no staff turnover")
-    persp = ("the funder's perspective (service costs only)" if c["perspective"] == "funder" else
-             "a wider perspective (offsets: " + ", ".join(c["offsets"]) + ")")
-    desc = f" ({sc['description']})" if sc.get("description") else ""
-    return (f"{sc['name']}{desc}: {arm} with {t['specialists']} employment specialist(s) "
-            f"({t['fte_per_specialist']:g} FTE each, at most {t['caseload_cap']} members each), {sup_words}, "
-            f"{who}, {turnover}. The simulation runs {s['horizon_years']:g} years"
-            + (f", the first {s['warmup_years']:g} as warm-up (not counted)" if s["warmup_years"] else "")
-            + f". Costs are in {currency_label(c['price_year'])} from "
-            f"{persp}, discounted at {100 * c['discount_rate']:g}% a year.")
-
-
 def _value_at(sc: dict, path: str):
     node = sc
     for k in path.split("."):
         node = node[k]
     if isinstance(node, dict):
-        return "; ".join(f"{k}: {v}" for k, v in node.items())
-    if isinstance(node, list) or node is None:
-        return json.dumps(node)
-    return f"{node:g}" if isinstance(node, float) else str(node)
+        return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in node.items())
+    if isinstance(node, list):
+        return ", ".join(map(str, node)) or "none"
+    if node is None:
+        return "latest year of the price index"
+    if isinstance(node, float):
+        return f"{node:,.0f}" if abs(node) >= 1000 else f"{node:.4g}"
+    return str(node)
 
 
 def assumptions(scenarios: list[dict]) -> list[dict]:
@@ -173,6 +122,7 @@ def assumptions(scenarios: list[dict]) -> list[dict]:
     keep = ("costs.", "team.caseload_cap", "referrals.rate_per_month", "jobs.hourly_wage_mean",
             "jobs.hours_per_week_mean", "turnover.annual_rate", "supervision.supervisor_fte")
     rows = []
+    cpi = cpi_rows()
     for r in defaults_table():
         p = r["parameter"]
         if not p.startswith(keep):
@@ -180,7 +130,7 @@ def assumptions(scenarios: list[dict]) -> list[dict]:
         value = r["value"]
         if scenarios:
             try:
-                values = {sc.get("name", "?"): _value_at(sc, p) for sc in scenarios}
+                values = {option_label(sc): _value_at(sc, p) for sc in scenarios}
             except (KeyError, TypeError):
                 values = {}
             distinct = set(values.values())
@@ -188,21 +138,24 @@ def assumptions(scenarios: list[dict]) -> list[dict]:
                 value = distinct.pop()
             elif values:
                 value = "; ".join(f"{k}: {v}" for k, v in values.items())
-        rows.append({"parameter": p, "value": value, "unit": r["unit"], "source": r["source"]})
-    cpi = cpi_rows()
+        if p == "costs.price_year" and value in ("", "latest year of the price index"):
+            value = f"{cpi[-1]['year']} (the latest year of the price index)"
+        rows.append({"parameter": parameter_label(p), "value": plain_ids(value), "unit": plain_ids(r["unit"]),
+                     "source": plain_ids(r["source"])})
     rows.append({"parameter": "price index", "value": f"CPI-U {cpi[0]['year']}-{cpi[-1]['year']}",
-                 "unit": "annual average, 1982-84 = 100", "source": cpi[0]["source"] + " (calibration/cpi_u.csv)"})
+                 "unit": "annual average, 1982-84 = 100", "source": cpi[0]["source"]})
     return rows
 
 
-def _table(df: pd.DataFrame, names, currency: str, cols=("mean", "ci_low", "ci_high")) -> list[dict]:
+def metric_rows(df: pd.DataFrame, names, currency: str, cols=("mean", "ci_low", "ci_high")) -> list[dict]:
     out = []
     for name in names:
         row = df[df.metric == name]
         if row.empty:
             continue
         r = row.iloc[0]
-        label, kind = LABELS.get(name, (name, "number"))
+        label = LABELS.get(name, (name.replace("_", " "), ""))[0]
+        kind = metric_kind(name)
         out.append({"label": label, "metric": name, "value": fmt(r[cols[0]], kind),
                     "ci": fmt_ci(r[cols[1]], r[cols[2]], kind), "unit": currency if kind == "money" else ""})
     return out
@@ -214,11 +167,43 @@ def _fidelity(folder: Path) -> list[dict]:
         return []
     f = pd.read_csv(p)
     g = f.groupby(["item", "unit"], sort=False).agg(value=("value", "mean"), score=("score", "mean")).reset_index()
-    return [{"item": r.item.replace("_", " "), "value": fmt(r.value), "unit": r.unit, "score": f"{r.score:.1f}"}
-            for r in g.itertuples()]
+    return [{"item": r.item.replace("_", " ").capitalize(),
+             "value": fmt(r.value, "share" if str(r.unit).startswith("share") else "number"), "unit": r.unit,
+             "score": "" if pd.isna(r.score) else f"{r.score:.1f}"} for r in g.itertuples()]
+
+
+def _sensitivity(folder: Path) -> tuple[list[dict], list[dict]]:
+    """One-way sensitivity (tornado) rows and plots, from the folder or its sensitivity/ subfolder."""
+    for d in (folder, folder / "sensitivity"):
+        p = d / "sensitivity.csv"
+        if p.exists():
+            t = pd.read_csv(p)
+            rows = []
+            for outcome, g in t.groupby("outcome", sort=False):
+                kind = metric_kind(outcome)
+                label = LABELS.get(outcome, (outcome.replace("_", " "), ""))[0]
+                for r in g.sort_values("rank").head(8).itertuples():
+                    rows.append({"outcome": label, "parameter": parameter_label(r.parameter),
+                                 "range": f"{r.low:,.4g} to {r.high:,.4g}", "at_low": fmt(r.at_low, kind),
+                                 "at_high": fmt(r.at_high, kind), "swing": fmt(abs(r.swing), kind)})
+            return rows, plots_in(d, sorted(x.name for x in d.glob("sensitivity_*.png")))
+    return [], []
 
 
 # --------------------------------------------------------------------------- contexts per kind
+
+
+def _waiting_sentence(get, v) -> str:
+    """What waiting looks like, when people wait (share waiting, giving up, enrolled within 30 days)."""
+    wait = get["prob_wait"].mean if "prob_wait" in get else 0.0
+    if not wait or wait < 0.05:
+        return ""
+    text = f" {v('prob_wait', 'share')} of new referrals have to wait for a place"
+    if "share_gave_up_waiting" in get and get["share_gave_up_waiting"].mean >= 0.005:
+        text += f" and {v('share_gave_up_waiting', 'share')} give up waiting before one opens"
+    if "enrolled_within_30_days_share" in get:
+        text += f"; {v('enrolled_within_30_days_share', 'share')} are enrolled within 30 days of referral"
+    return text + "."
 
 
 def _run_context(folder: Path, man: dict) -> dict:
@@ -230,30 +215,43 @@ def _run_context(folder: Path, man: dict) -> dict:
     def v(name, kind="number"):
         return fmt(get[name].mean, kind) if name in get else "n/a"
 
-    specialists = sc.get("team", {}).get("specialists", "?")
-    answer = (f"With {specialists} specialists, {v('ever_employed_rate', 'share')} of members find a competitive "
-              f"job within 18 months of enrolling and about {v('employed_members_mean')} members are working at any "
-              f"one time; a new referral waits {v('mean_wait_days')} days on average. The program costs "
+    label = option_label(sc) if sc else "the scenario"
+    usual = sc.get("arm") == "usual_services"
+    n = sc.get("team", {}).get("specialists", "?")
+    who = "Usual services" if usual else f"With {n} specialist{'s' if n != 1 else ''}"
+    answer = (f"{who}, {v('ever_employed_rate', 'share')} of members find a competitive job within 18 months of "
+              f"enrolling, about {v('employed_members_mean')} members are working at any one time and "
+              f"{v('people_employed_per_year')} people hold a job in a year. A new referral who enrolls waits "
+              f"{v('mean_wait_days')} days on average.{_waiting_sentence(get, v)} The program costs "
               f"{v('program_cost_per_year', 'money')} a year ({currency}), {v('cost_per_member_served', 'money')} "
-              f"per member served and {v('cost_per_employed_month', 'money')} per month a member worked.")
+              f"per member served and {v('cost_per_employed_month', 'money')} per month a member worked. "
+              f"{period_words(sc)}.")
     budget = []
     if (folder / "budget.csv").exists():
         b = pd.read_csv(folder / "budget.csv")
-        budget = [{"year": f"{int(r.year)} (from {r.begins})" if "begins" in b.columns else int(r.year),
-                   "cost": fmt(r.service_cost, "money"), "fte": fmt(r.specialist_fte),
-                   "served": fmt(r.members_served), "employed": fmt(r.people_employed)} for r in b.itertuples()]
+        for r in b.itertuples():
+            year = f"year {int(r.year)}"
+            if "begins" in b.columns:
+                d0 = pd.Timestamp(r.begins)
+                d1 = d0 + pd.DateOffset(months=12) - pd.DateOffset(days=1)
+                year = f"{d0.strftime('%b %Y')} to {d1.strftime('%b %Y')}"
+            budget.append({"year": year, "cost": fmt(r.service_cost, "money"), "fte": fmt(r.specialist_fte),
+                           "served": fmt(r.members_served), "employed": fmt(r.people_employed)})
+    start = (sc.get("start") or {}).get("date")
+    named = label[:1].lower() + label[1:] if label.startswith("The ") else label
+    question = (f"What will {named} deliver from {long_date(start)}, and what will it cost?" if start else
+                f"What will {named} deliver, and what will it cost?")
     return {
         "kind": "run",
-        "title": f"What the {sc.get('name', 'scenario')} program delivers and costs",
-        "question": f"What will an IPS program with {specialists} specialists deliver, and what will it cost?",
+        "title": f"{label}: what it delivers and what it costs",
+        "question": question,
         "answer": answer,
-        "outcomes": _table(s, RUN_OUTCOMES, currency),
-        "costs": _table(s, RUN_COSTS, currency),
-        "staffing": [], "staffing_columns": [],
-        "incremental": [], "icers": [],
-        "budget": budget,
-        "plots": _plots(folder, ("caseload_waitlist.png", "employment.png", "hours_by_activity.png")),
-        "fidelity_plot": _plots(folder, ("fidelity.png",)),
+        "outcomes": metric_rows(s, RUN_OUTCOMES, currency),
+        "costs": metric_rows(s, RUN_COSTS, currency),
+        "budget": budget, "budget_calendar": bool(start),
+        "plots": plots_in(folder, ("caseload_waitlist.png", "waitlist_fan.png", "employment.png",
+                                   "employed_fan.png", "hours_by_activity.png")),
+        "fidelity_plot": plots_in(folder, ("fidelity.png",)),
         "scenario_text": scenario_words(sc), "scenario": sc, "currency": currency,
         "replications": man.get("replications"),
     }
@@ -265,58 +263,43 @@ def _sweep_context(folder: Path, man: dict) -> dict:
     s = pd.read_csv(folder / "sweep.csv")
     fields = [c for c in s.columns if c not in ("point", "metric", "unit", "mean", "ci_low", "ci_high", "std",
                                                 "replications")]
-    show = [m for m in ("ever_employed_rate", "employed_members_mean", "mean_wait_days", "program_cost_per_year",
-                        "cost_per_employed_month") if m in set(s.metric)]
+    show = [m for m in ("ever_employed_rate", "employed_members_mean", "mean_wait_days", "share_gave_up_waiting",
+                        "program_cost_per_year", "cost_per_employed_month") if m in set(s.metric)]
     rows = []
     for _point, g in s.groupby("point", sort=True):
         first = g.iloc[0]
         cells = [str(first[f]) for f in fields]
         for m in show:
             r = g[g.metric == m].iloc[0]
-            kind = LABELS.get(m, (m, "number"))[1]
+            kind = metric_kind(m)
             cells.append(f"{fmt(r['mean'], kind)} ({fmt_ci(r.ci_low, r.ci_high, kind)})")
         rows.append(cells)
-    columns = fields + [LABELS.get(m, (m, ""))[0] + (f" ({currency})" if LABELS.get(m, ("", ""))[1] == "money" else "")
-                        for m in show]
-    varied = ", ".join(fields)
+    columns = [parameter_label(f) for f in fields] + [
+        LABELS[m][0] + (f" ({currency})" if metric_kind(m) == "money" else "") for m in show]
+    varied = " and ".join(parameter_label(f) for f in fields)
     best = ""
-    if "ever_employed_rate" in show and "cost_per_employed_month" in show:
+    if "cost_per_employed_month" in show:
         cpe = s[s.metric == "cost_per_employed_month"].set_index("point")["mean"]
         p = cpe.idxmin()
-        setting = ", ".join(f"{f} = {s[s.point == p].iloc[0][f]}" for f in fields)
+        setting = ", ".join(f"{parameter_label(f)} {s[s.point == p].iloc[0][f]}" for f in fields)
         best = f" The lowest cost per month a member worked is at {setting} ({fmt(cpe[p], 'money')} {currency})."
     answer = (f"The table below shows how outcomes and costs change with {varied} over {len(rows)} settings, each "
               f"with {man.get('replications', '?')} replications on the same random numbers.{best}")
     return {
-        "kind": "sweep", "title": f"Staffing comparison: {man.get('sweep', folder.name)}",
-        "question": f"How do employment, waiting and cost change as {varied} change?",
-        "answer": answer, "outcomes": [], "costs": [], "staffing": rows, "staffing_columns": columns,
-        "incremental": [], "icers": [], "budget": [],
-        "plots": _plots(folder / "plots", sorted(p.name for p in (folder / "plots").glob("*.png")))
+        "kind": "sweep", "title": f"Staffing comparison: {option_label({}, man.get('sweep', folder.name))}",
+        "question": f"How do employment, waiting and cost change with {varied}?",
+        "answer": answer, "staffing": rows, "staffing_columns": columns,
+        "plots": plots_in(folder / "plots", sorted(p.name for p in (folder / "plots").glob("*.png")))
         if (folder / "plots").exists() else [],
-        "fidelity_plot": [], "scenario_text": scenario_words(sc), "scenario": sc, "currency": currency,
+        "scenario_text": scenario_words(sc), "scenario": sc, "currency": currency,
         "replications": man.get("replications"),
     }
 
 
 def _plan_context(folder: Path, man: dict) -> dict:
-    p = pd.read_csv(folder / "plan.csv")
-    text = (folder / "plan.txt").read_text(encoding="utf-8") if (folder / "plan.txt").exists() else ""
-    answer = text.split("\n\n")[0].strip() or "See the table."
-    field = p.columns[0]
-    columns = [field, "replications", "target", "mean", "95% CI", "verdict"]
-    rows = [[str(r[field]), str(r["replications"]), f"{r['metric']} {r['op']} {r['threshold']:g}", fmt(r["mean"]),
-             fmt_ci(r["ci_low"], r["ci_high"]), r["target_verdict"]] for _, r in p.iterrows()]
-    targets = ", ".join(sorted({f"{r['metric']} {r['op']} {r['threshold']:g}" for _, r in p.iterrows()}))
-    sc = man.get("scenario", {})
-    return {
-        "kind": "plan", "title": f"Staffing plan: smallest {field} meeting the targets",
-        "question": f"What is the smallest {field} that meets {targets} with 95% confidence?",
-        "answer": answer, "outcomes": [], "costs": [], "staffing": rows, "staffing_columns": columns,
-        "incremental": [], "icers": [], "budget": [], "plots": [], "fidelity_plot": [],
-        "scenario_text": scenario_words(sc) if sc else "plan.csv does not record the scenario; see the command below.",
-        "scenario": sc, "currency": "USD", "replications": None,
-    }
+    from ips_sim.reporting.report_plan import plan_context
+
+    return plan_context(folder, man)
 
 
 def _state_context(folder: Path, man: dict) -> dict:
@@ -325,129 +308,70 @@ def _state_context(folder: Path, man: dict) -> dict:
     text = (folder / "state.txt").read_text(encoding="utf-8") if (folder / "state.txt").exists() else ""
     lines = [ln for ln in text.splitlines() if ln.startswith("State-wide gain") or ln.startswith("Allocation")]
     budget = man.get("budget", {})
-    unit = man.get("objective_unit", "")
+    unit = man.get("objective_unit", "").replace("_", " ")
     columns = ["program", "posts now", "posts added", "posts after", f"gain ({unit})", "95% CI"]
-    rows = [[str(r["program"]), str(int(r["posts_now"])), str(int(r["posts_added"])), str(int(r["posts_after"])),
-             fmt(r["gain"]), fmt_ci(r["gain_ci_low"], r["gain_ci_high"])] for _, r in a.iterrows()]
+    rows = [[option_label({}, str(r["program"])), str(int(r["posts_now"])), str(int(r["posts_added"])),
+             str(int(r["posts_after"])), fmt(r["gain"]), fmt_ci(r["gain_ci_low"], r["gain_ci_high"])]
+            for _, r in a.iterrows()]
     added = a[a["posts_added"] > 0]
     answer = " ".join(ln.rstrip(":") + ("." if ln.endswith(":") else "") for ln in lines) or "See the table."
+    answer = re.sub(r"\b([a-z]+(?:_[a-z0-9]+)+)\b", lambda m: m.group(1).replace("_", " "), answer)
     amount = " or ".join(f"{v:,.0f} {k}" for k, v in budget.items() if isinstance(v, (int, float))) or "the budget"
     if len(added):
-        answer += " New posts go to " + ", ".join(f"{r.program} (+{int(r.posts_added)})" for r in added.itertuples()) + "."
+        answer += " New posts go to " + ", ".join(f"{option_label({}, r.program)} (+{int(r.posts_added)})"
+                                                  for r in added.itertuples()) + "."
     return {
-        "kind": "state", "title": f"State-wide plan: {man.get('state', folder.name)}",
+        "kind": "state", "title": f"State-wide plan: {option_label({}, man.get('state', folder.name))}",
         "question": (f"With {amount} more a year, which programs should get new specialist posts, and what does "
                      f"the state gain ({unit})?"),
-        "answer": answer, "outcomes": [], "costs": [], "staffing": rows, "staffing_columns": columns,
-        "incremental": [], "icers": [], "budget": [], "plots": _plots(folder, ["frontier.png", "gains.png"]),
-        "fidelity_plot": [],
-        "scenario_text": (f"{len(a)} programs from {man.get('state_file', 'the state file')}; each program is an "
-                          "ordinary scenario (see the state file), evaluated at every staffing level it can take "
-                          "with common random numbers."),
+        "answer": answer, "staffing": rows, "staffing_columns": columns,
+        "plots": plots_in(folder, ["frontier.png", "gains.png"]),
+        "scenario_text": (f"{len(a)} programs from the state file; each program is an ordinary scenario, "
+                          "evaluated at every staffing level it can take with common random numbers."),
         "scenario": {}, "currency": "USD", "replications": man.get("replications"),
     }
 
 
 def _compare_context(folder: Path, man: dict) -> dict:
-    comp = pd.read_csv(folder / "comparison.csv")
-    inc = pd.read_csv(folder / "incremental.csv")
-    icers = pd.read_csv(folder / "icers.csv") if (folder / "icers.csv").exists() else pd.DataFrame()
-    currency = man.get("currency", "USD")
-    basis = man.get("basis", "")
-    comparator = man.get("comparator", "")
-    options = man.get("options", list(dict.fromkeys(comp.option)))
-    scenarios = man.get("scenarios", {})
-    # One row per measure, one column per option: reads down a page even with many options.
-    columns = ["measure"] + list(options)
-    rows = []
-    for m in COMPARE_ROWS:
-        label, kind = LABELS[m]
-        if m == "people_employed" and basis == "per participant":
-            label, kind = "participants employed", "share"
-        cells = [label + (f" ({currency})" if kind == "money" else "")]
-        for o in options:
-            g = comp[(comp.option == o) & (comp.metric == m)]
-            cells.append("n/a" if g.empty else
-                         f"{fmt(g.iloc[0]['mean'], kind)} ({fmt_ci(g.iloc[0].ci_low, g.iloc[0].ci_high, kind)})")
-        rows.append(cells)
-    inc_rows = []
-    for r in inc.itertuples():
-        kind = "money" if str(r.unit).startswith("USD") else "number"
-        inc_rows.append({"option": r.option, "comparator": r.comparator, "quantity": r.quantity,
-                         "value": fmt(r.mean, kind), "ci": fmt_ci(r.ci_low, r.ci_high, kind)
-                         if math.isfinite(r.ci_low) else "not bounded (effect not significant)",
-                         "unit": r.unit, "method": r.ci_method})
-    icer_rows = []
-    if not icers.empty:
-        for r in icers[icers.effect_measure == "people_employed"].itertuples():
-            icer_rows.append({"option": r.strategy, "cost": fmt(r.cost, "money"), "effect": fmt(r.effect),
-                              "inc_cost": fmt(r.inc_cost, "money"), "inc_effect": fmt(r.inc_effect),
-                              "icer": fmt(r.icer, "money"),
-                              "status": {"ND": "on the frontier", "ED": "extendedly dominated",
-                                         "D": "dominated"}[r.status]})
-    sentences = []
-    for o in options:
-        if o == comparator:
-            continue
-        g = inc[inc.option == o].set_index("quantity")
-        dc, de = g.loc["incremental cost"], g.loc["incremental people employed"]
-        ratio = g.loc["cost per additional person employed"]
-        people = "percentage points more participants employed" if basis == "per participant" else \
-            "more people employed a year"
-        de_txt = fmt(100 * de["mean"]) if basis == "per participant" else fmt(de["mean"])
-        ci_txt = (f"95% CI {fmt(ratio.ci_low, 'money')} to {fmt(ratio.ci_high, 'money')}"
-                  if math.isfinite(ratio.ci_low) else "its CI is unbounded")
-        sentences.append(f"{o} costs {fmt(dc['mean'], 'money')} more {basis} than {comparator} and gives "
-                         f"{de_txt} {people}: {fmt(ratio['mean'], 'money')} per additional person employed ({ci_txt}).")
-    frontier = [r["option"] for r in icer_rows if r["status"] == "on the frontier"]
-    off = [f"{r['option']} ({r['status']})" for r in icer_rows if r["status"] != "on the frontier"]
-    answer = " ".join(sentences) + (f" Worth considering at some price (the efficient frontier): {', '.join(frontier)}."
-                                    if frontier else "")
-    if off:
-        answer += f" Never the best buy: {', '.join(off)}."
-    answer += f" All costs in {currency}, discounted, {basis}."
-    sc0 = scenarios.get(comparator) or (next(iter(scenarios.values())) if scenarios else {})
-    return {
-        "kind": "comparison", "title": "Economic evaluation: " + " vs ".join(options),
-        "question": f"What do {', '.join(o for o in options if o != comparator)} cost and buy compared with "
-                    f"{comparator}, in {currency}?",
-        "answer": answer, "outcomes": [], "costs": [], "staffing": rows, "staffing_columns": columns,
-        "incremental": inc_rows, "icers": icer_rows, "budget": [],
-        "plots": _plots(folder, ("cost_effect.png", "ceac.png", "ce_plane.png", "budget.png")),
-        "fidelity_plot": [],
-        "scenario_text": scenario_words(sc0) if len(scenarios) < 2 else "",
-        "scenario_list": [scenario_words(s) for s in scenarios.values()] if len(scenarios) > 1 else [],
-        "scenario": sc0, "currency": currency, "replications": man.get("replications"),
-        "basis": basis, "parameter_uncertainty": man.get("parameter_uncertainty", False),
-        "cost_uncertainty": man.get("cost_uncertainty", []),
-    }
+    from ips_sim.reporting.report_compare import compare_context
+
+    return compare_context(folder, man)
+
+
+DEFAULTS = {"outcomes": [], "costs": [], "staffing": [], "staffing_columns": [], "staffing_note": "",
+            "incremental": [], "icers": [], "budget": [], "budget_calendar": False, "budget_impact": [],
+            "budget_impact_note": "", "plots": [], "fidelity_plot": [], "basis": "", "scenario_list": [],
+            "parameter_uncertainty": False, "cost_uncertainty": [], "evpi": [], "evpi_note": "",
+            "scenario_text": ""}
 
 
 def report_context(folder: Path) -> dict:
+    from ips_sim.reporting.checklists import checklists
+
     folder = Path(folder)
     kind = folder_kind(folder)
     man = _manifest(folder)
     ctx = {"run": _run_context, "sweep": _sweep_context, "plan": _plan_context,
            "comparison": _compare_context, "state": _state_context}[kind](folder, man)
-    ctx.setdefault("basis", "")
-    ctx.setdefault("scenario_list", [])
-    ctx.setdefault("parameter_uncertainty", False)
-    ctx.setdefault("cost_uncertainty", [])
+    for k, v in DEFAULTS.items():
+        ctx.setdefault(k, v)
     ctx["fidelity"] = _fidelity(folder)
+    ctx["sensitivity"], ctx["sensitivity_plots"] = _sensitivity(folder)
     scenarios = list(man.get("scenarios", {}).values()) or ([ctx["scenario"]] if ctx.get("scenario") else [])
     ctx["assumptions"] = assumptions(scenarios)
     ctx["reproduce"] = {
-        "command": man.get("command", "(not recorded; plan.txt / the folder name say what was run)"),
+        "command": man.get("command", "(not recorded; plan.txt and the folder name say what was run)"),
         "seed": man.get("seed", (ctx.get("scenario") or {}).get("simulation", {}).get("seed", "not recorded")),
         "version": (man.get("versions") or {}).get("ips-sim", __version__),
         "folder": str(folder),
     }
+    ctx["checklists"] = checklists(folder, kind, man, ctx)
     return ctx
 
 
 def breakable(text) -> Markup:
-    """HTML-escaped text with line-break opportunities after dots and underscores (long field names)."""
-    return Markup(re.sub(r"([._])", r"\1<wbr>", str(escape(text))))
+    """HTML-escaped text with line-break opportunities after dots, slashes and underscores (long names)."""
+    return Markup(re.sub(r"([._/])", r"\1<wbr>", str(escape(text))))
 
 
 def _env() -> Environment:
@@ -458,23 +382,29 @@ def _env() -> Environment:
     return env
 
 
-def render(folder: Path) -> tuple[str, str]:
+def render(folder: Path, ctx: dict | None = None) -> tuple[str, str]:
     """(report.html, report.md) of a results folder."""
-    ctx = report_context(folder)
+    ctx = ctx or report_context(folder)
     env = _env()
     html = env.get_template("report.html.j2").render(**ctx)
-    md_env = Environment(loader=PackageLoader("ips_sim.reporting", "templates"), undefined=StrictUndefined, autoescape=False,
-                         trim_blocks=True, lstrip_blocks=True)
+    md_env = Environment(loader=PackageLoader("ips_sim.reporting", "templates"), undefined=StrictUndefined,
+                         autoescape=False, trim_blocks=True, lstrip_blocks=True)
     md = md_env.get_template("report.md.j2").render(**ctx)
     return html, md
 
 
 def write_report(folder: Path) -> list[Path]:
-    """Write report.html and report.md into the results folder (each file replaced whole)."""
+    """Write report.html, report.md and the two reporting checklists into the results folder (each replaced whole)."""
+    from ips_sim.reporting.checklists import checklist_markdown
+
     folder = Path(folder)
-    html, md = render(folder)
+    ctx = report_context(folder)
+    html, md = render(folder, ctx)
+    ctx_lists = ctx["checklists"]
     out = []
-    for name, text in (("report.html", html), ("report.md", md)):
+    files = [("report.html", html), ("report.md", md)]
+    files += [(c["file"], checklist_markdown(c)) for c in ctx_lists]
+    for name, text in files:
         path = folder / name
         tmp = folder / f".{name}.tmp-{os.getpid()}"
         try:

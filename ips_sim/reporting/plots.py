@@ -30,19 +30,32 @@ def mean_and_ci(monthly: pd.DataFrame, column: str, confidence: float = 0.95) ->
     return pd.DataFrame({"mean": mean, "low": mean - half, "high": mean + half})
 
 
-def _band(ax, band: pd.DataFrame, label: str, color: str) -> None:
-    years = band.index.to_numpy() / 12.0
-    ax.plot(years, band["mean"], color=color, label=label, lw=1.5)
-    ax.fill_between(years, band["low"], band["high"], color=color, alpha=0.25, lw=0)
+def _x(months, scenario: Scenario):
+    """x values of simulation months 1, 2, ... (month ends): calendar dates from start.date, else years."""
+    months = pd.Index(months).to_numpy()
+    if scenario.start_date is not None:
+        start = pd.Timestamp(scenario.start_date)
+        return pd.DatetimeIndex([start + pd.DateOffset(months=int(m)) for m in months]).to_numpy()
+    return months / 12.0
+
+
+def _band(ax, band: pd.DataFrame, label: str, color: str, scenario: Scenario) -> None:
+    x = _x(band.index, scenario)
+    ax.plot(x, band["mean"], color=color, label=label, lw=1.5)
+    ax.fill_between(x, band["low"], band["high"], color=color, alpha=0.25, lw=0)
 
 
 def _finish(fig, ax, scenario: Scenario, title: str, ylabel: str, path: Path) -> None:
     warm = scenario.simulation.warmup_years
-    if warm > 0:
-        ax.axvspan(0, warm, color="0.9", zorder=0, label="warm-up")
-    ax.set_xlabel("years since the program opened")
+    if scenario.start_date is not None:
+        ax.set_xlabel("month end (the run starts from the program as it is today)")
+        fig.autofmt_xdate()
+    else:
+        if warm > 0:
+            ax.axvspan(0, warm, color="0.9", zorder=0, label="warm-up")
+        ax.set_xlabel("years since the program opened")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{scenario.name}: {title}", fontsize=10)
+    ax.set_title(f"{scenario.display_label}: {title}", fontsize=10)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -55,21 +68,21 @@ def plot_run(monthly: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
     caption = f"mean of {n} replications, 95% CI band"
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    _band(ax, mean_and_ci(monthly, "caseload"), "caseload (enrolled members)", "tab:blue")
-    _band(ax, mean_and_ci(monthly, "waitlist"), "waitlist", "tab:red")
+    _band(ax, mean_and_ci(monthly, "caseload"), "caseload (enrolled members)", "tab:blue", scenario)
+    _band(ax, mean_and_ci(monthly, "waitlist"), "waitlist", "tab:red", scenario)
     cap = team_caseload_cap(scenario)
     ax.axhline(cap, color="tab:blue", ls=":", lw=1, label=f"caseload cap ({cap})")
     _finish(fig, ax, scenario, f"caseload and waitlist ({caption})", "members at month end",
             folder / "caseload_waitlist.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    _band(ax, mean_and_ci(monthly, "employed"), "members working", "tab:green")
-    _band(ax, mean_and_ci(monthly, "placements"), "jobs started in the month", "tab:orange")
+    _band(ax, mean_and_ci(monthly, "employed"), "members working", "tab:green", scenario)
+    _band(ax, mean_and_ci(monthly, "placements"), "jobs started in the month", "tab:orange", scenario)
     _finish(fig, ax, scenario, f"employment ({caption})", "members / jobs", folder / "employment.png")
 
     fig, ax = plt.subplots(figsize=(7, 4))
     means = monthly.groupby("month")[[c for c, _ in ACTIVITY_COLUMNS] + ["hours_available"]].mean()
-    years = means.index.to_numpy() / 12.0
+    years = _x(means.index, scenario)
     ax.stackplot(years, *[means[c].to_numpy() for c, _ in ACTIVITY_COLUMNS],
                  labels=[label for _, label in ACTIVITY_COLUMNS], alpha=0.85)
     ax.plot(years, means["hours_available"], color="black", lw=1, label="hours available")
@@ -101,7 +114,7 @@ def plot_fans(trajectory: pd.DataFrame, scenario: Scenario, folder: Path) -> Non
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{label} at month end")
         ax.set_ylim(bottom=0)
-        ax.set_title(f"{scenario.name}: {label} ({n} replications)", fontsize=10)
+        ax.set_title(f"{scenario.display_label}: {label} ({n} replications)", fontsize=10)
         ax.legend(fontsize=8, loc="best")
         ax.grid(alpha=0.3)
         if "date" in trajectory.columns:

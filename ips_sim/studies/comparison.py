@@ -26,6 +26,7 @@ from ips_sim.config import Scenario
 from ips_sim.config.prices import currency_label
 from ips_sim.core.streams import stream_seed
 from ips_sim.economics import cea
+from ips_sim.economics.budget_impact import budget_impact
 from ips_sim.economics.costs import ECONOMIC_OUTCOMES, budget, economic_outcomes, is_cohort, unit_label
 from ips_sim.runner.experiment import run_replications
 from ips_sim.sim.records import FrozenRecords
@@ -73,6 +74,11 @@ class Comparison:
     @property
     def names(self) -> list[str]:
         return [o.name for o in self.options]
+
+    @property
+    def labels(self) -> list[str]:
+        """What people call the options (``label``, else the name in words)."""
+        return [o.display_label for o in self.options]
 
 
 def pick_comparator(options: list[Scenario], comparator: int | None) -> int:
@@ -238,6 +244,19 @@ def uncertainty_tables(c: Comparison) -> dict[str, pd.DataFrame]:
     return {"ceac": pd.DataFrame(out_ceac), "evpi": pd.DataFrame(out_evpi)}
 
 
+def budget_impact_table(c: Comparison) -> pd.DataFrame:
+    """budget_impact.csv: the payer's cost by year for 5 years per option, against the comparator (ISPOR)."""
+    from ips_sim.config import add_months
+
+    sc = c.options[c.comparator]
+    begins = None
+    if sc.start_date is not None:
+        warm = round(12 * sc.simulation.warmup_years)
+        n = max(len(b) for b in c.budgets)
+        begins = [add_months(sc.start_date, warm + 12 * k).isoformat() for k in range(n)]
+    return budget_impact(c.budgets, c.names, c.labels, c.comparator, begins)
+
+
 def budget_table(c: Comparison) -> pd.DataFrame:
     frames = []
     for name, b in zip(c.names, c.budgets):
@@ -269,7 +288,7 @@ def plot_frontier(c: Comparison, path) -> None:
                     yerr=[[(m_c - lo_c) / 1000.0], [(hi_c - m_c) / 1000.0]],
                     fmt="o" if status == "ND" else "s", ms=8, capsize=4, color=f"C{k}")
         right = m_e >= np.nanmean([np.nanmean(c.values(j, "people_employed")) for j in range(len(c.names))])
-        ax.annotate(f"{name}\n({_status_words(status)})", (m_e, m_c / 1000.0), textcoords="offset points",
+        ax.annotate(f"{c.labels[k]}\n({_status_words(status)})", (m_e, m_c / 1000.0), textcoords="offset points",
                     xytext=(-10, 8) if right else (10, 8), ha="right" if right else "left", fontsize=10)
     nd = t[t.status == "ND"].sort_values("effect")
     ax.plot(nd.effect, nd.cost / 1000.0, "-", color="black", lw=1.2, label="efficient frontier")
@@ -296,8 +315,8 @@ def plot_budget(c: Comparison, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4))
-    for k, (name, b) in enumerate(zip(c.names, c.budgets)):
-        ax.plot(b["year"], b["service_cost"] / 1000.0, "o-", color=f"C{k}", label=name)
+    for k, b in enumerate(c.budgets):
+        ax.plot(b["year"], b["service_cost"] / 1000.0, "o-", color=f"C{k}", label=c.labels[k])
     ax.set_xlabel("program year (after warm-up)" if c.basis != "per participant" else "year of follow-up")
     ax.set_ylabel(f"service cost (thousand {c.currency})")
     ax.set_title("Budget per year (not discounted)")
@@ -317,12 +336,12 @@ def plot_ce_plane(c: Comparison, path) -> None:
 
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     base = c.comparator
-    for k, name in enumerate(c.names):
+    for k in range(len(c.names)):
         if k == base:
             continue
         de = c.values(k, "people_employed") - c.values(base, "people_employed")
         dc = c.values(k, "cost") - c.values(base, "cost")
-        ax.scatter(de, dc / 1000.0, s=10, alpha=0.4, color=f"C{k}", label=f"{name} vs {c.names[base]}")
+        ax.scatter(de, dc / 1000.0, s=10, alpha=0.4, color=f"C{k}", label=f"{c.labels[k]} against {c.labels[base]}")
         ax.plot(np.nanmean(de), np.nanmean(dc) / 1000.0, "k+", ms=14, mew=2)
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(0, color="black", lw=0.8)
@@ -348,7 +367,7 @@ def plot_ceac(c: Comparison, tables: dict[str, pd.DataFrame], path) -> None:
         t = acc[acc.effect_measure == q]
         for k, name in enumerate(c.names):
             s = t[t.option == name]
-            ax.plot(s.wtp / 1000.0, s.probability_cost_effective, color=f"C{k}", label=name, lw=2)
+            ax.plot(s.wtp / 1000.0, s.probability_cost_effective, color=f"C{k}", label=c.labels[k], lw=2)
         ax.set_xlabel(f"willingness to pay per {label}\n(thousand {c.currency})")
         ax.set_ylabel("probability cost-effective")
         ax.set_ylim(-0.02, 1.02)
@@ -379,6 +398,7 @@ def write_comparison(folder, c: Comparison, manifest_doc: dict) -> list[str]:
     csv(incremental_table(c), "incremental.csv")
     csv(icer_table(c), "icers.csv")
     csv(budget_table(c), "budget.csv")
+    csv(budget_impact_table(c), "budget_impact.csv")
     rep = []
     for k, name in enumerate(c.names):
         for i, r in enumerate(c.rows[k]):
@@ -395,7 +415,8 @@ def write_comparison(folder, c: Comparison, manifest_doc: dict) -> list[str]:
         plot_ceac(c, tables, folder / "ceac.png")
         written += ["ce_plane.png", "ceac.png"]
     doc = dict(manifest_doc)
-    doc.update({"kind": "comparison", "options": c.names, "comparator": c.names[c.comparator], "basis": c.basis,
+    doc.update({"kind": "comparison", "options": c.names, "labels": c.labels, "comparator": c.names[c.comparator],
+                "basis": c.basis,
                 "currency": c.currency, "seed": c.seed, "replications": c.replications,
                 "parameter_uncertainty": c.parameter_uncertainty,
                 "cost_uncertainty": [{"field": p, "low_factor": lo, "high_factor": hi, "source": s}

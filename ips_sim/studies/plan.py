@@ -272,38 +272,82 @@ def give_up_warning(res: PlanResult) -> str | None:
     return None
 
 
-def plan_rows(res: PlanResult) -> list[dict]:
-    """One row per value examined and target: the numbers behind the verdicts."""
-    rows = []
+def _mean(per_rep: list[dict], name: str, n: int) -> float:
+    x = [r.get(name, math.nan) for r in per_rep[:n]]
+    x = [v for v in x if math.isfinite(v)]
+    return sum(x) / len(x) if x else math.nan
+
+
+def point_costs(res: PlanResult, years: float) -> list[dict]:
+    """Per value examined: cost per year, people employed in a year, the budget over the observed years, and the
+    cost per additional person employed against the previous value examined (paired on the replications both ran)."""
+    out = []
+    prev = None
     for p in res.points:
+        cost = p.rows.get("program_cost_per_year", {})
+        people = p.rows.get("people_employed_per_year", {})
+        ratio = math.nan
+        if prev is not None:
+            n = min(len(p.per_rep), len(prev.per_rep))
+            dc = _mean(p.per_rep, "program_cost_per_year", n) - _mean(prev.per_rep, "program_cost_per_year", n)
+            de = _mean(p.per_rep, "people_employed_per_year", n) - _mean(prev.per_rep, "people_employed_per_year", n)
+            ratio = dc / de if de > 0 else math.nan
+        out.append({"cost_per_year": cost.get("mean", math.nan), "cost_per_year_ci_low": cost.get("ci_low", math.nan),
+                    "cost_per_year_ci_high": cost.get("ci_high", math.nan),
+                    "people_employed_per_year": people.get("mean", math.nan),
+                    "cost_per_additional_person_employed": ratio,
+                    "compared_with": "" if prev is None else str(prev.value),
+                    "budget_over_horizon": cost.get("mean", math.nan) * years, "budget_years": years})
+        prev = p
+    return out
+
+
+def plan_rows(res: PlanResult, years: float | None = None, currency: str = "") -> list[dict]:
+    """One row per value examined and target: the numbers behind the verdicts, then what the value costs."""
+    rows = []
+    costs = point_costs(res, years) if years is not None else [{} for _ in res.points]
+    for p, c in zip(res.points, costs):
         for t in res.targets:
             r = p.rows[t.metric]
             rows.append({res.path: p.value, "replications": p.replications, "metric": t.metric, "op": t.op,
                          "threshold": t.threshold, "mean": r["mean"], "ci_low": r["ci_low"],
-                         "ci_high": r["ci_high"], "target_verdict": p.verdicts[str(t)], "value_verdict": p.status})
+                         "ci_high": r["ci_high"], "target_verdict": p.verdicts[str(t)], "value_verdict": p.status,
+                         **c, **({"currency": currency} if c else {})})
     return rows
 
 
-def write_plan(folder: Path, res: PlanResult, text: list[str]) -> None:
+def write_plan(folder: Path, res: PlanResult, text: list[str], years: float | None = None,
+               currency: str = "") -> None:
     """plan.csv and plan.txt into ``folder`` (a temporary folder that ips_sim.runner.output promotes)."""
     import pandas as pd
 
     from ips_sim.reporting.tables import write_csv
 
-    write_csv(pd.DataFrame(plan_rows(res)), folder / "plan.csv")
+    write_csv(pd.DataFrame(plan_rows(res, years, currency)), folder / "plan.csv")
     (folder / "plan.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
 
 
-def table_lines(res: PlanResult) -> list[str]:
+def _money(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"${x:,.0f}"
+
+
+def table_lines(res: PlanResult, years: float | None = None) -> list[str]:
     conf = f"{res.confidence:.0%}".replace(".0%", "%")
     header = [res.path, "replications"] + [f"{t} (mean [{conf} CI])" for t in res.targets] + ["verdict"]
+    if years is not None:
+        header += ["cost per year", "people employed a year", "cost per additional person employed",
+                   f"budget over {years:g} years"]
+    costs = point_costs(res, years) if years is not None else [None] * len(res.points)
     rows = []
-    for p in res.points:
+    for p, c in zip(res.points, costs):
         cells = [str(p.value), str(p.replications)]
         for t in res.targets:
             r = p.rows[t.metric]
             cells.append(f"{_fmt(r['mean'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}] {p.verdicts[str(t)]}")
         cells.append(p.status)
+        if c is not None:
+            cells += [_money(c["cost_per_year"]), _fmt(c["people_employed_per_year"]),
+                      _money(c["cost_per_additional_person_employed"]), _money(c["budget_over_horizon"])]
         rows.append(cells)
     widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(header)]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]

@@ -123,6 +123,7 @@ NOT_VARIED = {
                                "sweep file or with --replications",
     "arm": "the arm changes the defaults of many fields; run one sweep per arm (a base scenario per arm)",
     "description": "the description is not a model input",
+    "label": "the label is not a model input",
     "start.members_csv": "the members file is read when the scenario is loaded; vary the counts "
                          "(start.waitlist.count, start.job_seekers.count, start.workers.count) instead",
     "start.date": "the calendar date of day 0 sets the months of dated schedules and seasonality; "

@@ -26,20 +26,22 @@ def _money(x: float) -> str:
 def format_comparison(c, inc, icers) -> str:
     """The incremental and ICER tables as text for the terminal."""
     lines = [f"{len(c.names)} options, {c.replications} paired replications (seed {c.seed}); "
-             f"costs in {c.currency}, {c.basis}; comparator: {c.names[c.comparator]}", ""]
+             f"costs in {c.currency}, {c.basis}; comparator: {c.labels[c.comparator]}", ""]
+    labels = dict(zip(c.names, c.labels))
     for name in c.names:
         if name == c.names[c.comparator]:
             continue
-        lines.append(f"{name} vs {c.names[c.comparator]}:")
+        lines.append(f"{labels[name]} against {c.labels[c.comparator]}:")
         for r in inc[inc.option == name].itertuples():
             fmt = _money if r.unit.startswith("USD") else (lambda x: f"{x:.2f}")
             lines.append(f"  {r.quantity:40s} {fmt(r.mean):>12s}  [{fmt(r.ci_low)}, {fmt(r.ci_high)}] {r.unit}")
     lines.append("")
     t = icers[icers.effect_measure == "people_employed"]
-    lines.append(f"ICERs ({t.icer_unit.iloc[0]}):")
+    lines.append(f"ICERs ({t.icer_unit.iloc[0]}, each against the next cheaper option on the frontier):")
     lines.append(f"  {'option':32s} {'cost':>12s} {'people employed':>16s} {'ICER':>12s}  status")
     for r in t.itertuples():
-        lines.append(f"  {r.strategy:32s} {_money(r.cost):>12s} {r.effect:16.2f} {_money(r.icer):>12s}  {r.status}")
+        lines.append(f"  {labels.get(r.strategy, r.strategy):32s} {_money(r.cost):>12s} {r.effect:16.2f} "
+                     f"{_money(r.icer):>12s}  {r.status}")
     lines.append("  (ND on the frontier, ED extendedly dominated, D dominated)")
     return "\n".join(lines)
 
@@ -123,7 +125,7 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
             write_comparison(tmp, c, doc)
     if not quiet:
         click.echo(format_comparison(c, incremental_table(c), icer_table(c)))
-        click.echo(f"-> {folder.path}/ (comparison.csv, incremental.csv, icers.csv, budget.csv, plots); "
+        click.echo(f"-> {folder.path}/ (comparison.csv, incremental.csv, icers.csv, budget.csv, budget_impact.csv, plots); "
                    f"ips-sim report {folder.path} builds the board report")
 
 

@@ -108,17 +108,26 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     currency = currency_label(base.costs.price_year)
     units = {m.name: unit_label(m.unit, currency) for m in METRICS}  # money metrics as "USD 2024"
     used = sorted({t.metric for t in parsed})
-    text = [sentence(res), "", *table_lines(res), "",
+    years = base.simulation.horizon_years - base.simulation.warmup_years
+    text = [sentence(res), "", *table_lines(res, years), "",
             f"seed {seed if seed is not None else base.simulation.seed}, common random numbers across values; "
-            + "; ".join(f"{m} in {units[m]}" for m in used), f"mode: {base.mode}"]
+            + "; ".join(f"{m} in {units[m]}" for m in used),
+            f"costs in {currency}, not discounted; cost per additional person employed: against the previous "
+            f"value in the table, paired replications; budget: cost per year x {years:g} observed years",
+            f"mode: {base.mode}"]
     warning = give_up_warning(res)
     if warning:
         text.append(warning)
     for line in text:
         click.echo(line)
     if folder is not None:
-        with folder.lock(), folder.write() as tmp:
-            write_plan(tmp, res, text)
+        import sys
+
+        doc = {"scenario": base.model_dump(mode="json"), "seed": seed if seed is not None else base.simulation.seed,
+               "command": " ".join(["ips-sim", *sys.argv[1:]]), "path": path, "years": years,
+               "currency": currency, "targets": [str(t) for t in parsed]}
+        with folder.lock(), folder.write(doc) as tmp:
+            write_plan(tmp, res, text, years, currency)
         click.echo(f"-> {folder.path}/plan.csv, plan.txt")
 
 COMMANDS = [plan_command]

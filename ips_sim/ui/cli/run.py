@@ -107,11 +107,15 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
                       plots=not no_plots)
         checkpoint.discard()
     if not quiet:
+        from ips_sim.reporting.wording import period_words, summary_lines
+
         table = summary_table(metrics, currency_label(sc.costs.price_year))
-        click.echo(f"{sc.name}: {n} replications in {wall:.1f} s -> {folder.path}/")
+        click.echo(f"{sc.display_label}: {n} replications in {wall:.1f} s -> {folder.path}/")
         click.echo(f"  mode: {sc.mode}")
-        for row in table.itertuples():
-            click.echo(f"  {row.metric:40s} {row.mean:10.3f}  [{row.ci_low:.3f}, {row.ci_high:.3f}] {row.unit}")
+        for line in summary_lines(table, currency_label(sc.costs.price_year),
+                                  period_words(sc.model_dump(mode="json"))):
+            click.echo(line)
+        click.echo(f"  (every figure at full precision, by metric id: {folder.path}/summary.csv)")
 
 
 def _records_option(text: str) -> bool | int:
