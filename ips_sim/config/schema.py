@@ -79,10 +79,39 @@ class Referrals(_Section):
                 raise ValueError(f"factor for {k} is {x}; each factor must be > 0 and <= 10")
         return v
 
+class VacancyPeriod(_Section):
+    """A known vacancy: specialist post ``post`` (1 = the first) is vacant from one month to another."""
+
+    post: int = Field(ge=1, le=1000)
+    from_month: float = Field(ge=0, le=1200)
+    to_month: float = Field(gt=0, le=1200)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.to_month <= self.from_month:
+            raise ValueError(f"to_month ({self.to_month:g}) must be after from_month ({self.from_month:g})")
+        return self
+
+
 class Team(_Section):
     specialists: int = Field(ge=1, le=1000)
     caseload_cap: int = Field(ge=1, le=1000)
     fte_per_specialist: float = Field(ge=0.05, le=1.0)
+    # A known staffing history (ips-sim fit-program: quarters with posts vacant): each period the post
+    # has no hours and takes nobody new, then a new hire fills it and ramps up (turnover's mechanism).
+    vacancies: list[VacancyPeriod] = Field(max_length=MAX_SCHEDULE_PERIODS)
+
+    @model_validator(mode="after")
+    def _posts(self):
+        for k, v in enumerate(self.vacancies):
+            if v.post > self.specialists:
+                raise ValueError(f"vacancies[{k}].post {v.post} is not one of the {self.specialists} posts")
+        for a, b in zip(sorted(self.vacancies, key=lambda v: (v.post, v.from_month)),
+                        sorted(self.vacancies, key=lambda v: (v.post, v.from_month))[1:]):
+            if a.post == b.post and b.from_month < a.to_month:
+                raise ValueError(f"vacancies of post {a.post} overlap (months {a.from_month:g}-{a.to_month:g} and "
+                                 f"{b.from_month:g}-{b.to_month:g})")
+        return self
 
 
 class TimeUse(_Section):
@@ -273,6 +302,9 @@ class Scenario(_Section):
     supervision: Supervision
     turnover: Turnover
     start: Start | None = None
+    # A program's own parameter uncertainty (ips-sim fit-program's posterior.csv, the format of
+    # calibration/draws.csv), relative to the scenario file: --parameter-uncertainty draws from it.
+    parameter_draws: str | None = Field(default=None, min_length=1, max_length=1000)
 
     @model_validator(mode="after")
     def _calendar(self):
@@ -302,10 +334,15 @@ class Scenario(_Section):
             raise ValueError("referrals.trend_per_year: the referral rate would exceed 100000 a month within the "
                              "horizon; use a smaller trend or a shorter horizon")
         if self.start is not None:
+            if self.start.vacant and self.team.vacancies:
+                raise ValueError("team.vacancies and start.vacant_posts both given: describe vacant posts one way")
             vacant, hires = self.start.vacant, len(self.start.new_hire_months)
             if vacant + hires > self.team.specialists:
                 raise ValueError(f"start.vacant_posts: {vacant} vacant and {hires} new hires in a team of "
                                  f"{self.team.specialists} posts: at most team.specialists in all")
+        if self.team.vacancies and self.turnover.enabled:
+            # A known staffing history: random turnover would add vacancies the history does not have.
+            raise ValueError("team.vacancies needs turnover.enabled: false")
         return self
 
     @field_validator("name")

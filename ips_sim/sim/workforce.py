@@ -61,7 +61,7 @@ class Workforce:
         self.orphans: deque[Member] = deque()  # members of a vacant post waiting for a colleague with room
         # Whether coverage and quality can change during the run: posts turn over, or today
         # (scenario start:) some are vacant or held by new hires still ramping up.
-        self.changes = to.enabled or bool(vacant) or bool(new_hires)
+        self.changes = to.enabled or bool(vacant) or bool(new_hires) or bool(scenario.team.vacancies)
         if not self.changes:
             # Nobody leaves: every post filled by an experienced specialist for good, so
             # coverage and quality are constant; set them once and keep the loop lean.
@@ -90,6 +90,18 @@ class Workforce:
                 self.streams.exponential(f"specialist_hiring_delay_{s.index}"),
                 vacant=s in self.vacant_posts,
             ))
+        for v in self.sc.team.vacancies:  # a known staffing history (team.vacancies)
+            self.program.env.process(self.known_vacancy(self.program.specialists[v.post - 1],
+                                                        v.from_month * DAYS_PER_MONTH, v.to_month * DAYS_PER_MONTH))
+
+    def known_vacancy(self, s: Specialist, from_day: float, to_day: float):
+        """A vacancy the scenario names (``team.vacancies``): the post empties, then a new hire fills it."""
+        env = self.program.env
+        if from_day > env.now:
+            yield env.timeout(from_day - env.now)
+        self.depart(s, env.now)
+        yield env.timeout(to_day - env.now)
+        self.hire(s, env.now)
 
     # ------------------------------------------------------------------ supervision
 

@@ -134,9 +134,18 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
                    progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None,
                    keep_records: bool | int = True):
-    """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled)."""
+    """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled).
+
+    A scenario with ``parameter_draws`` (a program's posterior from ``ips-sim fit-program``) draws
+    from that file instead of the national draws, and its draws win over the values the file sets
+    (those are the posterior means)."""
+    from ips_sim.studies.program_fit.draws import scenario_draws_path
+
+    draws_path, own = scenario_draws_path(scenario, scenario_path, draws_path)
     draws = load_draws(draws_path)
     explicit = explicit_paths(read_yaml_file(scenario_path) or {})
+    if own:
+        explicit -= set(draws[0][0]) if draws else set()
     per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
                 for d in range(min(len(draws), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,

@@ -51,6 +51,7 @@ def _register() -> None:
         app,
         calibrate,
         compare,
+        fit_program,
         fit_referrals,
         plan,
         report,
@@ -61,7 +62,8 @@ def _register() -> None:
         trial,
     )
 
-    for module in (run, sweep, plan, state, trial, compare, report, calibrate, app, fit_referrals, sensitivity):
+    for module in (run, sweep, plan, state, trial, compare, report, calibrate, app, fit_referrals, fit_program,
+                   sensitivity):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -104,10 +104,16 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
     folder.check()
     draws = None
     if parameter_uncertainty:
-        all_draws = load_draws()
+        from ips_sim.studies.program_fit.draws import scenario_draws_path
+
         draws = []
         for sc, path in zip(options, paths):
+            # A program's own posterior (parameter_draws) wins over the values its file sets.
+            own_path, own = scenario_draws_path(sc, path)
+            all_draws = load_draws(own_path)
             explicit = explicit_paths(read_yaml_file(path) or {})
+            if own:
+                explicit -= set(all_draws[0][0]) if all_draws else set()
             draws.append([draw_updates(sc, all_draws, i, explicit) for i in range(len(all_draws))])
     executor = make_executor(workers if scheduler is None else None, scheduler)
     with folder.lock():

@@ -1,0 +1,23 @@
+"""Where a scenario's parameter uncertainty comes from: its own posterior (``parameter_draws``) or the national draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ips_sim.config import Scenario
+from ips_sim.core.errors import UserError
+
+
+def scenario_draws_path(scenario: Scenario, scenario_path: str | Path | None,
+                        draws_path: str | Path | None = None) -> tuple[Path | None, bool]:
+    """The draws a scenario's parameter uncertainty comes from: its own ``parameter_draws`` file (relative
+    to the scenario file) or ``draws_path`` (default: the national calibration draws); and whether its own."""
+    if scenario.parameter_draws is None:
+        return (Path(draws_path) if draws_path else None), False
+    path = Path(scenario.parameter_draws)
+    if not path.is_absolute() and scenario_path is not None:
+        path = Path(scenario_path).parent / path
+    if not path.is_file():
+        raise UserError([f"{scenario_path}: parameter_draws: {scenario.parameter_draws!r}: no such file "
+                         f"(a posterior.csv written by ips-sim fit-program, relative to the scenario file)"])
+    return path, True
