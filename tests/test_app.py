@@ -133,7 +133,7 @@ def test_missing_numbers_show_as_dashes_not_none():
     import pandas as pd
 
     shown = pd.DataFrame({"metric": ["a", "b"], "baseline": [1234.5, math.nan], "result": ["higher", "not enough data"]})
-    html = app._dashes_for_missing(shown).to_html()
+    html = app.dashes_for_missing(shown).to_html()
     assert "1,234.5" in html and "–" in html and "nan" not in html.lower().replace("not enough", "")
     assert shown["baseline"].dtype.kind == "f"  # the data stays numeric (sortable, downloadable)
 

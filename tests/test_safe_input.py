@@ -352,7 +352,7 @@ def test_sweep_of_a_million_explicit_points_refused_fast(tmp_path):
 
 def test_points_counted_before_any_is_built(tmp_path, monkeypatch):
     _write(tmp_path, "base.yaml", TINY)
-    monkeypatch.setattr("ips_sim.studies.sweep.MAX_POINTS", 50)
+    monkeypatch.setattr("ips_sim.studies.sweep.sweepfile.MAX_POINTS", 50)
     n = 51
     sweep = _write(tmp_path, "s.yaml", "base: base.yaml\npoints: [" + ", ".join(["{team.specialists: 1}"] * n) + "]\n")
     with pytest.raises(SweepError) as e:

@@ -19,7 +19,6 @@ module wrote are ever replaced, and only with exactly the files it wrote.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ips_sim.core.errors import UserError
+from ips_sim.core.hashing import content_hash
 from ips_sim.core.version import __version__
 
 MANIFEST = "manifest.json"
@@ -35,8 +35,7 @@ MANIFEST = "manifest.json"
 
 def identity_hash(identity: dict) -> str:
     """A stable hash of what makes two results "the same run" (kind, resolved scenario, seed ...)."""
-    text = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return content_hash(identity, 16)
 
 
 def read_stamp(folder: Path) -> dict | None:

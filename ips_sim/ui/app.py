@@ -9,26 +9,24 @@ the package's defaults, optionally overlaid by an uploaded scenario YAML
 as one line), then by the sidebar levers. Results are cached on the resolved
 scenario JSON, the seed and the number of replications.
 
-The top of this module is plain Python with no Streamlit import, so that the
-command line (``ips_sim/ui/cli/app.py``) can import it and the tests can call the
-helpers (:func:`scenario_from_upload`, :func:`apply_levers`, :func:`simulate`)
-without a browser. The page itself is :func:`render`, split into one small
+This module imports Streamlit only inside the page, so that the command line
+(``ips_sim/ui/cli/app.py``) can import it and the tests can call the plain helpers
+(:mod:`ips_sim.ui.whatif`: :func:`scenario_from_upload`, :func:`apply_levers`,
+:func:`simulate`, re-exported here) without a browser; layout helpers and charts are
+in :mod:`ips_sim.ui.app_layout`. The page itself is :func:`render`, split into one small
 function per part, run when Streamlit executes this file as a script. What it
 draws comes from library modules: :mod:`ips_sim.analysis.paired` (paired differences),
 :mod:`ips_sim.analysis.mechanism` ("why did this change?"), :mod:`ips_sim.reporting.animation`
 and :mod:`ips_sim.analysis.hours` (the hours budget).
 """
 
+
 from __future__ import annotations
 
 import hashlib
 import math
-import os
-import subprocess
-import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -37,254 +35,50 @@ from ips_sim.analysis.paired import comparison_table, paired_differences
 from ips_sim.config import (
     Scenario,
     ScenarioError,
-    get_dotted,
-    read_yaml_text,
-    scenario_from_dict,
-    set_dotted,
 )
 
-__all__ = ["comparison_table", "paired_differences", "metric_label", "render"]
+from ips_sim.ui.app_layout import (
+    band_chart,
+    budget_chart,
+    comparison_columns,
+    has_vertical_alignment,
+    hours_chart,
+    table_height,
+    wide,
+)
+from ips_sim.ui.whatif import (
+    DEFAULT_REPLICATIONS,
+    HEADLINES,
+    INTRO,
+    LEVER_LABELS,
+    LEVERS,
+    MAX_REPLICATIONS,
+    RUN_LEVERS,
+    apply_levers,
+    bands,
+    dashes_for_missing,
+    default_scenario,
+    display_comparison,
+    display_scale,
+    display_summary,
+    figure_text,
+    hours_long,
+    lever_text,
+    lever_values,
+    replications_set_in,
+    round_figure,
+    run_command,
+    scenario_from_upload,
+    scenario_key,
+    simulate,
+)
+
+# The plain part (ips_sim.ui.whatif) is re-exported: the command line and the tests use it through this module.
+__all__ = ["APP_PATH", "DEFAULT_REPLICATIONS", "LEVERS", "MAX_REPLICATIONS", "RUN_LEVERS", "apply_levers",
+           "comparison_table", "default_scenario", "lever_values", "metric_label", "paired_differences", "render",
+           "dashes_for_missing", "run_command", "scenario_from_upload", "simulate"]
 
 APP_PATH = Path(__file__).resolve()
-DEFAULT_REPLICATIONS = 20
-MAX_REPLICATIONS = 200
-
-# Sidebar levers: session-state key -> dotted scenario field. Seed and
-# replications are shared by a baseline and its variant (common random numbers).
-LEVERS = {
-    "specialists": "team.specialists",
-    "caseload_cap": "team.caseload_cap",
-    "referrals_per_month": "referrals.rate_per_month",
-    "fte": "team.fte_per_specialist",
-    "allocation_policy": "time_use.allocation_policy",
-    "job_development_hours": "service.job_development_hours_per_week",
-    "step_down": "follow_along.step_down_enabled",
-}
-RUN_LEVERS = {"replications": "simulation.replications", "seed": "simulation.seed"}
-LEVER_LABELS = {
-    "specialists": "Employment specialists",
-    "caseload_cap": "Caseload cap per full-time specialist",
-    "referrals_per_month": "Referrals per month",
-    "fte": "FTE per specialist",
-    "allocation_policy": "How specialists share their hours",
-    "job_development_hours": "Job-development hours per week (per FTE)",
-    "step_down": "Step-down after a year of steady work",
-}
-
-# Headline cards: metric, short label, True when a lower value is better (None: neither).
-HEADLINES = (
-    ("mean_wait_days", "Mean wait for a place", True),
-    ("share_gave_up_waiting", "Gave up waiting", True),
-    ("ever_employed_rate", "Employed by month 18", False),
-    ("caseload_per_specialist_mean", "Caseload per specialist", None),
-    ("job_search_service_share", "Job-search help received", False),
-)
-
-# Chart colours (tab10) for the quantities of a chart; a baseline is dashed, your settings solid.
-SERIES_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"]
-
-INTRO = """
-**Individual Placement and Support (IPS)** helps people with serious mental illness find and
-keep ordinary paid jobs. Each person works with an *employment specialist*: the job search starts
-quickly, the specialist meets employers on the person's behalf (*job development*), and support
-continues after a job starts (*follow-along*). Fidelity guidance says a full-time specialist
-should carry at most about 20 people at a time.
-
-**What this model does.** It plays out a program month by month, week by week, over
-{horizon:g} years. People are referred; if every specialist is full they wait (and some give up).
-Once enrolled they search for work, find jobs, lose or leave jobs, and eventually leave the
-program (for example after a year of steady work, *step-down*, or by dropping out). Every week
-each specialist has a fixed number of hours for direct work and shares them between intake,
-job-search help, follow-along and job development. When hours run short, people get less help:
-jobs take longer to find, end sooner, and more people drop out.
-
-**Reading the results.** Chance plays a part, so one run (a *replication*) is one possible
-history. The app runs many and shows the average with a 95% confidence interval (the range the
-true average most likely lies in). The program starts empty, so the first {warmup:g} years
-(*warm-up*, grey in the charts) are left out of the metrics. This is a teaching model: many
-inputs are estimates or assumptions (see *Scenario fields* below).
-"""
-
-
-# --------------------------------------------------------------------------- pure helpers
-
-
-def scenario_from_upload(data: bytes | str, filename: str = "uploaded.yaml") -> Scenario:
-    """Validate the text of an uploaded scenario YAML over the defaults.
-
-    Raises :class:`ScenarioError` whose ``messages`` hold one line per problem,
-    in the same form as ``ips-sim validate`` (``file: field.path: value: what is allowed``).
-    """
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ScenarioError([f"{filename}: (file): cannot read: not UTF-8 text ({exc.reason})"]) from None
-    else:
-        text = data
-    raw = read_yaml_text(text, filename)
-    return scenario_from_dict(raw, filename, name=Path(filename).stem or "uploaded")
-
-
-def replications_set_in(data: bytes | str) -> int | None:
-    """``simulation.replications`` if a (valid) scenario file sets it, else None (the app's default applies)."""
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        raw = read_yaml_text(text, "<upload>")
-        value = raw["simulation"]["replications"]
-    except (ScenarioError, UnicodeDecodeError, TypeError, KeyError):
-        return None
-    return value if isinstance(value, int) else None
-
-
-def default_scenario() -> Scenario:
-    """The package defaults (the typical two-specialist team)."""
-    return scenario_from_dict({}, "defaults", name="default_team")
-
-
-def lever_values(scenario: Scenario, replications: int | None = None) -> dict[str, Any]:
-    """Sidebar values read from a scenario (replications capped for the app)."""
-    values = {key: get_dotted(scenario, path) for key, path in LEVERS.items()}
-    reps = scenario.simulation.replications if replications is None else replications
-    values["replications"] = int(min(max(reps, 2), MAX_REPLICATIONS))
-    values["seed"] = int(scenario.simulation.seed)
-    return values
-
-
-def apply_levers(base: Scenario, levers: dict[str, Any]) -> Scenario:
-    """``base`` with the lever values set, validated again (ScenarioError on a bad value)."""
-    data = base.model_dump(mode="json")
-    for key, value in levers.items():
-        path = LEVERS.get(key) or RUN_LEVERS.get(key)
-        if path is not None:
-            set_dotted(data, path, value)
-    return scenario_from_dict(data, "sidebar settings")
-
-
-def scenario_key(scenario: Scenario) -> str:
-    """The resolved scenario as canonical JSON: the cache key."""
-    return scenario.model_dump_json()
-
-
-def simulate(scenario_json: str, seed: int, replications: int):
-    """Run replications of a resolved scenario.
-
-    Returns per-replication metrics, the monthly table, the weekly hours table
-    (:func:`ips_sim.analysis.hours.weekly_hours`) and the records of the first replication (for
-    the animation): everything the page draws, built once and cached.
-    """
-    from ips_sim.analysis.hours import weekly_hours
-    from ips_sim.reporting.tables import monthly_table
-    from ips_sim.runner.experiment import run_replications
-
-    scenario = Scenario.model_validate_json(scenario_json)
-    metrics, records = run_replications(scenario, replications, seed, workers=1)
-    return metrics, monthly_table(records), weekly_hours(records), records[0]
-
-
-def _display_scale(unit: str) -> tuple[float, str]:
-    return (100.0, "%") if unit == "share" else (1.0, unit)
-
-
-def display_summary(summary):
-    """A summary table for people: plain names, shares in %, rounded."""
-    import pandas as pd
-
-    from ips_sim.analysis.metrics import METRICS
-
-    desc = {m.name: m.description for m in METRICS}
-    rows = []
-    for r in summary.itertuples():
-        k, unit = _display_scale(r.unit)
-        rows.append({
-            "metric": metric_label(r.metric),
-            "mean": _round(r.mean * k), "95% CI low": _round(r.ci_low * k),
-            "95% CI high": _round(r.ci_high * k), "unit": unit,
-            "what it measures": desc.get(r.metric, ""),
-        })
-    return pd.DataFrame(rows)
-
-
-def display_comparison(table):
-    import pandas as pd
-
-    rows = []
-    for r in table.itertuples():
-        k, unit = _display_scale(r.unit)
-        rows.append({
-            "metric": metric_label(r.metric),
-            "baseline": _round(r.baseline * k), "your settings": _round(r.variant * k),
-            "difference": _round(r.difference * k),
-            "95% CI low": _round(r.diff_ci_low * k), "95% CI high": _round(r.diff_ci_high * k),
-            "unit": ("percentage points" if unit == "%" else unit),
-            "result": r.variant_is,
-        })
-    return pd.DataFrame(rows)
-
-
-def _dashes_for_missing(df):
-    """The table styled to show "–" where a number does not exist (a CI from one pair, a metric that
-    does not apply), instead of the "None" a dataframe widget shows for NaN; the numbers stay numbers."""
-    numeric = [c for c in df.columns if df[c].dtype.kind == "f"]
-    return df.style.format(lambda v: "–" if not math.isfinite(v) else f"{v:,.10g}", subset=numeric)
-
-
-def _round(x: float) -> float:
-    if x is None or not math.isfinite(x):
-        return math.nan
-    if x == 0:
-        return 0.0
-    digits = max(0, 3 - int(math.floor(math.log10(abs(x)))) - 1)
-    return round(x, min(digits, 4))
-
-
-def bands(monthly, columns: dict[str, str], scenario_label: str | None = None):
-    """Long table for charts: per month and series, mean and 95% CI band over replications."""
-    import pandas as pd
-
-    from ips_sim.reporting.plots import mean_and_ci
-
-    frames = []
-    for column, label in columns.items():
-        b = mean_and_ci(monthly, column).reset_index()
-        b["low"] = b["low"].clip(lower=0.0)  # counts of people and jobs: the band stops at 0
-        b["years"] = b["month"] / 12.0
-        b["series"] = label if scenario_label is None else f"{label} ({scenario_label})"
-        b["quantity"] = label
-        b["scenario"] = scenario_label or ""
-        frames.append(b)
-    return pd.concat(frames, ignore_index=True)
-
-
-def hours_long(monthly, scenario_label: str = ""):
-    """Long table of mean team hours per month by activity."""
-    import pandas as pd
-
-    from ips_sim.reporting.plots import ACTIVITY_COLUMNS
-
-    cols = [c for c, _ in ACTIVITY_COLUMNS]
-    means = monthly.groupby("month")[cols + ["hours_available"]].mean().reset_index()
-    frames = []
-    for order, (c, label) in enumerate(ACTIVITY_COLUMNS):
-        frames.append(pd.DataFrame({"years": means["month"] / 12.0, "hours": means[c],
-                                    "activity": label, "order": order, "scenario": scenario_label}))
-    available = pd.DataFrame({"years": means["month"] / 12.0, "hours": means["hours_available"],
-                              "scenario": scenario_label})
-    return pd.concat(frames, ignore_index=True), available
-
-
-def run_command(cmd: list[str]) -> None:
-    """Become ``cmd`` (POSIX: signals reach Streamlit directly); elsewhere run it and pass its exit status on."""
-    sys.stdout.flush()
-    if os.name == "posix":
-        os.execv(cmd[0], cmd)
-    try:  # pragma: no cover - Windows
-        rc = subprocess.call(cmd)
-    except KeyboardInterrupt:  # pragma: no cover
-        rc = 0
-    if rc:  # pragma: no cover
-        raise SystemExit(rc)
-
 
 # --------------------------------------------------------------------------- the page
 
@@ -417,9 +211,9 @@ def _run_controls(st, state, base_levers: dict, base_id: str):
         if sb.button("Reset baseline to the loaded scenario", key="unpin"):
             state["_baseline"] = {k: base_levers[k] for k in LEVERS}
     reps, seed = int(state["replications"]), int(state["seed"])
-    left, right = (st.columns([1, 4], vertical_alignment="center") if _has_vertical_alignment(st)
+    left, right = (st.columns([1, 4], vertical_alignment="center") if has_vertical_alignment(st)
                    else st.columns([1, 4]))
-    run = left.button("Run", type="primary", key="run", **_wide(st))
+    run = left.button("Run", type="primary", key="run", **wide(st))
     right.caption(f"{'Baseline and your settings' if compare else 'Your settings'}: {reps} replications"
                   f"{' each' if compare else ''}, seed {seed}. Change the levers in the sidebar, then press Run.")
     baseline = dict(state["_baseline"])
@@ -462,7 +256,7 @@ def _lever_differences(st, baseline: dict, current: dict) -> None:
     import pandas as pd
 
     st.subheader("Baseline vs your settings")
-    changed = [{"lever": LEVER_LABELS[k], "baseline": _show(baseline[k]), "your settings": _show(current[k])}
+    changed = [{"lever": LEVER_LABELS[k], "baseline": lever_text(baseline[k]), "your settings": lever_text(current[k])}
                for k in LEVERS if baseline[k] != current[k]]
     if changed:
         st.dataframe(pd.DataFrame(changed), hide_index=True)
@@ -492,7 +286,7 @@ def _results(st, results: dict) -> None:
         if not base_run:
             st.subheader("All metrics with 95% confidence intervals")
         shown = display_summary(v_summary)
-        st.dataframe(shown, hide_index=True, height=_table_height(shown), column_config=_columns(st), **_wide(st))
+        st.dataframe(shown, hide_index=True, height=table_height(shown), column_config=comparison_columns(st), **wide(st))
         st.caption("Intervals stop at the possible range (no fewer than 0 people, no share above 100%): the true "
                    "mean lies in that range, so cutting the interval there keeps its 95% coverage.")
         st.download_button("Download the summary (CSV)", v_summary.to_csv(index=False).encode(), "summary.csv",
@@ -513,16 +307,16 @@ def _headlines(st, v_summary, b_summary, n: int, seed: int, sc: Scenario) -> Non
             col.metric(label, "–", help="Not defined for this scenario (see the metric's definition).")
             continue
         row = shown.loc[name]
-        k, unit = _display_scale(row["unit"])
+        k, unit = display_scale(row["unit"])
         short = {"%": "%", "days": " days"}.get(unit, "")
         delta = None
         if b_summary is not None:
             base_rows = b_summary.set_index("metric")
             d = (row["mean"] - base_rows.loc[name, "mean"]) * k if name in base_rows.index else math.nan
             delta = f"{d:+.3g}{' pp' if unit == '%' else short}" if math.isfinite(d) else None
-        col.metric(label, f"{_fmt(row['mean'] * k)}{short}", delta=delta,
+        col.metric(label, f"{figure_text(row['mean'] * k)}{short}", delta=delta,
                    delta_color="off" if lower_better is None else ("inverse" if lower_better else "normal"),
-                   help=f"95% CI {_fmt(row['ci_low'] * k)} – {_fmt(row['ci_high'] * k)} {unit}, "
+                   help=f"95% CI {figure_text(row['ci_low'] * k)} – {figure_text(row['ci_high'] * k)} {unit}, "
                         f"{n} replications.")
     st.caption(f"Means over {n} replications (seed {seed}); mode: {sc.mode}.")
     for line in sc.warnings():
@@ -542,16 +336,16 @@ def _why(st, base_run: dict, variant: dict) -> None:
     chain = why_chain(base_run["metrics"], variant["metrics"])
     rows = []
     for r in chain.itertuples():
-        k, unit = _display_scale(r.unit)
+        k, unit = display_scale(r.unit)
         rows.append({"step": f"{r.step}. {r.label}",
-                     "baseline": _round(r.baseline * k), "your settings": _round(r.variant * k),
-                     "difference": _round(r.difference * k),
-                     "95% CI": f"{_fmt(r.diff_ci_low * k)} to {_fmt(r.diff_ci_high * k)}",
+                     "baseline": round_figure(r.baseline * k), "your settings": round_figure(r.variant * k),
+                     "difference": round_figure(r.difference * k),
+                     "95% CI": f"{figure_text(r.diff_ci_low * k)} to {figure_text(r.diff_ci_high * k)}",
                      "unit": "percentage points" if unit == "%" else unit, "result": r.variant_is})
     import pandas as pd
 
     shown = pd.DataFrame(rows)
-    st.dataframe(shown, hide_index=True, height=_table_height(shown), **_wide(st),
+    st.dataframe(shown, hide_index=True, height=table_height(shown), **wide(st),
                  column_config={"step": st.column_config.TextColumn("step", width="large"),
                                 "unit": st.column_config.TextColumn("unit", width="small")})
 
@@ -564,8 +358,8 @@ def _comparison(st, base_run: dict, variant: dict) -> None:
                 "difference. Shares are in percentage points.")
     table = comparison_table(base_run["metrics"], variant["metrics"])
     shown = display_comparison(table)
-    st.dataframe(_dashes_for_missing(shown), hide_index=True, height=_table_height(shown), column_config=_columns(st),
-                 **_wide(st))
+    st.dataframe(dashes_for_missing(shown), hide_index=True, height=table_height(shown), column_config=comparison_columns(st),
+                 **wide(st))
     st.download_button("Download the comparison (CSV)", table.to_csv(index=False).encode(), "comparison.csv",
                        "text/csv")
 
@@ -616,7 +410,7 @@ def _animation_tab(st, labelled: list) -> None:
     cols = st.columns(len(labelled))
     for col, (lab, r) in zip(cols, labelled):
         fig = animation_cached(scenario_key(r["scenario"]), (lab or "your settings").capitalize(), rows, r["first"])
-        col.plotly_chart(fig, key=f"animation_{lab}", config={"displayModeBar": False}, **_wide(st))
+        col.plotly_chart(fig, key=f"animation_{lab}", config={"displayModeBar": False}, **wide(st))
 
 
 def _caseload_tab(st, labelled: list, n: int) -> None:
@@ -633,7 +427,7 @@ def _caseload_tab(st, labelled: list, n: int) -> None:
                          for lab, r in labelled]).drop_duplicates("cap")
     rule = alt.Chart(caps).mark_rule(strokeDash=[4, 3]).encode(
         y="cap:Q", color=alt.value("#555"), tooltip=["series", "cap"])
-    st.altair_chart(_band_chart(alt, data, "people at month end", warm) + rule, **_wide(st))
+    st.altair_chart(band_chart(alt, data, "people at month end", warm) + rule, **wide(st))
     st.caption(f"Mean of {n} replications with the 95% confidence band; dashed line: the caseload cap of the "
                "whole team. A waitlist that keeps growing means referrals come faster than places free up.")
 
@@ -646,7 +440,7 @@ def _employment_tab(st, labelled: list, n: int) -> None:
     data = pd.concat([bands(r["monthly"], {"employed": "people working",
                                            "placements": "jobs started in the month"}, lab)
                       for lab, r in labelled], ignore_index=True)
-    st.altair_chart(_band_chart(alt, data, "people / jobs", warm, ["#2ca02c", "#ff7f0e"]), **_wide(st))
+    st.altair_chart(band_chart(alt, data, "people / jobs", warm, ["#2ca02c", "#ff7f0e"]), **wide(st))
     st.caption(f"Mean of {n} replications with the 95% confidence band.")
 
 
@@ -671,13 +465,13 @@ def _budget_tab(st, labelled: list, n: int) -> None:
     tables = []
     for col, (lab, r), (stack, available) in zip(cols, labelled, stacks):
         rsc = r["scenario"]
-        col.altair_chart(_budget_chart(alt, stack, available, rsc.simulation.warmup_years, lab, float(top)),
-                         **_wide(st))
+        col.altair_chart(budget_chart(alt, stack, available, rsc.simulation.warmup_years, lab, float(top)),
+                         **wide(st))
         share = shortfall_by_activity(r["weekly"], rsc.warmup_days).set_index("activity")["share_received"]
         tables.append(share.rename(lab or "your settings"))
     st.caption(f"Mean of {n} replications per specialist and week. Share of the hours needed that each activity "
                "received after warm-up:")
-    st.dataframe((pd.concat(tables, axis=1) * 100).round(1).map(lambda v: f"{v:g}%"), **_wide(st))
+    st.dataframe((pd.concat(tables, axis=1) * 100).round(1).map(lambda v: f"{v:g}%"), **wide(st))
 
 
 def _team_hours_tab(st, labelled: list, n: int) -> None:
@@ -688,126 +482,9 @@ def _team_hours_tab(st, labelled: list, n: int) -> None:
     hours = [hours_long(r["monthly"], lab or "") for lab, r in labelled]
     top = 1.05 * max(max(stk["hours"].groupby(stk["years"]).sum().max(), av["hours"].max()) for stk, av in hours)
     for col, (lab, _), (stacked, available) in zip(cols, labelled, hours):
-        col.altair_chart(_hours_chart(alt, stacked, available, warm, lab, top), **_wide(st))
+        col.altair_chart(hours_chart(alt, stacked, available, warm, lab, top), **wide(st))
     st.caption(f"Team hours per month by activity, mean of {n} replications. The black line is the hours "
                "available for direct work; the gap above the coloured area is unused time.")
-
-
-def _wide(st) -> dict:
-    """Keyword for full-width elements: ``width="stretch"`` on new Streamlit, the old flag before."""
-    try:
-        version = tuple(int(p) for p in st.__version__.split(".")[:2])
-    except ValueError:
-        version = (0, 0)
-    return {"width": "stretch"} if version >= (1, 50) else {"use_container_width": True}
-
-
-def _columns(st) -> dict:
-    return {"metric": st.column_config.TextColumn("metric", width="large"),
-            "what it measures": st.column_config.TextColumn("what it measures", width="large"),
-            "result": st.column_config.TextColumn(
-                "result", width="medium",
-                help="higher / lower: the 95% CI of the difference excludes 0; same: identical in every replication")}
-
-
-def _table_height(df) -> int:
-    """Pixel height that shows every row of a dataframe without inner scrolling."""
-    return 35 * (len(df) + 1) + 3
-
-
-def _has_vertical_alignment(st) -> bool:
-    import inspect
-
-    return "vertical_alignment" in inspect.signature(st.columns).parameters
-
-
-def _show(v: Any) -> str:
-    if isinstance(v, bool):
-        return "on" if v else "off"
-    return f"{v:g}" if isinstance(v, float) else str(v)
-
-
-def _fmt(x: float) -> str:
-    if x is None or not math.isfinite(x):
-        return "–"
-    return f"{_round(x):,.4g}"
-
-
-def _warmup_layer(alt, warm: float):
-    import pandas as pd
-
-    return alt.Chart(pd.DataFrame({"start": [0.0], "end": [warm]})).mark_rect(color="#e6e6e6", opacity=0.6).encode(
-        x="start:Q", x2="end:Q")
-
-
-def _band_chart(alt, data, ylabel: str, warm: float, colours: list[str] | None = None):
-    """Mean lines with 95% CI bands; colour by quantity, dashes by scenario when there are two."""
-    x = alt.X("years:Q", title="years since the program opened")
-    quantities = list(dict.fromkeys(data["quantity"]))
-    color = alt.Color("quantity:N", title=None, legend=alt.Legend(orient="top", labelLimit=400),
-                      scale=alt.Scale(domain=quantities, range=(colours or SERIES_COLOURS)[:len(quantities)]))
-    enc = {"x": x, "color": color}
-    scenarios = list(dict.fromkeys(data["scenario"]))
-    if len(scenarios) > 1:
-        enc["strokeDash"] = alt.StrokeDash("scenario:N", title=None, legend=alt.Legend(orient="top"),
-                                           scale=alt.Scale(domain=scenarios, range=[[5, 3], [1, 0]]))
-    band = alt.Chart(data).mark_area(opacity=0.2 if len(scenarios) > 1 else 0.25).encode(
-        y=alt.Y("low:Q", title=ylabel), y2="high:Q", detail="series:N", **{k: v for k, v in enc.items() if k != "strokeDash"})
-    line = alt.Chart(data).mark_line().encode(
-        y="mean:Q", detail="series:N", **enc,
-        tooltip=["series", alt.Tooltip("years:Q", format=".2f"), alt.Tooltip("mean:Q", format=".1f"),
-                 alt.Tooltip("low:Q", title="95% CI low", format=".1f"),
-                 alt.Tooltip("high:Q", title="95% CI high", format=".1f")])
-    layers = [band, line]
-    if warm > 0:
-        layers.insert(0, _warmup_layer(alt, warm))
-    return alt.layer(*layers).properties(height=340)
-
-
-def _hours_chart(alt, stacked, available, warm: float, label: str | None, top: float | None = None):
-    x = alt.X("years:Q", title="years since the program opened")
-    area = alt.Chart(stacked).mark_area(opacity=0.85).encode(
-        x=x, y=alt.Y("hours:Q", stack="zero", title="team hours per month",
-                     scale=alt.Scale(domain=[0, top]) if top else alt.Undefined),
-        color=alt.Color("activity:N", legend=alt.Legend(orient="top", title=None),
-                        scale=alt.Scale(domain=["intake", "follow-along", "job search", "job development"],
-                                        range=["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"])),
-        order="order:Q", tooltip=["activity", alt.Tooltip("hours:Q", format=".0f")])
-    line = alt.Chart(available).mark_line(color="black").encode(x=x, y="hours:Q")
-    layers = [area, line]
-    if warm > 0:
-        layers.insert(0, _warmup_layer(alt, warm))
-    chart = alt.layer(*layers).properties(height=320)
-    return chart.properties(title=label) if label else chart
-
-
-BUDGET_COLOURS = {"intake": ("#1f77b4", "#aec7e8"), "follow-along": ("#ff7f0e", "#ffbb78"),
-                  "job search": ("#2ca02c", "#98df8a"), "job development": ("#d62728", "#ff9896")}
-
-
-def _budget_chart(alt, stack, available, warm: float, label: str | None, top: float):
-    """A row per specialist: stacked hours needed per week (received solid, short pale) and the hours available."""
-    domain = [f"{a}: {p}" for a in BUDGET_COLOURS for p in ("received", "short")]
-    colours = [c for a in BUDGET_COLOURS for c in BUDGET_COLOURS[a]]
-    stack = stack.assign(years=stack["week"] * 7 / 365.25)
-    available = available.assign(years=available["week"] * 7 / 365.25)
-    x = alt.X("years:Q", title="years since the program opened")
-    color = alt.Color("band:N", scale=alt.Scale(domain=domain, range=colours),
-                      legend=alt.Legend(orient="top", title=None, columns=2, labelLimit=300))
-    rows = []
-    for s in sorted(stack["specialist"].unique()):
-        area = alt.Chart(stack[stack["specialist"] == s]).mark_area(interpolate="step-after").encode(
-            x=x, y=alt.Y("hours:Q", stack="zero", title="hours per week", scale=alt.Scale(domain=[0, top])),
-            color=color, order="order:Q",
-            tooltip=["activity", "part", alt.Tooltip("hours:Q", format=".1f"), alt.Tooltip("years:Q", format=".2f")])
-        line = alt.Chart(available[available["specialist"] == s]).mark_line(
-            color="black", interpolate="step-after").encode(x=x, y="available:Q")
-        layers = [area, line]
-        if warm > 0:
-            layers.insert(0, _warmup_layer(alt, warm))
-        rows.append(alt.layer(*layers).properties(height=170, width="container", title=f"specialist {s}"))
-    out = alt.vconcat(*rows)
-    return out.properties(title=label) if label else out
 
 
 def _field_reference(st) -> None:
@@ -820,7 +497,7 @@ def _field_reference(st) -> None:
         st.code("name: three_specialists\nteam:\n  specialists: 3\n  caseload_cap: 20\nreferrals:\n"
                 "  rate_per_month: 2.8\n", language="yaml")
         st.dataframe(pd.DataFrame([asdict(f) for f in field_reference()]), hide_index=True,
-                     **_wide(st))
+                     **wide(st))
 
 
 if __name__ == "__main__":
