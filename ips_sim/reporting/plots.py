@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -55,7 +56,7 @@ def _finish(fig, ax, scenario: Scenario, title: str, ylabel: str, path: Path) ->
             ax.axvspan(0, warm, color="0.9", zorder=0, label="warm-up")
         ax.set_xlabel("years since the program opened")
     ax.set_ylabel(ylabel)
-    ax.set_title(f"{scenario.display_label}: {title}", fontsize=10)
+    ax.set_title(textwrap.fill(f"{scenario.display_label}: {title}", 80), fontsize=10)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -114,7 +115,7 @@ def plot_fans(trajectory: pd.DataFrame, scenario: Scenario, folder: Path) -> Non
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{label} at month end")
         ax.set_ylim(bottom=0)
-        ax.set_title(f"{scenario.display_label}: {label} ({n} replications)", fontsize=10)
+        ax.set_title(textwrap.fill(f"{scenario.display_label}: {label} ({n} replications)", 80), fontsize=10)
         ax.legend(fontsize=8, loc="best")
         ax.grid(alpha=0.3)
         if "date" in trajectory.columns:

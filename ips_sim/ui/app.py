@@ -300,7 +300,8 @@ def _results(st, results: dict) -> None:
 
 def _headlines(st, v_summary, b_summary, n: int, seed: int, sc: Scenario) -> None:
     st.subheader("Key results" + (" (your settings, change vs the baseline)" if b_summary is not None else ""))
-    cols = st.columns(len(HEADLINES))
+    per_row = 3  # five cards in one row clip their labels below about 1500 px
+    cols = [c for k in range(0, len(HEADLINES), per_row) for c in st.columns(per_row)]
     shown = v_summary.set_index("metric")
     for col, (name, label, lower_better) in zip(cols, HEADLINES):
         if name not in shown.index:  # undefined in every replication (e.g. no 18 months of follow-up)

@@ -19,7 +19,19 @@ def wide(st) -> dict:
 
 
 def comparison_columns(st) -> dict:
-    return {"metric": st.column_config.TextColumn("metric", width="large"),
+    """Column settings: long labels and units not clipped; numbers with thousands separators (2,569,480)."""
+    numbers = {}
+    try:
+        localized = tuple(int(p) for p in st.__version__.split(".")[:2]) >= (1, 46)
+    except ValueError:
+        localized = False
+    if localized:  # pixel widths: "2,569,480" and "USD 2024" whole in a 1300 px window
+        numbers = {c: st.column_config.NumberColumn(c, format="localized", width=100)
+                   for c in ("mean", "95% CI low", "95% CI high", "baseline", "your settings", "difference")}
+        numbers["unit"] = st.column_config.TextColumn("unit", width=110)
+        numbers["metric"] = st.column_config.TextColumn("metric", width=290)
+    return {"unit": st.column_config.TextColumn("unit", width="medium"),
+            "metric": st.column_config.TextColumn("metric", width="large"), **numbers,
             "what it measures": st.column_config.TextColumn("what it measures", width="large"),
             "result": st.column_config.TextColumn(
                 "result", width="medium",

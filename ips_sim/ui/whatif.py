@@ -170,6 +170,7 @@ def display_summary(summary):
     import pandas as pd
 
     from ips_sim.analysis.metrics import METRICS
+    from ips_sim.reporting.wording import plain_ids
 
     desc = {m.name: m.description for m in METRICS}
     rows = []
@@ -179,7 +180,7 @@ def display_summary(summary):
             "metric": metric_label(r.metric),
             "mean": round_figure(r.mean * k), "95% CI low": round_figure(r.ci_low * k),
             "95% CI high": round_figure(r.ci_high * k), "unit": unit,
-            "what it measures": desc.get(r.metric, ""),
+            "what it measures": plain_ids(desc.get(r.metric, "")),
         })
     return pd.DataFrame(rows)
 
