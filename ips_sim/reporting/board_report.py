@@ -24,6 +24,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from ips_sim.analysis.metrics import metric_label
 from ips_sim.config import defaults_table
 from ips_sim.config.prices import cpi_rows, currency_label
 from ips_sim.core.errors import UserError
@@ -89,7 +90,11 @@ def plots_in(folder: Path, names) -> list[dict]:
     for name in names:
         p = folder / name
         if p.exists():
-            out.append({"title": PLOT_TITLES.get(name, name.removesuffix(".png").replace("_", " ")),
+            stem = name.removesuffix(".png")
+            words = ("Where " + metric_label(stem[8:]).lower() + " lies across the grid" if stem.startswith("heatmap_")
+                     else metric_label(stem.removeprefix("sensitivity_")) + ": which assumptions matter"
+                     if stem.startswith("sensitivity_") else metric_label(stem))
+            out.append({"title": PLOT_TITLES.get(name, words),
                         "uri": _data_uri(p), "file": name})
     return out
 
@@ -281,8 +286,9 @@ def _sweep_context(folder: Path, man: dict) -> dict:
     if "cost_per_employed_month" in show:
         cpe = s[s.metric == "cost_per_employed_month"].set_index("point")["mean"]
         p = cpe.idxmin()
-        setting = ", ".join(f"{parameter_label(f)} {s[s.point == p].iloc[0][f]}" for f in fields)
-        best = f" The lowest cost per month a member worked is at {setting} ({fmt(cpe[p], 'money')} {currency})."
+        setting = " and ".join(f"{parameter_label(f).lower()} is {s[s.point == p].iloc[0][f]}" for f in fields)
+        best = (f" The lowest cost per month a member worked is where {setting} ({fmt(cpe[p], 'money')}, "
+                f"{currency}).")
     answer = (f"The table below shows how outcomes and costs change with {varied} over {len(rows)} settings, each "
               f"with {man.get('replications', '?')} replications on the same random numbers.{best}")
     return {

@@ -8,9 +8,10 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from ips_sim.analysis.metrics import METRICS, unit_label
+from ips_sim.analysis.metrics import METRICS, metric_label, unit_label
 from ips_sim.config.prices import currency_label
 from ips_sim.studies.sweep.fields import looks_numeric, value_label
+from ips_sim.reporting.wording import option_label, parameter_label, plain_ids
 from ips_sim.studies.sweep.sweepfile import CONFIDENCE, Sweep
 
 # Preferred plot axes: staffing on x, demand as lines.
@@ -72,7 +73,7 @@ def plot_sweep(table, sweep: Sweep, folder: Path) -> list[Path]:
     x_numeric = all(_is_number(v) for v in x_vals)
     xpos = {key(v): (v if x_numeric else j) for j, v in enumerate(x_vals)}
     line_vals = _ordered([v[lines] for v in sweep.values]) if lines else [None]
-    caption = (f"{sweep.name}: mean over {sweep.replications} replications (seed {sweep.seed}, common random "
+    caption = (f"{option_label({}, sweep.name)}: mean over {sweep.replications} replications (seed {sweep.seed}, common random "
                f"numbers); bands: {CONFIDENCE:.0%} confidence intervals")
 
     def facet_rows(metric, fk):
@@ -100,25 +101,26 @@ def plot_sweep(table, sweep: Sweep, folder: Path) -> list[Path]:
                 order = np.argsort(xs)
                 color = cmap(j / max(1, len(line_vals) - 1)) if len(line_vals) > 1 else "C0"
                 ax.plot(xs[order], part["mean"].to_numpy()[order], marker="o", color=color,
-                        label=None if lv is None else f"{_short(lines)} = {value_label(lv)}")
+                        label=None if lv is None else f"{parameter_label(lines).lower()} = {value_label(lv)}")
                 ax.fill_between(xs[order], part["ci_low"].to_numpy()[order], part["ci_high"].to_numpy()[order],
                                 color=color, alpha=0.2, linewidth=0)
-            ax.set_xlabel(x)
+            ax.set_xlabel(parameter_label(x))
             if not x_numeric:
                 ax.set_xticks(range(len(x_vals)), [value_label(v) for v in x_vals])
             elif all(isinstance(v, int) for v in x_vals):
                 ax.set_xticks(x_vals)
             if facets:
-                ax.set_title(", ".join(f"{_short(f)}={fv}" for f, fv in zip(facets, fk)), fontsize=9)
+                ax.set_title(", ".join(f"{parameter_label(f).lower()} = {fv}" for f, fv in zip(facets, fk)), fontsize=9)
             ax.grid(alpha=0.3)
         for ax in axes.flat[len(facet_keys):]:
             ax.set_visible(False)
         m = info.get(metric)
         for ax in axes[:, 0]:
-            ax.set_ylabel(f"{metric} ({m.unit})" if m else metric)
+            ax.set_ylabel(f"{metric_label(metric)} ({m.unit})" if m else metric_label(metric))
         if lines:
             axes.flat[0].legend(fontsize=8)
-        _titles(fig, width, f"{metric}: {m.description}" if m else metric, caption)
+        _titles(fig, width, f"{metric_label(metric)}: {plain_ids(m.description)}" if m else metric_label(metric),
+                caption)
         path = folder / f"{metric}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
@@ -152,8 +154,8 @@ def plot_sweep(table, sweep: Sweep, folder: Path) -> list[Path]:
                 im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
                 ax.set_xticks(range(len(x_vals)), [value_label(v) for v in x_vals])
                 ax.set_yticks(range(len(line_vals)), [value_label(v) for v in line_vals])
-                ax.set_xlabel(x)
-                ax.set_ylabel(lines)
+                ax.set_xlabel(parameter_label(x))
+                ax.set_ylabel(parameter_label(lines))
                 mid = (vmin + vmax) / 2
                 for a in range(grid.shape[0]):
                     for b in range(grid.shape[1]):
@@ -162,13 +164,14 @@ def plot_sweep(table, sweep: Sweep, folder: Path) -> list[Path]:
                                 fontsize=8, color="white" if np.isfinite(val) and val < mid else "black")
                 fig.colorbar(im, ax=ax, shrink=0.85)
                 if facets:
-                    ax.set_title(", ".join(f"{_short(f)}={fv}" for f, fv in zip(facets, fk)), fontsize=9)
+                    ax.set_title(", ".join(f"{parameter_label(f).lower()} = {fv}" for f, fv in zip(facets, fk)), fontsize=9)
             for ax in axes.flat[len(facet_keys):]:
                 ax.set_visible(False)
             if drawn:
                 m = info.get(metric)
-                _titles(fig, width, f"{metric} ({m.unit}): {m.description}" if m else metric,
-                        f"{sweep.name}: each cell is the mean over {sweep.replications} replications "
+                _titles(fig, width, f"{metric_label(metric)} ({m.unit}): {plain_ids(m.description)}" if m
+                        else metric_label(metric),
+                        f"{option_label({}, sweep.name)}: each cell is the mean over {sweep.replications} replications "
                         f"(seed {sweep.seed}, common random numbers)")
                 path = folder / f"heatmap_{metric}.png"
                 fig.savefig(path, dpi=110)
@@ -196,10 +199,6 @@ def _cell(val: float) -> str:
     if abs(val) < 0.01:
         return "0" if val == 0 else f"{val:.1e}" if abs(val) < 1e-3 else f"{val:.3f}"
     return f"{val:.3g}"
-
-
-def _short(path: str) -> str:
-    return path.split(".")[-1]
 
 
 def _ordered(vals: list) -> list:
