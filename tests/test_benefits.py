@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from ips_sim.config.benefit_rules import rule_rows, rule_years, rules
@@ -11,6 +12,7 @@ from ips_sim.economics.benefits import (
     SSDIMonth,
     eitc_no_children,
     income_tax,
+    income_tax_array,
     payroll_tax,
     ssdi_months,
     ssi_break_even_earnings,
@@ -146,3 +148,10 @@ def test_payroll_and_income_tax_by_hand_and_against_policyengine():
     assert taxable_social_security(12_000.0, 29_400.0, R25) == pytest.approx(5_690.0)
     assert income_tax(29_400.0, 12_000.0, R25) == pytest.approx(2_082.3)
     assert taxable_social_security(12_000.0, 10_000.0, R25) == 0.0
+
+
+def test_vectorised_income_tax_is_the_scalar_one():
+    earn, ssdi = np.meshgrid(np.linspace(0, 60_000, 61), np.linspace(0, 30_000, 16))
+    got = income_tax_array(earn.ravel(), ssdi.ravel(), R25)
+    want = [income_tax(e, s, R25) for e, s in zip(earn.ravel(), ssdi.ravel())]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)

@@ -78,7 +78,14 @@ def check_supervision_hours():
     assert value("supervision.hours_per_specialist_week") <= available / 10
 
 
+def check_ssdi_benefit():
+    # the 2025 average disabled-worker benefit taken back one COLA (2.5%) to 2024 dollars
+    in_source("benefits.ssdi_monthly_benefit", "$1,586 in 2025", "2.5% COLA of 2025")
+    assert_rounds_to("benefits.ssdi_monthly_benefit", 1586 / 1.025)
+
+
 CHECKS = {
+    "benefits.ssdi_monthly_benefit": check_ssdi_benefit,
     "referrals.rate_per_month": check_referral_rate,
     "service.job_development_hours_per_contact": check_hours_per_contact,
     "job_search.contacts_per_searcher_week_full_effect": check_contacts_full_effect,

@@ -231,7 +231,7 @@ class Costs(_Section):
     fixed_cost_per_year: float = Field(ge=0, le=MAX_MONEY)
     cost_per_member_month: float = Field(ge=0, le=MAX_MONEY)
     discount_rate: float = Field(ge=0, le=0.5)
-    perspective: Literal["funder", "wider"]
+    perspective: Literal["funder", "wider", "government"]
     offsets: list[Literal["earnings", "hospital"]]
     hospital_cost_per_member_month: float = Field(ge=0, le=MAX_MONEY)
 
@@ -249,11 +249,48 @@ class Costs(_Section):
             raise ValueError(f"price_years {bad} outside the CPI-U table ({lo}-{hi})")
         if len(set(self.offsets)) != len(self.offsets):
             raise ValueError("offsets lists an offset twice")
-        if self.offsets and self.perspective != "wider":
-            raise ValueError("offsets count only in the wider perspective: set perspective: wider or offsets: []")
+        if self.offsets and self.perspective == "funder":
+            raise ValueError("offsets count only in the wider or government perspective: set perspective: wider "
+                             "or offsets: []")
+        if self.perspective == "government" and "earnings" in self.offsets:
+            raise ValueError("the government perspective counts taxes on earnings, not the earnings: offsets may "
+                             "list hospital only")
         if self.perspective == "wider" and not self.offsets:
-            raise ValueError("the wider perspective needs offsets (earnings, hospital); "
-                             "benefit payments are not offered: the MHTS found no difference")
+            raise ValueError("the wider perspective needs offsets (earnings, hospital); benefit payments and "
+                             "taxes are in the government perspective (perspective: government)")
+        return self
+
+
+class Benefits(_Section):
+    """Members' disability benefits, the rules' year, benefits counselling and how members choose hours.
+
+    Money amounts are in dollars of ``rules_year`` (the year of the SSA and IRS figures used,
+    ``calibration/benefit_rules.csv``) and converted to ``costs.price_year`` with CPI-U.
+    """
+
+    rules_year: int = Field(ge=2024, le=2026)
+    share_ssdi: float = Field(ge=0, le=1)
+    share_ssi: float = Field(ge=0, le=1)
+    share_both: float = Field(ge=0, le=1)
+    ssdi_monthly_benefit: float = Field(ge=0, le=10_000)
+    concurrent_ssdi_monthly_benefit: float = Field(ge=0, le=10_000)
+    counselling_provider: Literal["counsellor", "specialist", "none"]
+    counselling_hours_per_beneficiary: float = Field(ge=0, le=100)
+    counsellor_cost_per_hour: float = Field(ge=0, le=1_000)
+    uncounselled_cap_probability: float = Field(ge=0, le=1)
+    counselled_cap_probability: float = Field(ge=0, le=1)
+    employer_payroll_tax: bool
+    utility_gain_employed: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _shares(self):
+        lo, hi = years_available()
+        if not lo <= self.rules_year <= hi:
+            raise ValueError(f"rules_year {self.rules_year}: its dollars are converted with the CPI-U table "
+                             f"({lo}-{hi}); use a year in both that table and calibration/benefit_rules.csv")
+        total = self.share_ssdi + self.share_ssi + self.share_both
+        if total > 1 + 1e-9:
+            raise ValueError(f"share_ssdi + share_ssi + share_both is {total:g}; at most 1 (the rest receive neither)")
         return self
 
 
@@ -299,6 +336,7 @@ class Scenario(_Section):
     jobs: Jobs
     follow_along: FollowAlong
     costs: Costs
+    benefits: Benefits
     supervision: Supervision
     turnover: Turnover
     start: Start | None = None

@@ -22,28 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import IntEnum
 
+import numpy as np
+
 from ips_sim.config.benefit_rules import Rules
-
-
-class Benefit(IntEnum):
-    """Benefits a member receives at referral (the code in ``FrozenRecords.member["benefit_status"]``)."""
-
-    NEITHER = 0
-    SSDI = 1
-    SSI = 2
-    BOTH = 3   # concurrent: SSDI plus SSI topping it up
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @property
-    def has_ssdi(self) -> bool:
-        return self in (Benefit.SSDI, Benefit.BOTH)
-
-    @property
-    def has_ssi(self) -> bool:
-        return self in (Benefit.SSI, Benefit.BOTH)
+from ips_sim.sim.benefit_choice import Benefit  # noqa: F401 - the codes, part of this module's face
 
 
 class SSDIMonth(IntEnum):
@@ -114,9 +96,16 @@ def ssdi_months(earnings: Sequence[float], r: Rules, sga: float | None = None,
     paid. After the EPE, a month above SGA (once cessation has happened) terminates
     entitlement. The member starts with no trial work months used (an assumption).
     """
+    return [SSDIMonth(c) for c in ssdi_codes(earnings, r, sga, twp_amount)]
+
+
+def ssdi_codes(earnings: Sequence[float], r: Rules, sga: float | None = None,
+               twp_amount: float | None = None) -> list[int]:
+    """:func:`ssdi_months` as plain integer codes (fast to turn into an array)."""
     sga = r.sga_monthly if sga is None else sga
     twp = r.twp_month_earnings if twp_amount is None else twp_amount
-    out: list[SSDIMonth] = []
+    paid, trial_work, grace, suspended, terminated_code = 0, 1, 2, 3, 4
+    out: list[int] = []
     trial: list[int] = []         # months that were trial work months
     epe_start = None              # first month of the EPE
     ceased = False
@@ -124,30 +113,30 @@ def ssdi_months(earnings: Sequence[float], r: Rules, sga: float | None = None,
     terminated = False
     for i, e in enumerate(earnings):
         if terminated:
-            out.append(SSDIMonth.TERMINATED)
+            out.append(terminated_code)
         elif epe_start is None:
             if e > twp:
                 trial.append(i)
                 if sum(1 for k in trial if k > i - r.twp_window_months) >= r.twp_months:
                     epe_start = i + 1
-                out.append(SSDIMonth.TRIAL_WORK)
+                out.append(trial_work)
             else:
-                out.append(SSDIMonth.PAID)
+                out.append(paid)
         elif grace_left > 0:
             grace_left -= 1
-            out.append(SSDIMonth.GRACE)
+            out.append(grace)
         elif e > sga:
             if not ceased:
                 ceased = True
                 grace_left = r.grace_months - 1
-                out.append(SSDIMonth.GRACE)
+                out.append(grace)
             elif i < epe_start + r.epe_months:
-                out.append(SSDIMonth.SUSPENDED)
+                out.append(suspended)
             else:
                 terminated = True
-                out.append(SSDIMonth.TERMINATED)
+                out.append(terminated_code)
         else:
-            out.append(SSDIMonth.PAID)
+            out.append(paid)
     return out
 
 
@@ -202,3 +191,24 @@ def income_tax(annual_earnings: float, annual_ssdi: float, r: Rules) -> float:
     b10, b12 = r.bracket_10_top_single, r.bracket_12_top_single
     tax = 0.10 * min(taxable, b10) + 0.12 * max(0.0, min(taxable, b12) - b10) + 0.22 * max(0.0, taxable - b12)
     return tax - eitc_no_children(annual_earnings, agi, r)
+
+
+def income_tax_array(annual_earnings: np.ndarray, annual_ssdi: np.ndarray, r: Rules) -> np.ndarray:
+    """:func:`income_tax` for arrays of members (the same arithmetic, vectorised)."""
+    e = np.asarray(annual_earnings, float)
+    b = np.asarray(annual_ssdi, float)
+    provisional = e + 0.5 * b
+    base, adjusted = r.ss_taxable_base_single, r.ss_taxable_adjusted_base_single
+    low = np.minimum(0.5 * b, 0.5 * (provisional - base))
+    high = np.minimum(0.85 * b, 0.85 * (provisional - adjusted) + np.minimum(0.5 * b, 0.5 * (adjusted - base)))
+    taxable_ss = np.where(provisional <= base, 0.0, np.where(provisional <= adjusted, low, high))
+    taxable_ss = np.where(b > 0, taxable_ss, 0.0)
+    agi = e + taxable_ss
+    taxable = np.maximum(0.0, agi - r.standard_deduction_single)
+    b10, b12 = r.bracket_10_top_single, r.bracket_12_top_single
+    tax = (0.10 * np.minimum(taxable, b10) + 0.12 * np.maximum(0.0, np.minimum(taxable, b12) - b10)
+           + 0.22 * np.maximum(0.0, taxable - b12))
+    rate = r.eitc_rate_no_children
+    credit = np.minimum(rate * e, r.eitc_max_no_children)
+    eitc = np.maximum(0.0, credit - rate * np.maximum(0.0, np.maximum(e, agi) - r.eitc_phase_out_start_single))
+    return tax - eitc

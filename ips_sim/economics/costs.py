@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from ips_sim.config import DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario, prices
+from ips_sim.economics.public_purse import public_purse
 from ips_sim.sim.records import FrozenRecords
 from ips_sim.sim.staffing import supervised_specialists
 
@@ -188,7 +189,7 @@ def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> d
 
 
 ECONOMIC_OUTCOMES = (
-    ("cost", "money", "cost in the chosen perspective (costs.perspective), discounted"),
+    ("cost", "money", "cost in the chosen perspective (costs.perspective: funder, wider or government), discounted"),
     ("service_cost", "money", "program service cost (funder perspective), discounted"),
     ("cost_undiscounted", "money", "cost in the chosen perspective, not discounted"),
     ("people_employed", "people", "people who held a competitive job (cohort: share of participants; "
@@ -197,12 +198,25 @@ ECONOMIC_OUTCOMES = (
     ("earnings", "money", "members' earnings (hours x wage) while in the program, discounted"),
     ("members_served", "people", "members on the caseload (cohort: per participant = 1)"),
     ("cost_per_member_served", "money", "undiscounted service cost over members served in the window"),
+    ("public_purse_cost", "money", "government (public purse) cost: program + outside benefits counselling + SSI + "
+                                   "SSDI - payroll and income tax + hospital, discounted (docs/benefits.md)"),
+    ("ssi_paid", "money", "SSI paid to members, discounted"),
+    ("ssdi_paid", "money", "SSDI paid to members, discounted"),
+    ("taxes_paid", "money", "payroll tax (employee, and employer if counted) and federal income tax net of EITC on "
+                            "members' earnings and SSDI, discounted"),
+    ("counselling_outside", "money", "benefits counselling by an outside counsellor (public purse), discounted"),
+    ("net_income", "money", "members' earnings + SSI + SSDI - employee payroll tax - income tax, discounted"),
+    ("qalys", "QALY", "quality-adjusted life years from competitive work (benefits.utility_gain_employed x years "
+                      "worked; an assumption), discounted"),
 )
 
 
-def economic_outcomes(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
-    """One replication's costs and effects per participant (cohort) or per program-year (running program)."""
-    rows = budget(rec, scenario)
+def economic_outcomes(rec: FrozenRecords, scenario: Scenario, rows: dict | None = None) -> dict[str, float]:
+    """One replication's costs and effects per participant (cohort) or per program-year (running program).
+
+    ``rows``: the budget rows with the public purse's columns (``with_public_purse``), if made already.
+    """
+    rows = with_public_purse(rec, scenario) if rows is None else rows
     start, end = scenario.warmup_days, rec.horizon
     served = members_served(rec, start, end)
     if is_cohort(scenario):
@@ -214,6 +228,10 @@ def economic_outcomes(rec: FrozenRecords, scenario: Scenario) -> dict[str, float
         unit = (end - start) / DAYS_PER_YEAR
         people = float(rows["people_employed"].sum())  # person-years with a job, over years below
     div = unit if unit > 0 else math.nan
+    per = {k: discounted(rows, col) / div for k, col in (
+        ("public_purse_cost", "public_purse_cost"), ("ssi_paid", "ssi_paid"), ("ssdi_paid", "ssdi_paid"),
+        ("counselling_outside", "counselling_outside"), ("net_income", "net_income"), ("qalys", "qalys"))}
+    per["taxes_paid"] = (discounted(rows, "payroll_tax") + discounted(rows, "income_tax")) / div
     return {
         "cost": discounted(rows, "perspective_cost") / div,
         "service_cost": discounted(rows, "service_cost") / div,
@@ -223,4 +241,14 @@ def economic_outcomes(rec: FrozenRecords, scenario: Scenario) -> dict[str, float
         "earnings": discounted(rows, "earnings") / div,
         "members_served": served / div,
         "cost_per_member_served": float(rows["service_cost"].sum()) / served if served else math.nan,
+        **per,
     }
+
+
+def with_public_purse(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
+    """The budget rows with the public purse's columns (``public_purse.PURSE_COLUMNS``) added."""
+    rows = budget(rec, scenario)
+    rows.update(public_purse(rec, scenario, rows))
+    if scenario.costs.perspective == "government":
+        rows["perspective_cost"] = rows["public_purse_cost"].copy()
+    return rows

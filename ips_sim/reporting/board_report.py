@@ -29,6 +29,7 @@ from ips_sim.config import defaults_table
 from ips_sim.config.prices import cpi_rows, currency_label
 from ips_sim.core.errors import UserError
 from ips_sim.core.version import __version__
+from ips_sim.reporting.benefit_report import benefit_cost_context
 from ips_sim.reporting.wording import (
     LABELS,
     fmt,
@@ -362,6 +363,7 @@ def report_context(folder: Path) -> dict:
     for k, v in DEFAULTS.items():
         ctx.setdefault(k, v)
     ctx["fidelity"] = _fidelity(folder)
+    ctx["benefit_cost"] = benefit_cost_context(folder)  # the public-purse section (benefit_report.py)
     ctx["sensitivity"], ctx["sensitivity_plots"] = _sensitivity(folder)
     scenarios = list(man.get("scenarios", {}).values()) or ([ctx["scenario"]] if ctx.get("scenario") else [])
     ctx["assumptions"] = assumptions(scenarios)

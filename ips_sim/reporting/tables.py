@@ -19,7 +19,8 @@ from ips_sim.analysis.metrics import METRICS, summarise, unit_label
 from ips_sim.config import DAYS_PER_MONTH, Scenario, add_months
 from ips_sim.config.prices import currency_label
 from ips_sim.core.version import __version__
-from ips_sim.economics.costs import BUDGET_COLUMNS, budget
+from ips_sim.economics.costs import BUDGET_COLUMNS, with_public_purse
+from ips_sim.economics.public_purse import PURSE_COLUMNS
 from ips_sim.runner.output import write_json
 from ips_sim.sim.records import ExitReason, FrozenRecords, JobEnd
 
@@ -68,8 +69,16 @@ def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "days_employed": m["days_employed"],
             "specialist": m["specialist"],
             "staff_change_day": m.get("staff_change_day", np.full(len(m["member_id"]), np.nan)),
+            "benefit": _benefit_labels(m),
+            "counselled": m.get("counselled", np.zeros(len(m["member_id"]), bool)),
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+def _benefit_labels(m: dict) -> np.ndarray:
+    from ips_sim.sim.benefit_choice import Benefit
+    codes = m.get("benefit_status", np.zeros(len(m["member_id"]), np.int8))
+    return np.array([b.label for b in Benefit], dtype=object)[codes.astype(int)]
 
 
 def _labels(codes: type[ExitReason] | type[JobEnd], values: np.ndarray) -> np.ndarray:
@@ -94,6 +103,7 @@ def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "preference_match": j["preference_match"],
             "end_reason": _labels(JobEnd, j["end_reason"]),
             "observed_until_day": j["observed_until_day"],
+            "hours_capped": j.get("hours_capped", np.zeros(len(j["member_id"]), bool)),
         }))
     return pd.concat(frames, ignore_index=True)
 
@@ -166,8 +176,8 @@ def budget_table(records: list[FrozenRecords], scenario: Scenario) -> pd.DataFra
     Money columns are in the scenario's output price year (``currency`` column), not discounted;
     ``discount_factor`` is the year's factor at ``costs.discount_rate``.
     """
-    frames = [pd.DataFrame(budget(r, scenario)) for r in records if r is not None]
-    df = pd.concat(frames).groupby("year", as_index=False).mean()[list(BUDGET_COLUMNS)]
+    frames = [pd.DataFrame(with_public_purse(r, scenario)) for r in records if r is not None]
+    df = pd.concat(frames).groupby("year", as_index=False).mean()[list(BUDGET_COLUMNS) + list(PURSE_COLUMNS)]
     df["year"] = df["year"].astype(int)
     df.insert(1, "currency", currency_label(scenario.costs.price_year))
     if scenario.start_date is not None:  # calendar dates: the day each program year begins
@@ -251,6 +261,8 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
         write_csv(trajectory, folder / "trajectory.csv")
         write_csv(members_table(records), folder / "members.csv")
         write_csv(jobs_table(records), folder / "jobs.csv")
+        from ips_sim.reporting.benefit_tables import member_income_table
+        write_csv(member_income_table(records, scenario), folder / "member_income.csv")
         from ips_sim.analysis.fidelity import fidelity_table, plot_fidelity
         fidelity = fidelity_table(records, scenario)
         write_csv(fidelity, folder / "fidelity.csv")

@@ -96,6 +96,7 @@ class MemberLife:
         m.e_contact = self.draw_contact()
         m.frailty = self.draw_frailty()
         patience = self.draw_patience()
+        m.benefit = self.benefits.status()
         s = self.specialist_with_room()
         if s is not None and not self.waitlist:
             self._enroll(m, s, t)
@@ -183,9 +184,22 @@ class MemberLife:
         m.specialist = s
         s.n_caseload += 1
         s.intake_backlog += self.intake_hours
+        s.intake_total += self.intake_hours
+        if m.benefit:
+            self._counsel(m, s)
         self._start_search(m, t, m.e_drop)
         if self.discharge_days is not None:
             self._schedule(t + self.discharge_days, DISCHARGE, m, m.id)
+
+    def _counsel(self, m: Member, s: Specialist) -> None:
+        """A beneficiary's work-incentives counselling: outside (done), or hours owed by the specialist."""
+        b = self.benefits
+        if b.outside:
+            m.counselled = True
+        elif b.counsel_hours > 0:
+            s.intake_backlog += b.counsel_hours
+            s.intake_total += b.counsel_hours
+            m.counsel_mark, m.counsel_spec = s.intake_total, s
 
     def _join_drop_out(self, m: Member, clock, t: float, residual: float) -> None:
         m.clock_drop = clock
@@ -243,8 +257,15 @@ class MemberLife:
         match = self.draw_match() < self.p_match
         hours = truncated_normal(self.draw_hours, *self.hours_dist)
         wage = truncated_normal(self.draw_wage, *self.wage_dist)
+        capped = False
+        if m.benefit:
+            c = m.counsel_spec
+            if c is not None and not m.counselled and c.intake_total - c.intake_backlog >= m.counsel_mark - 1e-9:
+                m.counselled = True  # the specialist's intake hours reached this member's counselling
+            hours, capped = self.benefits.hours(m.benefit, m.counselled, hours, wage)
         fragile = self.draw_job_class() < (self.p_fragile_short if hours <= SHORT_JOB_HOURS else self.p_fragile)
         m.job = self.rec.start_job(m.id, m.n_jobs, t, hours, wage, match, fragile)
+        m.job.capped = capped
         residual = m.th_drop - m.clock_drop.level_at(t)
         self._join_drop_out(m, s.dis_employed, t, residual)
         # The job's own constant hazard multiplier scales its threshold on the shared job-ending

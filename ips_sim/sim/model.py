@@ -26,6 +26,7 @@ import simpy
 
 from ips_sim.config import DAYS_PER_MONTH, END_REASONS, MONTH_NAMES, Scenario, months_between
 from ips_sim.core.streams import Streams
+from ips_sim.sim.benefit_choice import BenefitChoice
 from ips_sim.sim.hazard import Step
 from ips_sim.sim.kernel import Kernel
 from ips_sim.sim.members import (
@@ -78,6 +79,7 @@ class Program(MemberLife, PlanningStep, StartMembers):
         self.draw_wage = streams.normal("job_wage")
         self.draw_reason = streams.uniform("job_end_reason")
         self.draw_job_class = streams.uniform("job_class")
+        self.benefits = BenefitChoice(scenario, streams)
 
         cap = caseload_cap(scenario)
         self.step_in_force = Step()  # every hazard clock's rates hold until step_in_force.end

@@ -87,6 +87,7 @@ class Member:
         "frailty", "e_drop", "e_find", "e_contact",
         "tok_drop", "tok_main", "tok_contact", "th_drop", "clock_drop",
         "th_main", "th_contact", "staff_change_day",
+        "benefit", "counselled", "counsel_mark", "counsel_spec",
     )
 
     def __init__(self, member_id: int, referral_day: float):
@@ -109,6 +110,10 @@ class Member:
         self.th_main = 0.0             # threshold on the job-finding or job-ending clock (turnover moves it)
         self.th_contact = 0.0          # threshold on the first-contact clock
         self.staff_change_day = None   # first day the member's specialist left while the member was enrolled
+        self.benefit = 0               # benefit_choice.Benefit at referral
+        self.counselled = False        # received benefits counselling (by the first job start, or at enrollment)
+        self.counsel_mark = 0.0        # specialist's intake hours owed once this member's counselling is delivered
+        self.counsel_spec = None       # the specialist owing that counselling
 
 
 WEEK_COLUMNS = (
@@ -130,7 +135,7 @@ class Job:
     """One job spell; ``end_day`` and ``end_reason`` are set when it stops."""
 
     __slots__ = ("member_id", "number", "start_day", "end_day", "hours_per_week", "hourly_wage",
-                 "preference_match", "end_reason", "observed_until_day", "fragile")
+                 "preference_match", "end_reason", "observed_until_day", "fragile", "capped")
 
     def __init__(self, member_id: int, number: int, start_day: float, hours: float, wage: float, match: bool,
                  fragile: bool = False):
@@ -144,6 +149,7 @@ class Job:
         self.end_reason = JobEnd.ONGOING
         self.observed_until_day = None    # the job's last observed day (end, exit or horizon)
         self.fragile = fragile            # latent class (tenure.py): fragile jobs end fragile_rate_ratio times faster
+        self.capped = False               # hours cut to keep earnings under SGA (benefit_choice.py)
 
 
 class Vacancy:
@@ -285,8 +291,9 @@ class FrozenRecords:
         # then typed columns: ids, counts and codes are small integers, exact in floats.
         m = np.array([(x.id, x.referral_day, x.enrollment_day, x.first_contact_day, x.first_job_day, x.exit_day,
                        x.exit_reason, x.n_jobs, x.days_employed,
-                       -1 if x.specialist is None else x.specialist.index, x.staff_change_day)
-                      for x in r.members], dtype=float).reshape(-1, 11)
+                       -1 if x.specialist is None else x.specialist.index, x.staff_change_day, x.benefit,
+                       x.counselled)
+                      for x in r.members], dtype=float).reshape(-1, 13)
         member = {
             "member_id": m[:, 0].astype(np.int64),
             "referral_day": m[:, 1],
@@ -299,10 +306,12 @@ class FrozenRecords:
             "days_employed": m[:, 8],
             "specialist": m[:, 9].astype(np.int16),
             "staff_change_day": m[:, 10],
+            "benefit_status": m[:, 11].astype(np.int8),   # benefit_choice.Benefit
+            "counselled": m[:, 12].astype(bool),
         }
         j = np.array([(x.member_id, x.number, x.start_day, x.end_day, x.hours_per_week, x.hourly_wage,
-                       x.preference_match, x.end_reason, x.observed_until_day, x.fragile)
-                      for x in r.jobs], dtype=float).reshape(-1, 10)
+                       x.preference_match, x.end_reason, x.observed_until_day, x.fragile, x.capped)
+                      for x in r.jobs], dtype=float).reshape(-1, 11)
         job = {
             "member_id": j[:, 0].astype(np.int64),
             "job_number": j[:, 1].astype(np.int32),
@@ -315,6 +324,8 @@ class FrozenRecords:
             "observed_until_day": j[:, 8],
             # latent class of the job (tenure.py): fragile jobs end fragile_rate_ratio times faster
             "fragile": j[:, 9].astype(bool),
+            # hours cut so a month's earnings stay under SGA (an SSDI beneficiary's choice; benefit_choice.py)
+            "hours_capped": j[:, 10].astype(bool),
         }
         n_weeks = len(r.week_days)
         week = np.empty((n_weeks, len(WEEK_COLUMNS)))

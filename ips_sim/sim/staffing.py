@@ -147,7 +147,7 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
-        "clocks", "first_months", "intake_served", "memo", "rates", "row", "state",
+        "clocks", "first_months", "intake_served", "memo", "rates", "row", "state", "intake_total",
     )
 
     def __init__(self, index: int, cap: int, hours: float = 0.0, step: Step | None = None):
@@ -167,6 +167,7 @@ class Specialist:
         self.n_new_workers = 0    # workers still in the first month of a job
         self.first_months: list = []  # heap of (day the first month ends, token, member) of new workers
         self.intake_backlog = 0.0  # intake hours owed to new members
+        self.intake_total = 0.0    # intake hours ever owed (owed - backlog = delivered, first come first served)
         self.find = HazardClock(step)          # job seekers: finding a job
         self.contact = HazardClock(step)       # job seekers: first employer contact
         self.dis_early = HazardClock(step)     # job seekers in their first months: dropping out

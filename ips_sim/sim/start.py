@@ -27,6 +27,7 @@ import numpy as np
 
 from ips_sim.config import DAYS_PER_MONTH, Scenario
 from ips_sim.core.streams import Streams
+from ips_sim.sim.benefit_choice import BenefitChoice
 from ips_sim.sim.members import EMPLOYED, STEP_DOWN, DISCHARGE, GIVE_UP, JOB_ENDED, truncated_normal
 from ips_sim.sim.members import WAITING as MEMBER_WAITING
 from ips_sim.sim.records import FrozenRecords, Member
@@ -152,6 +153,7 @@ class StartMembers:
         (at full service: the hazards of a program with enough hours).
         """
         rng = streams.generator("start_state")
+        start_benefits = BenefitChoice(self.sc, streams, "start_benefit_status")
         sc = self.sc
         js, jb = sc.job_search, sc.jobs
         cv = js.heterogeneity_cv
@@ -165,6 +167,7 @@ class StartMembers:
             m.e_drop, m.e_find, m.e_contact = rng.standard_exponential(3).tolist()
             m.frailty = float(rng.gamma(1.0 / (cv * cv), cv * cv)) if cv > 0 else 1.0
             patience = float(rng.standard_exponential())
+            m.benefit = start_benefits.status()
             if person.phase == WAITING:
                 m.referral_day = _before_day_0(person.waited_days)
                 m.phase = MEMBER_WAITING
@@ -178,6 +181,7 @@ class StartMembers:
             # are then handled as when its specialist left, below).
             s = min(self.specialists, key=lambda x: (x.n_caseload, x.index))
             m.referral_day = m.enrollment_day = _before_day_0(person.enrolled_days)
+            m.counselled = bool(m.benefit)  # today's members on the caseload: counselled before day 0 (assumption)
             m.specialist = s
             s.n_caseload += 1
             if person.phase == JOB_SEEKER:

@@ -25,9 +25,9 @@ from ips_sim.analysis.metrics import METRICS, replication_metrics
 from ips_sim.config import Scenario
 from ips_sim.config.prices import currency_label
 from ips_sim.core.streams import stream_seed
-from ips_sim.economics import cea
+from ips_sim.economics import benefit_cost, cea
 from ips_sim.economics.budget_impact import budget_impact
-from ips_sim.economics.costs import ECONOMIC_OUTCOMES, budget, economic_outcomes, is_cohort, unit_label
+from ips_sim.economics.costs import ECONOMIC_OUTCOMES, economic_outcomes, is_cohort, unit_label, with_public_purse
 from ips_sim.runner.experiment import run_replications
 from ips_sim.sim.records import FrozenRecords
 
@@ -39,6 +39,12 @@ COST_UNCERTAINTY = (
      "range of direct cost per specialist across the 7 programs of Latimer et al. 2004 ($37,339-$49,603)"),
     ("costs.cost_per_member_month", 0.5, 1.5,
      "assumption: the usual-services cost per member-month is itself an assumption; +/- 50%"),
+    # Benefit inputs of the public purse (appended: the draws above keep their values).
+    ("benefits.ssdi_monthly_benefit", 900 / 1547, 1700 / 1547,
+     "assumption range of the SSDI amount ($900-$1,700; calibration/assumption_ranges.csv)"),
+    ("benefits.concurrent_ssdi_monthly_benefit", 0.5, 1.5,
+     "assumption range of a concurrent beneficiary's SSDI ($300-$900)"),
+    ("benefits.counsellor_cost_per_hour", 0.6, 1.8, "assumption range of a counselling hour ($30-$90)"),
 )
 EFFECTS = (("people_employed", "additional person employed"), ("employed_months", "additional employed month"))
 COMPARISON_METRICS = tuple(n for n, _, _ in ECONOMIC_OUTCOMES) + (
@@ -50,8 +56,9 @@ COMPARISON_METRICS = tuple(n for n, _, _ in ECONOMIC_OUTCOMES) + (
 def comparison_outcomes(rec: FrozenRecords, scenario: Scenario) -> dict:
     """Run metrics, economic outcomes and the budget rows of one replication."""
     out = dict(replication_metrics(rec, scenario))
-    out.update(economic_outcomes(rec, scenario))
-    out["_budget"] = budget(rec, scenario)
+    rows = with_public_purse(rec, scenario)
+    out.update(economic_outcomes(rec, scenario, rows))
+    out["_budget"] = rows
     return out
 
 
@@ -257,6 +264,26 @@ def budget_impact_table(c: Comparison) -> pd.DataFrame:
     return budget_impact(c.budgets, c.names, c.labels, c.comparator, begins)
 
 
+def benefit_cost_table(c: Comparison) -> pd.DataFrame:
+    """Each option against the comparator as WSIPP reports a program (``economics/benefit_cost.py``)."""
+    out = []
+    names = ("service_cost", "counselling_outside", "public_purse_cost", "net_income", "ssi_paid", "ssdi_paid",
+             "taxes_paid", "qalys")
+    base = {q: c.values(c.comparator, q) for q in names}
+    for k, name in enumerate(c.names):
+        if k == c.comparator:
+            continue
+        flows = benefit_cost.paired_flows({q: c.values(k, q) for q in names}, base)
+        for row in benefit_cost.summary(flows):
+            unit = ("probability" if row["quantity"].startswith("probability") else
+                    "ratio" if row["quantity"].endswith("ratio") else
+                    f"{c.currency} per QALY" if row["quantity"] == "cost_per_qaly" else c.currency)
+            out.append({"option": name, "comparator": c.names[c.comparator], "basis": c.basis, **row, "unit": unit,
+                        "draws": "parameter and cost draws" if c.parameter_uncertainty else
+                                 "replications at fixed parameters"})
+    return pd.DataFrame(out)
+
+
 def budget_table(c: Comparison) -> pd.DataFrame:
     frames = []
     for name, b in zip(c.names, c.budgets):
@@ -399,6 +426,8 @@ def write_comparison(folder, c: Comparison, manifest_doc: dict) -> list[str]:
     csv(icer_table(c), "icers.csv")
     csv(budget_table(c), "budget.csv")
     csv(budget_impact_table(c), "budget_impact.csv")
+    if len(c.names) > 1:
+        csv(benefit_cost_table(c), "benefit_cost.csv")
     rep = []
     for k, name in enumerate(c.names):
         for i, r in enumerate(c.rows[k]):

@@ -47,6 +47,7 @@ from ips_sim.core.intervals import mean_ci
 from ips_sim.core.streams import stream_seed
 from ips_sim.economics.cea import fieller_ci
 from ips_sim.economics.costs import economic_outcomes
+from ips_sim.economics.public_purse import ssdi_work_outcomes
 from ips_sim.runner.experiment import run_replications
 from ips_sim.sim.records import EXIT_REASONS, FrozenRecords, JobEnd
 from ips_sim.sim.staffing import caseload_cap
@@ -69,6 +70,11 @@ OUTCOMES = (
     ("in_services_12m", "share", "share of people randomized still on the caseload 12 months after randomization"),
     ("cost_per_participant", "money",
      "service cost of the arm per person randomized over follow-up, discounted (costs section; ips_sim/economics/costs.py)"),
+    ("ssdi_trial_work_share", "share",
+     "share of SSDI beneficiaries with a trial work month within follow-up (jobs continued past an exit count)"),
+    ("ssdi_suspended_or_terminated_share", "share",
+     "share of SSDI beneficiaries whose check was suspended or terminated for work within follow-up "
+     "(the Mental Health Treatment Study's outcome; ips_sim/economics/public_purse.py)"),
 )
 OUTCOME_NAMES = tuple(o[0] for o in OUTCOMES)
 
@@ -152,6 +158,9 @@ def cohort_outcomes(rec: FrozenRecords, scenario: Scenario, follow_up_days: floa
         "in_services_12m": float(still.mean()) if follow_up_days >= 12 * DAYS_PER_MONTH and n else math.nan,
         "cost_per_participant": economic_outcomes(rec, scenario)["service_cost"] if n else math.nan,
     }
+    ssdi = ssdi_work_outcomes(rec, scenario, until=follow_up_days, stop=je)  # jobs continued past an exit
+    out["ssdi_trial_work_share"] = ssdi["ssdi_trial_work_share"]
+    out["ssdi_suspended_or_terminated_share"] = ssdi["ssdi_suspended_or_terminated_share"]
     return out
 
 

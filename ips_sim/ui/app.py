@@ -188,6 +188,11 @@ def _lever_widgets(sb, base: Scenario, base_levers: dict) -> None:
     sb.toggle(LEVER_LABELS["step_down"], key="step_down",
               help="On: after about a year of steady work a person moves on, freeing a place. "
                    "Off: workers stay on the caseload (time-unlimited follow-along).")
+    sb.radio(LEVER_LABELS["benefits_counselling"], ["counsellor", "specialist", "none"], key="benefits_counselling",
+             horizontal=True,
+             help="counsellor: an outside benefits counsellor sees every member on SSI or SSDI. specialist: the "
+                  "specialists give it from their intake hours. none: nobody is counselled, and members on SSDI "
+                  "more often keep their earnings low.")
 
 
 def _run_controls(st, state, base_levers: dict, base_id: str):
@@ -368,7 +373,7 @@ def _comparison(st, base_run: dict, variant: dict) -> None:
 def _charts(st, labelled: list, n: int) -> None:
     st.subheader("Over time")
     tabs = st.tabs(["Watch one replication", "Caseload and waitlist", "Employment", "Hours budget per specialist",
-                    "Team hours by activity"])
+                    "Team hours by activity", "Benefits and the public purse"])
     with tabs[0]:
         _animation_tab(st, labelled)
     with tabs[1]:
@@ -379,6 +384,9 @@ def _charts(st, labelled: list, n: int) -> None:
         _budget_tab(st, labelled, n)
     with tabs[4]:
         _team_hours_tab(st, labelled, n)
+    with tabs[5]:
+        from ips_sim.ui.app_benefits import benefits_tab
+        benefits_tab(st, labelled, wide(st))
 
 
 def _animation(scenario_json: str, title: str, min_rows: tuple[int, int], _first):

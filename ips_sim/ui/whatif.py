@@ -37,6 +37,7 @@ LEVERS = {
     "allocation_policy": "time_use.allocation_policy",
     "job_development_hours": "service.job_development_hours_per_week",
     "step_down": "follow_along.step_down_enabled",
+    "benefits_counselling": "benefits.counselling_provider",
 }
 RUN_LEVERS = {"replications": "simulation.replications", "seed": "simulation.seed"}
 LEVER_LABELS = {
@@ -47,6 +48,7 @@ LEVER_LABELS = {
     "allocation_policy": "How specialists share their hours",
     "job_development_hours": "Job-development hours per week (per FTE)",
     "step_down": "Step-down after a year of steady work",
+    "benefits_counselling": "Who gives benefits counselling",
 }
 
 # Headline cards: metric, short label, True when a lower value is better (None: neither).
