@@ -9,7 +9,8 @@ their hours low.
 from __future__ import annotations
 
 PURSE_LABELS = {"service_cost": "program service cost", "counselling_outside": "benefits counselling (outside)",
-                "ssi_paid": "SSI paid", "ssdi_paid": "SSDI paid", "payroll_tax": "payroll tax received",
+                "ssi_paid": "SSI paid (all referred)", "ssdi_paid": "SSDI paid (all referred)",
+                "payroll_tax": "payroll tax received",
                 "income_tax": "income tax received (net of EITC)", "public_purse_cost": "public purse: net cost"}
 
 
@@ -42,8 +43,9 @@ def benefits_tab(st, labelled: list, wide: dict) -> None:
             continue
         currency = currency_label(sc.costs.price_year)
         st.markdown(f"**{lab or 'Your settings'}**: the public purse, replication 1 ({currency} a year; the "
-                    "program's cost plus benefits paid, less taxes on members' earnings). Counselling: "
-                    f"*{sc.benefits.counselling_provider}*.")
+                    "program's cost plus benefits paid, less taxes on members' earnings). Benefits are counted for "
+                    "everyone referred, from referral on, so they grow as referrals accumulate; compare options "
+                    f"by their difference. Counselling: *{sc.benefits.counselling_provider}*.")
         st.dataframe(purse_by_year(rec, sc), hide_index=True, **wide)
         months = member_months(rec, sc)
         workers = months[(months.benefit != "neither") & (months.earnings > 0)]
