@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import IPS_SIM, cli_env
 
-from ips_sim.runner.output import OutputFolder, read_stamp
+from ips_sim.runner.output import TEMP_MARK, OutputFolder, read_stamp
 from ips_sim.ui.cli import main
 
 TINY = "simulation: {horizon_years: 1, warmup_years: 0.5, replications: 2}\n"
@@ -179,9 +179,14 @@ def test_leftovers_of_a_killed_write_are_cleaned(tmp_path):
     stale = tmp_path / ".res.tmp-999999"
     stale.mkdir()
     (stale / "summary.csv").write_text("half")
+    (stale / TEMP_MARK).write_text("")  # what every temporary folder ips-sim makes holds
+    lookalike = tmp_path / ".res.old-2024"  # a user's folder that merely matches the pattern
+    lookalike.mkdir()
+    (lookalike / "diary.txt").write_text("mine")
     assert _run(["run", sc, "--out", tmp_path / "res", "-q", "--no-plots"]).exit_code == 0
     assert not stale.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["res", "tiny.yaml"]
+    assert (lookalike / "diary.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".res.old-2024", "res", "tiny.yaml"]
 
 
 # --------------------------------------------------------------------------- interrupts

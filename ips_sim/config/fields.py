@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -27,24 +26,43 @@ MAX_MONEY = 1_000_000_000                     # per FTE-year or per hour, in any
 MAX_SEED = 2**63 - 1
 
 
-def _number_types(annotation) -> bool:
-    """Whether a field annotation expects a number (int or float, possibly optional)."""
-    if annotation in (int, float):
-        return True
-    return get_origin(annotation) in (Union, UnionType) and any(a in (int, float) for a in get_args(annotation))
+def _options(annotation) -> list:
+    """The alternatives of a (possibly optional or union) annotation."""
+    if get_origin(annotation) in (Union, UnionType):
+        return [o for a in get_args(annotation) for o in _options(a)]
+    return [annotation]
 
 
-@functools.lru_cache(maxsize=None)
-def _field_kind(model: type, name: str) -> str:
-    field = model.model_fields.get(name)
-    if field is None:
-        return ""
-    ann = field.annotation
-    if _number_types(ann):
-        return "number"
-    if get_origin(ann) is dict and get_args(ann)[1:] == (float,):
-        return "mapping of numbers"
-    return ""
+def bool_for_number(annotation, value, where: str = "") -> str | None:
+    """Where in ``value`` a true/false stands where ``annotation`` expects a number ("" for the value itself,
+    " item 3" for a list's third, " jan" for a mapping value), or None. Nested the same way at every depth, so
+    booleans are refused inside lists and mappings as in single numeric fields."""
+    options = _options(annotation)
+    if isinstance(value, bool):
+        return where if any(o in (int, float) for o in options) and bool not in options else None
+    if isinstance(value, (list, tuple)):
+        for o in options:
+            args = get_args(o)
+            if get_origin(o) not in (list, tuple) or not args:
+                continue
+            for k, item in enumerate(value):
+                if get_origin(o) is list or (len(args) == 2 and args[1] is Ellipsis):
+                    inner = args[0]
+                elif k < len(args):
+                    inner = args[k]
+                else:
+                    continue
+                found = bool_for_number(inner, item, f"{where} item {k + 1}")
+                if found is not None:
+                    return found
+    if isinstance(value, dict):
+        for o in options:
+            if get_origin(o) is dict and len(get_args(o)) == 2:
+                for key, item in value.items():
+                    found = bool_for_number(get_args(o)[1], item, f"{where} {clip(key, 40)}")
+                    if found is not None:
+                        return found
+    return None
 
 
 class _Section(BaseModel):
@@ -54,13 +72,13 @@ class _Section(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_booleans_for_numbers(cls, v, info: ValidationInfo):
-        """Strict numbers: YAML's true/yes are not the number 1 (a file saying ``specialists: true`` is a mistake)."""
-        kind = _field_kind(cls, info.field_name)
-        if kind == "number" and isinstance(v, bool):
-            raise ValueError("a number is expected, not true/false")
-        if kind == "mapping of numbers" and isinstance(v, dict) and any(isinstance(x, bool) for x in v.values()):
-            bad = next(k for k, x in v.items() if isinstance(x, bool))
-            raise ValueError(f"{clip(bad, 40)}: a number is expected, not true/false")
+        """Strict numbers: YAML's true/yes are not the number 1 (a file saying ``specialists: true`` is a
+        mistake), in a single field, a list (``waited_days: [true, 3]``) or a mapping alike."""
+        field = cls.model_fields.get(info.field_name)
+        where = bool_for_number(field.annotation, v) if field is not None else None
+        if where is not None:
+            at = f"{where.strip()}: " if where else ""
+            raise ValueError(f"{at}a number is expected, not true/false")
         return v
 
 def set_dotted(data: dict, path: str, value: Any) -> None:

@@ -82,7 +82,10 @@ def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = 
         base = Path(source).parent if base_dir is None else Path(base_dir)
         groups = read_members_csv(base / sc.start.members_csv, sc.start.date, f"{source}: start.members_csv")
         data["start"] = {**start, **groups}
-        sc = Scenario.model_validate(data)
+        try:
+            sc = Scenario.model_validate(data)
+        except ValidationError as exc:  # the people the CSV describes, out of the schema's bounds
+            raise ScenarioError(_format_errors(f"{source}: start.members_csv {sc.start.members_csv}", exc)) from None
     return sc
 
 def load_scenario(path: str | Path) -> Scenario:

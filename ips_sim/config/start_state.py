@@ -9,9 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ips_sim.config.fields import DAYS_PER_MONTH, ScenarioError, _Section
-from ips_sim.core.paths import (
-    read_csv_rows,
-)
+from ips_sim.core.paths import not_this_csv, read_csv_rows
 
 # --------------------------------------------------------------------------- start state
 
@@ -79,8 +77,8 @@ def _check_per_person(section: BaseModel, name: str, count: int, low: float = 0.
         raise ValueError(f"{name} lists {len(v)} values for count {count}: give one value per person or a "
                          f"single value for everyone")
     for x in values:
-        if not isinstance(x, bool) and not (math.isfinite(x) and low <= x <= 1200):
-            raise ValueError(f"{name} value {x} must be between {low:g} and 1200")
+        if not isinstance(x, bool) and not (math.isfinite(x) and low <= x <= MAX_PERSON_MONTHS):
+            raise ValueError(f"{name} value {x} must be between {low:g} and {MAX_PERSON_MONTHS}")
 
 
 class Start(_Section):
@@ -129,6 +127,9 @@ class Start(_Section):
 START_PHASES = ("waiting", "job_seeker", "worker")
 _CSV_COLUMNS = ("phase", "referral_date", "enrollment_date", "job_start_date", "had_job")
 _TRUE, _FALSE = ("yes", "true", "1", "y"), ("no", "false", "0", "n", "")
+MAX_WAITED_DAYS = 1200     # the per-person bounds of the start groups (see _check_per_person)
+MAX_PERSON_MONTHS = 1200
+MAX_ROW_ERRORS = 20        # problems listed per file; the rest counted
 
 
 def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict:
@@ -145,6 +146,9 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
                          skip_blank=False)
     if not rows:
         raise ScenarioError([f"{src}: (file): empty: expected a header with columns {', '.join(_CSV_COLUMNS)}"])
+    foreign = not_this_csv(src, rows, _CSV_COLUMNS, "a members CSV")
+    if foreign:
+        raise ScenarioError([foreign])
     header = [h.strip() for h in rows[0]]
     errors = []
     for k, h in enumerate(header):
@@ -173,6 +177,13 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
         if d > start_date:
             errors.append(f"{src}: row {row}, column {name}: {text!r}: after start.date {start_date}: dates "
                           f"describe the program up to day 0")
+            return None
+        longest = MAX_WAITED_DAYS if name == "referral_date" else MAX_PERSON_MONTHS * DAYS_PER_MONTH
+        if (start_date - d).days > longest:
+            limit = (f"{MAX_WAITED_DAYS} days of waiting" if name == "referral_date"
+                     else f"{MAX_PERSON_MONTHS} months")
+            errors.append(f"{src}: row {row}, column {name}: {text!r}: more than {limit} before start.date "
+                          f"{start_date}, the most the model takes: check the year")
             return None
         return d
 
@@ -215,7 +226,8 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
         if ref is not None and enr is not None and ref > enr:
             errors.append(f"{src}: row {row}, column enrollment_date: {enr}: before referral_date {ref}")
     if errors:
-        raise ScenarioError(errors)
+        raise ScenarioError(errors[:MAX_ROW_ERRORS] + ([f"{src}: ... and {len(errors) - MAX_ROW_ERRORS} more "
+                                                        "problems"] if len(errors) > MAX_ROW_ERRORS else []))
     return {
         "waitlist": {"count": len(waited), "waited_days": waited},
         "job_seekers": {"count": len(seekers_m), "months_since_enrollment": seekers_m, "had_job": seekers_job},

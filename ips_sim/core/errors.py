@@ -28,3 +28,9 @@ class UserError(Exception):
             messages = [messages]
         self.messages = [clip(" ".join(str(m).splitlines())) for m in messages]
         super().__init__("\n".join(self.messages))
+
+
+class EnvironmentFault(UserError):
+    """The machine, not the input, stopped the command (a full disk, a killed worker ...): exit status 1."""
+
+    exit_code = 1

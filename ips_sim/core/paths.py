@@ -62,11 +62,46 @@ def read_csv_rows(path: Path, missing: str, error=None, skip_blank: bool = True)
 
     error = error or UserError
     src = str(path)
-    if not Path(path).is_file():
+    kind = what_is(path)
+    if kind == "nothing":
         raise error([f"{src}: (file): no such file: {missing}"])
+    if kind != "a file":
+        raise error([f"{src}: (file): is {kind}, not a file: {missing}"])
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise error([f"{src}: (file): cannot read: {exc}"]) from None
     return [r for r in rows if any(c.strip() for c in r)] if skip_blank else rows
+
+
+def what_is(path) -> str:
+    """What is at ``path``, in words: "a file", "a folder", "a named pipe (FIFO)", ... or "nothing".
+
+    Said instead of "no such file" when a CSV is expected and something else is there; a FIFO is
+    never opened (reading one would wait for a writer for ever).
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return "nothing"
+    for test, words in ((stat.S_ISREG, "a file"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                        (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                        (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return words
+    return "not a regular file"  # pragma: no cover
+
+
+def not_this_csv(src: str, rows: list[list[str]], columns, what: str) -> str | None:
+    """A line describing (never printing) a file whose first line names none of ``columns``; None if it does.
+
+    A system file given by mistake (``/etc/passwd``) must not be echoed line by line in error messages.
+    """
+    header = {c.strip().lower() for c in rows[0]} if rows else set()
+    if header & {c.lower() for c in columns}:
+        return None
+    return (f"{src}: (file): not {what}: its first line names none of the columns {', '.join(columns)} "
+            f"({len(rows):,} lines; content not shown)")

@@ -21,13 +21,13 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, UndefinedError, select_autoescape
 from markupsafe import Markup, escape
 
 from ips_sim.analysis.metrics import metric_label
 from ips_sim.config import defaults_table
 from ips_sim.config.prices import cpi_rows, currency_label
-from ips_sim.core.errors import UserError
+from ips_sim.core.errors import EnvironmentFault, UserError
 from ips_sim.core.version import __version__
 from ips_sim.reporting.benefit_report import benefit_cost_context
 from ips_sim.reporting.wording import (
@@ -401,28 +401,59 @@ def render(folder: Path, ctx: dict | None = None) -> tuple[str, str]:
     return html, md
 
 
+REPORT_FILES = ("report.html", "report.md")
+SOURCE_TABLES = {"run": "summary.csv", "sweep": "sweep.csv", "plan": "plan.csv", "comparison": "comparison.csv",
+                 "state": "allocation.csv"}
+
+
 def write_report(folder: Path) -> list[Path]:
-    """Write report.html, report.md and the two reporting checklists into the results folder (each replaced whole)."""
+    """Write report.html, report.md and the two reporting checklists into the results folder (each replaced whole).
+
+    Holds the folder's lock (no command may be writing it) and never replaces a file of those
+    names that ips-sim did not write (listed in the folder's stamp).
+    """
     from ips_sim.reporting.checklists import checklist_markdown
+    from ips_sim.runner.output import folder_lock, read_stamp, resolved
 
     folder = Path(folder)
-    ctx = report_context(folder)
-    html, md = render(folder, ctx)
-    ctx_lists = ctx["checklists"]
-    out = []
-    files = [("report.html", html), ("report.md", md)]
-    files += [(c["file"], checklist_markdown(c)) for c in ctx_lists]
-    for name, text in files:
-        path = folder / name
-        tmp = folder / f".{name}.tmp-{os.getpid()}"
+    with folder_lock(resolved(folder), lambda why: UserError([f"{folder}: (folder): {why}"])):
+        stamp = read_stamp(folder)
+        ours = set(stamp["files"]) if stamp else set()
+        for name in REPORT_FILES:
+            if (folder / name).exists() and name not in ours:
+                raise UserError([f"{folder / name}: (file): was not written by ips-sim; it is never replaced: "
+                                 "move or rename it and run ips-sim report again"])
+        kind = folder_kind(folder)
+        table = SOURCE_TABLES[kind]
+        if stamp and table not in ours:
+            raise UserError([f"{folder / table}: (file): not listed among the files ips-sim wrote in this folder: "
+                             "give a folder written by ips-sim"])
         try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise UserError([f"{path}: (file): cannot write: {exc.strerror}"]) from None
-        out.append(path)
-    _add_to_stamp(folder, [p.name for p in out])
+            ctx = report_context(folder)
+            html, md = render(folder, ctx)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, LookupError, UndefinedError) as exc:
+            # pandas' empty-data and parser errors are ValueErrors; a missing column is a KeyError
+            raise UserError([f"{folder / table}: (file): not a table ips-sim wrote, or empty "
+                             f"({type(exc).__name__}: {str(exc)[:80]}): give a folder written by ips-sim"]) from None
+        files = [("report.html", html), ("report.md", md)]
+        files += [(c["file"], checklist_markdown(c)) for c in ctx["checklists"]]
+        for name, _ in files[2:]:
+            if (folder / name).exists() and name not in ours:
+                raise UserError([f"{folder / name}: (file): was not written by ips-sim; it is never replaced: "
+                                 "move or rename it and run ips-sim report again"])
+        out = []
+        for name, text in files:
+            path = folder / name
+            tmp = folder / f".{name}.tmp-{os.getpid()}"
+            try:
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, path)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise EnvironmentFault([f"{path}: (file): cannot write: {exc.strerror}: free space or fix "
+                                        "permissions and run ips-sim report again"]) from None
+            out.append(path)
+        _add_to_stamp(folder, [p.name for p in out])
     return out
 
 

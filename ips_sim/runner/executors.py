@@ -21,7 +21,7 @@ from concurrent.futures import wait as cf_wait
 from multiprocessing import get_context
 from typing import Any, Callable, Iterable
 
-from ips_sim.core.errors import UserError
+from ips_sim.core.errors import EnvironmentFault, UserError
 
 SCHEDULER_PATTERN = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
 
@@ -50,6 +50,10 @@ def _worker_init() -> None:
 
 class ExecutorError(UserError):
     """The executor cannot be set up (bad address, no scheduler, dask missing)."""
+
+
+class WorkerLost(EnvironmentFault):
+    """A worker process stopped on its own (killed, out of memory): its units are lost, finished ones kept."""
 
 
 class InlineExecutor:
@@ -134,6 +138,12 @@ class DaskExecutor:
             ) from None
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
+        except KeyboardInterrupt:
+            # Ctrl-C / SIGTERM while connecting: the half-made client would wait out its timeout at
+            # exit; mark the process to end at once after the interrupt line (see interrupt.report).
+            global POOL_ABANDONED
+            POOL_ABANDONED = True
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure to connect is reported the same way
             raise ExecutorError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
         threads = sum(self.client.nthreads().values())
@@ -182,13 +192,16 @@ def make_executor(workers: int | None = None, scheduler: str | None = None):
 
 
 def execute(executor, fn: Callable, units: Iterable[tuple[Any, tuple]], on_result: Callable[[Any, Any], None],
-            window: int | None = None) -> None:
+            window: int | None = None, describe: Callable[[list], str] | None = None) -> None:
     """Run ``fn(*args)`` for each ``(key, args)`` on ``executor``, at most ``window`` at a time.
 
     Units are submitted in the order given and results handed to ``on_result(key, result)``
     as they finish. On any error or interruption the queued units are dropped and local
-    workers stopped at once.
+    workers stopped at once. A worker process that dies on its own raises :class:`WorkerLost`
+    naming the units in flight (``describe(keys)`` words them), after the finished ones were handed over.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     window = window or getattr(executor, "window", None) or max(2, executor.capacity * 4)
     it = iter(units)
     in_flight: dict = {}
@@ -205,9 +218,21 @@ def execute(executor, fn: Callable, units: Iterable[tuple[Any, tuple]], on_resul
             if not in_flight:
                 break
             done, _ = executor.wait_first(list(in_flight))
-            for fut in done:
-                key = in_flight.pop(fut)
-                on_result(key, fut.result())
+            broken = False
+            for fut in sorted(done, key=lambda f: f.exception() is not None):  # finished ones first
+                key = in_flight[fut]
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                in_flight.pop(fut)
+                on_result(key, result)
+            if broken:
+                lost = sorted(in_flight.values(), key=str)
+                what = describe(lost) if describe else ", ".join(map(str, lost))
+                raise WorkerLost([f"a worker process stopped on its own (killed, or out of memory): {what} "
+                                  "were lost; finished work is kept"])
     except BaseException:
         executor.close(cancel=True)
         raise

@@ -55,6 +55,10 @@ def _saved_chunks(checkpoint: Checkpoint) -> dict[int, tuple]:
     return done
 
 
+def _span(a: int, b: int) -> str:
+    return f"{a}" if a == b else f"{a}-{b}"
+
+
 def _save_chunk(checkpoint: Checkpoint, results: list[tuple]) -> None:
     checkpoint.save(f"r{results[0][0]:07d}-{results[-1][0]:07d}", results)
 
@@ -110,7 +114,8 @@ def run_replications(
         executor = make_executor(workers if len(parts) > 1 else 1)
     try:
         execute(executor, _run_chunk, ((k, (part, seed, keep_records, outcome)) for k, part in enumerate(parts)),
-                finished)
+                finished, describe=lambda keys: "replications " + ", ".join(
+                    _span(parts[k][0][0], parts[k][-1][0]) for k in sorted(keys)))
     finally:
         if own:
             executor.close()

@@ -36,7 +36,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from ips_sim.config import MONTH_NAMES, add_months
+from ips_sim.config import MAX_REFERRALS_PER_MONTH, MONTH_NAMES, add_months
 from ips_sim.core.errors import UserError
 from ips_sim.core.paths import read_csv_rows
 
@@ -48,6 +48,8 @@ FORM_WORDS = {"none": "no seasonality", "harmonic-1": "1 pair of harmonic terms 
               "monthly": "a factor per calendar month"}
 OVERDISPERSION_P = 0.05    # Cameron-Trivedi test level for switching to the negative binomial
 BAND = 0.90                # prediction band of the forecast
+FIRST_YEAR, LAST_YEAR = 1900, 2199  # months outside cannot be a program's history or forecast (and the plot's
+                                    # calendar, pandas' datetime64[ns], ends in 2262)
 
 
 @dataclass
@@ -99,7 +101,11 @@ def read_history(path: str | Path) -> History:
         t = cells[tcol].strip() if tcol < len(cells) else ""
         r = cells[rcol].strip() if rcol < len(cells) else ""
         d = _parse_month(t)
-        if d is None:
+        if d is not None and not FIRST_YEAR <= d.year <= LAST_YEAR:
+            errors.append(f"{src}: row {row}, column {time_cols[0]}: {t[:40]!r}: year {d.year}: give months from "
+                          f"{FIRST_YEAR}-01 to {LAST_YEAR}-12")
+            d = None
+        elif d is None:
             errors.append(f"{src}: row {row}, column {time_cols[0]}: {t!r}: expected a calendar month YYYY-MM "
                           f"(or a date YYYY-MM-DD)")
         elif d in seen:
@@ -114,6 +120,9 @@ def read_history(path: str | Path) -> History:
             continue
         if not math.isfinite(x) or x < 0:
             errors.append(f"{src}: row {row}, column referrals: {r!r}: must be a whole number >= 0")
+        elif x > MAX_REFERRALS_PER_MONTH:
+            errors.append(f"{src}: row {row}, column referrals: {r[:40]!r}: more than {MAX_REFERRALS_PER_MONTH:,} "
+                          "referrals in a month, the most a scenario accepts: give one program's monthly counts")
         elif x != int(x):
             errors.append(f"{src}: row {row}, column referrals: {r!r}: not a whole number: referrals are counts")
         elif d is not None:
@@ -122,8 +131,12 @@ def read_history(path: str | Path) -> History:
     if not errors and len(months) < MIN_MONTHS:
         errors.append(f"{src}: (file): {len(months)} months of history: at least {MIN_MONTHS} are needed "
                       f"(24 or more to fit month-of-year seasonality)")
+    if not errors and not any(counts):
+        errors.append(f"{src}: column referrals: every month is 0: a rate cannot be fitted to no referrals "
+                      "(give the program's real counts, or set referrals.rate_per_month: 0 in the scenario)")
     if errors:
-        raise UserError(errors)
+        raise UserError(errors[:20] + ([f"{src}: ... and {len(errors) - 20} more problems"] if len(errors) > 20
+                                       else []))
     order = np.argsort([m.toordinal() for m in months])
     months = [months[k] for k in order]
     counts = np.array(counts, dtype=float)[order]
@@ -237,6 +250,10 @@ def fit_referrals(history: History, forecast_months: int = 24, seed: int = 0, dr
 
     months, y = history.months, history.counts
     notes = list(history.notes)
+    end = add_months(months[-1], forecast_months)
+    if end.year > LAST_YEAR:
+        raise UserError([f"{history.source}: (file): the forecast would run to {end:%Y-%m}, past {LAST_YEAR}-12: "
+                         "give a recent history or fewer --forecast-months"])
     origin = months[0]
     n = len(y)
     asked = {"off": "none", "on": "monthly"}.get(seasonality, seasonality)
@@ -432,6 +449,24 @@ def plot_fit(fit: ReferralFit, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def check_block(fit: ReferralFit) -> None:
+    """Refuse a fit whose referrals block no scenario would accept (the schema's bounds), in one line."""
+    from ips_sim.config import scenario_from_dict
+
+    values = [fit.rate_per_month, fit.trend_per_year, fit.alpha, *(fit.seasonality or {}).values()]
+    if not all(math.isfinite(v) for v in values):
+        raise UserError([f"{fit.history.source}: (file): the fit did not converge to finite values: "
+                         "check the counts (a history of almost only zeros cannot be fitted)"])
+    block = referrals_block(fit)["referrals"]
+    try:
+        scenario_from_dict({"name": "fitted", "start": {"date": block["base_date"]}, "referrals": block},
+                           source="fitted referrals")
+    except UserError as exc:
+        raise UserError([f"{fit.history.source}: (file): the fitted referrals block is outside what a scenario "
+                         f"accepts ({exc.messages[0][:200]}): check the counts, or fit a shorter, steadier "
+                         "stretch of history"]) from None
 
 
 def write_fit(folder: Path, fit: ReferralFit) -> None:

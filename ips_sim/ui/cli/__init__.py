@@ -7,11 +7,15 @@ one line per problem on stderr and exit status 2.
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
+
 import click
 
 from ips_sim.core.errors import UserError
 from ips_sim.core.version import __version__
-from ips_sim.ui.cli import interrupt
+from ips_sim.ui.cli import faults, interrupt
 from ips_sim.ui.cli.run import EXAMPLES
 
 
@@ -20,12 +24,20 @@ class IpsGroup(click.Group):
 
     def invoke(self, ctx):
         interrupt.install()
+        faults.install()
+        if faults.cwd_gone():
+            faults.say("ips-sim: the current folder no longer exists (deleted?): cd to an existing folder and run "
+                       "the command again")
+            ctx.exit(1)
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if faults.stdout_broken():
+                raise OSError(errno.EIO, "cannot write", "<stdout>")
+            return result
         except UserError as exc:
             for line in exc.messages:
-                click.echo(line, err=True)
-            ctx.exit(exc.exit_code)
+                faults.say(line)
+            self._leave(ctx, exc.exit_code)
         except KeyboardInterrupt:
             interrupt.report()
             ctx.exit(130)
@@ -34,6 +46,28 @@ class IpsGroup(click.Group):
             path = exc.ctx.command_path if exc.ctx is not None else "ips-sim"
             click.echo(f"{path}: {exc.format_message()} (see: {path} --help)", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            if exc.filename == "<stdout>" or (exc.filename is None and faults.stdout_broken()):
+                faults.mute_stdout()
+                faults.say("ips-sim: standard output cannot be written (a full device or a closed pipe): "
+                           "results are written as usual; send the output elsewhere")
+            else:
+                faults.say(faults.describe(exc))
+            self._leave(ctx, 1)
+
+    @staticmethod
+    def _leave(ctx, code: int):
+        """Exit with ``code``; at once if local workers were stopped mid-work (see interrupt.report)."""
+        from ips_sim.runner import executors
+
+        if executors.POOL_ABANDONED:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(code)
+        ctx.exit(code)
 
 
 @click.group(cls=IpsGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})

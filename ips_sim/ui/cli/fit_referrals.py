@@ -37,7 +37,7 @@ def fit_referrals_command(history, out, forecast_months, seasonality, seed, over
     in referrals.yaml can be pasted into a scenario with a start.date.
     """
     from ips_sim.runner.output import OutputFolder
-    from ips_sim.studies.referral_fit import fit_referrals, read_history, report_lines, write_fit
+    from ips_sim.studies.referral_fit import check_block, fit_referrals, read_history, report_lines, write_fit
 
     hist = read_history(history)
     key = {"history": hashlib.sha256(Path(history).read_bytes()).hexdigest(), "forecast_months": forecast_months,
@@ -45,6 +45,7 @@ def fit_referrals_command(history, out, forecast_months, seasonality, seed, over
     folder = OutputFolder(out, key, kind="fit-referrals", overwrite=overwrite)
     folder.check()
     fit = fit_referrals(hist, forecast_months=forecast_months, seed=seed, seasonality=seasonality)
+    check_block(fit)
     with folder.lock(), folder.write() as tmp:
         write_fit(tmp, fit)
     for line in report_lines(fit):

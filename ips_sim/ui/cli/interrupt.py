@@ -16,6 +16,11 @@ def interrupted(hint: str) -> None:
     _hint["text"] = hint
 
 
+def hint() -> str:
+    """Where finished work is kept now (the line added to an interrupt or a fault)."""
+    return _hint["text"]
+
+
 def install() -> None:
     """SIGTERM behaves like Ctrl-C: the same clean stop, the same exit status."""
     _hint["text"] = "nothing was written"

@@ -124,9 +124,10 @@ def _records_option(text: str) -> bool | int:
         return True
     if text == "none":
         return False
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 7:
         return int(text)
-    raise UserError([f"--records: {text!r}: give all, none or a number of replications"])
+    shown = text if len(text) <= 20 else f"{text[:12]}... ({len(text):,} characters)"
+    raise UserError([f"--records: {shown!r}: give all, none or a number of replications (at most 1000000)"])
 
 
 @click.command()
