@@ -425,9 +425,9 @@ def write_report(folder: Path) -> list[Path]:
                                  "move or rename it and run ips-sim report again"])
         kind = folder_kind(folder)
         table = SOURCE_TABLES[kind]
-        if stamp and table not in ours:
-            raise UserError([f"{folder / table}: (file): not listed among the files ips-sim wrote in this folder: "
-                             "give a folder written by ips-sim"])
+        if table not in ours:
+            raise UserError([f"{folder / table}: (file): not written by ips-sim (the folder's manifest.json does not "
+                             "list it): give a folder written by ips-sim run, sweep, plan, compare or state"])
         try:
             ctx = report_context(folder)
             html, md = render(folder, ctx)

@@ -85,6 +85,11 @@ class LocalExecutor:
         self.capacity = workers
         self.closed = False
         self.description = f"{workers} local processes"
+        # The resource tracker (a helper process started with the pool) reads this: when a stopped pool
+        # is abandoned it cleans up the pool's semaphores itself, without a warning on the user's terminal.
+        quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+        if quiet not in os.environ.get("PYTHONWARNINGS", ""):
+            os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                         initializer=_worker_init)
 
@@ -92,8 +97,19 @@ class LocalExecutor:
         return self.pool.submit(fn, *args)
 
     def wait_first(self, futures):
-        done, not_done = cf_wait(futures, return_when=FIRST_COMPLETED)
-        return done, not_done
+        while True:
+            done, not_done = cf_wait(futures, timeout=1.0, return_when=FIRST_COMPLETED)
+            if done:
+                return done, not_done
+            # A worker killed while sending a result leaves the pool's manager thread reading half a
+            # message for ever, so the pool never reports it broken: look at the workers ourselves.
+            processes = (getattr(self.pool, "_processes", None) or {}).values()
+            if any(p.exitcode is not None for p in list(processes)):
+                from concurrent.futures.process import BrokenProcessPool
+
+                broken: Future = Future()
+                broken.set_exception(BrokenProcessPool("a worker process died"))
+                return {broken}, set(not_done)
 
     def close(self, cancel: bool = False) -> None:
         if self.closed:
@@ -220,14 +236,12 @@ def execute(executor, fn: Callable, units: Iterable[tuple[Any, tuple]], on_resul
             done, _ = executor.wait_first(list(in_flight))
             broken = False
             for fut in sorted(done, key=lambda f: f.exception() is not None):  # finished ones first
-                key = in_flight[fut]
                 try:
                     result = fut.result()
                 except BrokenProcessPool:
                     broken = True
                     continue
-                in_flight.pop(fut)
-                on_result(key, result)
+                on_result(in_flight.pop(fut), result)
             if broken:
                 lost = sorted(in_flight.values(), key=str)
                 what = describe(lost) if describe else ", ".join(map(str, lost))

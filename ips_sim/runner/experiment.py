@@ -55,8 +55,15 @@ def _saved_chunks(checkpoint: Checkpoint) -> dict[int, tuple]:
     return done
 
 
-def _span(a: int, b: int) -> str:
-    return f"{a}" if a == b else f"{a}-{b}"
+def _spans(indices: list[int]) -> str:
+    """Sorted indices as runs: [0, 1, 2, 5] -> "0-2, 5"."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _save_chunk(checkpoint: Checkpoint, results: list[tuple]) -> None:
@@ -114,8 +121,7 @@ def run_replications(
         executor = make_executor(workers if len(parts) > 1 else 1)
     try:
         execute(executor, _run_chunk, ((k, (part, seed, keep_records, outcome)) for k, part in enumerate(parts)),
-                finished, describe=lambda keys: "replications " + ", ".join(
-                    _span(parts[k][0][0], parts[k][-1][0]) for k in sorted(keys)))
+                finished, describe=lambda keys: "replications " + _spans(sorted(i for k in keys for i, _ in parts[k])))
     finally:
         if own:
             executor.close()

@@ -275,8 +275,8 @@ class OutputFolder:
         """Finish or undo what a command killed while writing left (we hold the lock: none is in use).
 
         A folder renamed aside (``.NAME.old-*``) whose place is empty is put back; temporary
-        folders holding the mark are removed; stamped ips-sim folders lose only their listed
-        files. A folder of the user's that merely matches the names is left alone.
+        folders holding the mark are removed; a stamped ips-sim folder holding only its listed
+        files loses them. Any other folder that merely matches the names is left whole.
         """
         target = self.target
         parent, name = target.parent, target.name
@@ -287,8 +287,8 @@ class OutputFolder:
                 shutil.rmtree(stale, ignore_errors=True)
                 continue
             stamp = read_stamp(stale)
-            if stamp is None:
-                continue  # not provably ours: never removed
+            if stamp is None or set(_files(stale)) - set(stamp["files"]):
+                continue  # not provably ours (or holding a user's files): left whole
             if not target.exists() and not target.is_symlink():
                 os.rename(stale, target)  # the previous results, put back where they were
             else:

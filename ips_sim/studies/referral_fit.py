@@ -38,7 +38,7 @@ from scipy import stats
 
 from ips_sim.config import MAX_REFERRALS_PER_MONTH, MONTH_NAMES, add_months
 from ips_sim.core.errors import UserError
-from ips_sim.core.paths import read_csv_rows
+from ips_sim.core.paths import not_this_csv, read_csv_rows
 
 MIN_MONTHS = 12            # fewer cannot say anything about a year's pattern
 SEASONAL_MONTHS = 24       # month-of-year factors need two of each month to be told apart from noise
@@ -80,6 +80,9 @@ def read_history(path: str | Path) -> History:
     rows = read_csv_rows(path, "give a CSV with columns month (YYYY-MM) or date, and referrals")
     if not rows:
         raise UserError([f"{src}: (file): empty: expected a header with columns month (or date) and referrals"])
+    foreign = not_this_csv(src, rows, ("month", "date", "referrals"), "a referral history")
+    if foreign:
+        raise UserError([foreign])
     header = [h.strip().lower() for h in rows[0]]
     errors, notes = [], []
     time_cols = [c for c in ("month", "date") if c in header]

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from ips_sim.core.errors import UserError
+from ips_sim.core.errors import EnvironmentFault, UserError
 from ips_sim.core.version import __version__
 from ips_sim.ui.cli import faults, interrupt
 from ips_sim.ui.cli.run import EXAMPLES
@@ -35,7 +35,10 @@ class IpsGroup(click.Group):
                 raise OSError(errno.EIO, "cannot write", "<stdout>")
             return result
         except UserError as exc:
-            for line in exc.messages:
+            lines = list(exc.messages)
+            if isinstance(exc, EnvironmentFault) and lines:
+                lines[-1] = f"{lines[-1]}; {interrupt.hint()}"  # where finished work is kept
+            for line in lines:
                 faults.say(line)
             self._leave(ctx, exc.exit_code)
         except KeyboardInterrupt:
@@ -47,7 +50,8 @@ class IpsGroup(click.Group):
             click.echo(f"{path}: {exc.format_message()} (see: {path} --help)", err=True)
             ctx.exit(exc.exit_code)
         except OSError as exc:
-            if exc.filename == "<stdout>" or (exc.filename is None and faults.stdout_broken()):
+            if exc.filename == "<stdout>" or (exc.filename is None and (faults.from_echo(exc)
+                                                                        or faults.stdout_broken())):
                 faults.mute_stdout()
                 faults.say("ips-sim: standard output cannot be written (a full device or a closed pipe): "
                            "results are written as usual; send the output elsewhere")

@@ -39,6 +39,17 @@ def cwd_gone() -> bool:
         return True
 
 
+def from_echo(exc: BaseException) -> bool:
+    """The error came from printing (click.echo): standard output or error cannot be written."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name in ("echo", "secho") and "click" in code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def stdout_broken() -> bool:
     """Standard output cannot be written (a full device, a closed pipe)."""
     try:

@@ -36,6 +36,9 @@ def fit_referrals_command(history, out, forecast_months, seasonality, seed, over
     the counts are over-dispersed. The referrals block
     in referrals.yaml can be pasted into a scenario with a start.date.
     """
+    import numpy as np
+
+    from ips_sim.core.errors import UserError
     from ips_sim.runner.output import OutputFolder
     from ips_sim.studies.referral_fit import check_block, fit_referrals, read_history, report_lines, write_fit
 
@@ -44,7 +47,13 @@ def fit_referrals_command(history, out, forecast_months, seasonality, seed, over
            "seasonality": seasonality, "seed": seed}
     folder = OutputFolder(out, key, kind="fit-referrals", overwrite=overwrite)
     folder.check()
-    fit = fit_referrals(hist, forecast_months=forecast_months, seed=seed, seasonality=seasonality)
+    try:
+        fit = fit_referrals(hist, forecast_months=forecast_months, seed=seed, seasonality=seasonality)
+    except (ValueError, OverflowError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        raise UserError([f"{history}: (file): the referral model cannot be fitted to this history "
+                         f"({type(exc).__name__}: {str(exc)[:80]}): a month of the year with no referrals in any "
+                         "year, or counts that jump by orders of magnitude, cannot be fitted; try --seasonality off "
+                         "or a steadier stretch of history"]) from None
     check_block(fit)
     with folder.lock(), folder.write() as tmp:
         write_fit(tmp, fit)
