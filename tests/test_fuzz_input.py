@@ -119,6 +119,46 @@ def _invalid_value(rng: random.Random, doc: dict) -> str:
     return label
 
 
+# Items for the lists and mappings inside scenarios: numbers in and out of bounds, and what is not a number.
+LIST_ITEMS = [0, 1, 2.5, 30, 1200, 1201, -1, True, False, None, "3", "x", float("nan"), float("inf"), 1e308,
+              10 ** 30, [1], {"a": 1}]
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+
+def _list_value(rng: random.Random, doc: dict) -> str:
+    """A list (or mapping) inside a scenario: per-person start values, schedules, seasonality, shares."""
+    def items(n):
+        if rng.random() < 0.4:  # all plain numbers in bounds: should run
+            return [rng.choice([0, 1, 2.5, 30]) for _ in range(n)]
+        return [rng.choice(LIST_ITEMS) for _ in range(n)]
+
+    n = rng.randint(0, 3)
+    count = n if rng.random() < 0.8 else n + 1  # sometimes one value too few
+    kind = rng.choice(["waited_days", "months_since_enrollment", "had_job", "workers", "new_hire_months",
+                       "schedule", "seasonality", "end_reason_shares", "priority_order"])
+    if kind == "waited_days":
+        _set(doc, "start.waitlist", {"count": count, "waited_days": items(n)})
+    elif kind == "months_since_enrollment":
+        _set(doc, "start.job_seekers", {"count": count, "months_since_enrollment": items(n)})
+    elif kind == "had_job":
+        _set(doc, "start.job_seekers", {"count": count, "had_job": [rng.choice([True, False, 1, "yes", None])
+                                                                    for _ in range(n)]})
+    elif kind == "workers":
+        _set(doc, "start.workers", {"count": count, "months_in_job": items(n), "months_since_enrollment": items(n)})
+    elif kind == "new_hire_months":
+        _set(doc, "start.vacant_posts", {"count": 1, "new_hire_months_in_post": items(n)})
+    elif kind == "schedule":
+        _set(doc, "referrals.schedule", [{"from_month": a, "rate_per_month": b} for a, b in zip(items(n), items(n))])
+    elif kind == "seasonality":
+        _set(doc, "referrals.seasonality", dict(zip(MONTHS, items(12) if rng.random() < 0.7 else items(n))))
+    elif kind == "end_reason_shares":
+        _set(doc, "jobs.end_reason_shares", dict(zip(["quit", "fired", "temporary_job_ended", "laid_off"], items(4))))
+    else:
+        _set(doc, "time_use.priority_order", [rng.choice(["intake", "follow_along", "job_search", True, 1, None])
+                                             for _ in range(n + 1)])
+    return f"list: {kind}"
+
+
 def _text_mutation(rng: random.Random, text: str) -> tuple[str, str]:
     kind = rng.choice(["duplicate", "duplicate_nested", "tag_binary", "tag_python", "tag_custom", "tag_str",
                        "alias_ok", "alias_bomb", "alias_recursive", "deep_flow", "deep_block", "syntax", "tab",
@@ -190,8 +230,10 @@ def generate(rng: random.Random, i: int) -> tuple[str, bytes, str]:
     if r < 0.22:
         for _ in range(rng.randint(1, 3)):
             labels.append(_extreme(rng, doc))
-    elif r < 0.55:
+    elif r < 0.45:
         labels.append(_invalid_value(rng, doc))
+    elif r < 0.55:
+        labels.append(_list_value(rng, doc))
     elif r < 0.67:
         name = rng.choice(NAMES_BAD + NAMES_GOOD)
         doc["name"] = name
@@ -320,3 +362,178 @@ def test_fuzz_scenarios_run_or_are_refused_cleanly(tmp_path, capsys):
     # The generator mixes both kinds in quantity (a fuzz test that only ever rejects tests little).
     assert outcomes["ran"] >= CASES // 6 and outcomes["rejected cleanly"] >= CASES // 3, summary
     assert len(results) == CASES
+
+
+# --------------------------------------------------------------------------- CSV inputs
+
+CSV_CASES = int(os.environ.get("IPS_SIM_FUZZ_CSV_CASES", "300"))
+DATES = ["2023-06-01", "2024-01-01", "2023-12-31", "0001-01-01", "9999-12-31", "2024-02-30", "", "x" * 5000,
+         "2023-01-01T00:00", "2025-01-01", "2023-1-1", "1899-12-31", "\x00", "2023-06-01 "]
+COUNTS = ["0", "1", "3", "12", "1e15", "-1", "1.5", "nan", "inf", "9" * 5000, "", "1e3", "0x10", "  4 ", "1_000",
+          "२"]
+SYSTEM_LIKE = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+def _csv_mutation(rng: random.Random, text: str) -> tuple[str, str]:
+    kind = rng.choice(["none", "none", "none", "bom", "crlf", "quoted_newline", "extra_cells", "nul", "system",
+                       "empty", "header_only", "many_rows", "long_cell", "semicolons", "control"])
+    if kind == "bom":
+        return "\ufeff" + text, kind
+    if kind == "crlf":
+        return text.replace("\n", "\r\n"), kind
+    if kind == "quoted_newline":
+        return text + '"a\nb",1,2\n', kind
+    if kind == "extra_cells":
+        return text + ",".join(["1"] * 40) + "\n", kind
+    if kind == "nul":
+        return text.replace(",", ",\x00", 1), kind
+    if kind == "system":
+        return SYSTEM_LIKE * rng.choice([1, 50]), kind
+    if kind == "empty":
+        return rng.choice(["", "\n\n", ",,,\n"]), kind
+    if kind == "header_only":
+        return text.splitlines()[0] + "\n" if text else "", kind
+    if kind == "many_rows":
+        lines = text.splitlines()
+        return "\n".join(lines + lines[1:] * 400) + "\n", kind
+    if kind == "long_cell":
+        return text + "x" * 100_000 + "\n", kind
+    if kind == "semicolons":
+        return text.replace(",", ";"), kind
+    if kind == "control" and text:
+        return text.replace("\n", "\x1b[2J\n", 1), kind
+    return text, "plain"
+
+
+def _members_csv(rng: random.Random, valid: bool) -> str:
+    columns = ["phase", "referral_date", "enrollment_date", "job_start_date", "had_job"]
+    header = [c for c in columns if c == "phase" or valid or rng.random() < 0.7]
+    if not valid and rng.random() < 0.1:
+        header.append(rng.choice(["Phase", "notes", "", "phase"]))
+    rows = []
+    for _ in range(rng.randint(0, 8)):
+        phase = rng.choice(["waiting", "job_seeker", "worker"] + ([] if valid else ["Waiting", "", "retired"]))
+        cells = {"phase": phase, "had_job": rng.choice(["yes", "no", ""] + ([] if valid else ["maybe", "1"]))}
+        good = valid or rng.random() < 0.6
+        for c in ("referral_date", "enrollment_date", "job_start_date"):
+            cells[c] = rng.choice(["2022-03-01", "2023-01-15", "2023-06-01"]) if good else rng.choice(DATES)
+        if valid:  # what each phase has (a job seeker has no job start, the waiting no enrollment)
+            cells["referral_date"] = "2022-01-01" if rng.random() < 0.5 else ""
+            cells["enrollment_date"] = "" if phase == "waiting" else "2022-06-01"
+            cells["job_start_date"] = "2023-01-15" if phase == "worker" else ""
+            cells["had_job"] = cells["had_job"] if phase == "job_seeker" else ""
+        rows.append(",".join(cells.get(c, "") for c in header))
+    return "\n".join([",".join(header)] + rows) + "\n"
+
+
+def _history_csv(rng: random.Random, valid: bool) -> str:
+    col = rng.choice(["month", "date"] + ([] if valid else ["Month", "when"]))
+    n = rng.choice([12, 24, 36, 60] + ([] if valid else [0, 5]))
+    first = rng.choice([2015, 2021] + ([] if valid else [1, 1899, 2198, 9990]))
+    good_counts = valid or rng.random() < 0.6
+    lines = [f"{col},{'referrals' if valid else rng.choice(['referrals', 'Referrals', 'count'])}"]
+    for k in range(n):
+        y, m = first + k // 12, k % 12 + 1
+        t = f"{y:04d}-{m:02d}" + ("-01" if col == "date" else "")
+        if not valid and rng.random() < 0.05:
+            t = rng.choice(DATES)
+        c = str(rng.choice([0, 1, 2, 3, 5, 8])) if good_counts else rng.choice(COUNTS)
+        lines.append(f"{t},{c}")
+    return "\n".join(lines) + "\n"
+
+
+def _records_csv(rng: random.Random, valid: bool) -> str:
+    optional = ["job_starts", "enrollments", "referrals", "closures", "waiting", "specialist_fte", "fidelity_score"]
+    header = ["quarter", "people_served", "people_working"] + [c for c in optional if rng.random() < 0.3]
+    good = valid or rng.random() < 0.6
+    lines = [",".join(header)]
+    for k in range(rng.choice([4, 8, 12] + ([] if valid else [0, 3]))):
+        q = (f"{2022 + k // 4}Q{k % 4 + 1}" if valid or rng.random() > 0.05
+             else rng.choice(["2023Q5", "1Q1", "", "x" * 3000]))
+        vals = []
+        for c in header[1:]:
+            if good:
+                vals.append({"people_working": "8", "specialist_fte": "2.0", "fidelity_score": "100"}.get(c, "20"))
+            else:
+                vals.append(rng.choice(COUNTS))
+        lines.append(",".join([q] + vals))
+    return "\n".join(lines) + "\n"
+
+
+def run_csv_case(i: int, folder: Path) -> tuple[str, str | None, str]:
+    """One CSV case through the reader a user reaches: members (validate), history (fit-referrals), records."""
+    from ips_sim.config.program_records import read_program_records
+    from ips_sim.core.errors import UserError
+
+    rng = random.Random(f"{SEED}:csv:{i}")
+    kind = ("members", "history", "records")[i % 3]
+    valid = rng.random() < 0.3  # a well-formed file (no mutation): should be accepted
+    text = {"members": _members_csv, "history": _history_csv, "records": _records_csv}[kind](rng, valid)
+    text, mutation = (text, "valid") if valid else _csv_mutation(rng, text)
+    label = f"{kind}+{mutation}"
+    case = folder / f"{i:04d}"
+    case.mkdir()
+    csv_path = case / f"{kind}.csv"
+    csv_path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    where = f"csv case {i} ({label}, IPS_SIM_FUZZ_SEED={SEED})"
+    if kind == "records":  # the reader alone: fit-program itself runs an ABC fit, far too long for a fuzz case
+        try:
+            read_program_records(csv_path)
+            return "ran", None, label
+        except UserError as exc:
+            lines = exc.messages
+            ok = lines and all(ln.startswith(str(csv_path)) and len(ln) <= MAX_LINE for ln in lines)
+            return ("rejected cleanly", None, label) if ok else ("crash", f"{where}: {lines[:2]}", label)
+        except Exception as exc:  # noqa: BLE001 - any other exception is what this test looks for
+            return "crash", f"{where}: {type(exc).__name__}: {str(exc)[:200]}", label
+    if kind == "members":
+        sc = case / "sc.yaml"
+        sc.write_text(f"name: m\nstart:\n  date: 2024-01-01\n  members_csv: {csv_path.name}\n")
+        args, src = ["validate", str(sc)], str(sc)
+    else:
+        args, src = ["fit-referrals", str(csv_path), "--out", str(case / "fit"),
+                     "--forecast-months", str(rng.choice([1, 24, 240]))], str(csv_path)
+    signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
+    try:
+        result = CliRunner().invoke(main, args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    if isinstance(result.exception, Hang):
+        return "hang", f"{where}: still running after {CASE_SECONDS} s", label
+    if result.exit_code == 0:
+        return "ran", None, label
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    clean = (result.exit_code == 2 and isinstance(result.exception, SystemExit) and lines
+             and "Traceback" not in result.output and all(len(ln) <= MAX_LINE for ln in lines)
+             and all(ln.startswith(src) or ln.startswith(str(csv_path)) for ln in lines)
+             and "root:x:" not in result.output)
+    if clean:
+        return "rejected cleanly", None, label
+    exc = result.exception
+    return "crash", (f"{where}: exit {result.exit_code}, {type(exc).__name__}: {str(exc)[:200]!r}, "
+                     f"stderr {result.stderr[:300]!r}"), label
+
+
+def test_fuzz_csv_inputs_run_or_are_refused_cleanly(tmp_path, capsys, monkeypatch):
+    """Members, referral-history and program-records CSVs: run, or refused in bounded lines naming the file
+    (never echoing a system file), never a traceback or a hang. fit-referrals' plot is skipped for speed."""
+    import ips_sim.studies.referral_fit as referral_fit
+
+    monkeypatch.setattr(referral_fit, "plot_fit", lambda fit, path: Path(path).write_bytes(b""))
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    started = time.perf_counter()
+    try:
+        results = [run_csv_case(i, tmp_path) for i in range(CSV_CASES)]
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    outcomes = Counter(o for o, _, _ in results)
+    kinds = Counter((label.split("+")[0], o) for o, _, label in results)
+    failures = [f for _, f, _ in results if f]
+    summary = (f"csv fuzz seed {SEED}: {CSV_CASES} cases in {time.perf_counter() - started:.1f} s: "
+               + ", ".join(f"{k} {outcomes[k]}" for k in ("ran", "rejected cleanly", "crash", "hang")))
+    with capsys.disabled():
+        print("\n" + summary)
+    assert not failures, summary + "\n" + "\n".join(failures[:20])
+    for kind in ("members", "history", "records"):  # each reader both accepts and refuses in quantity
+        assert kinds[(kind, "ran")] >= CSV_CASES // 30 and kinds[(kind, "rejected cleanly")] >= CSV_CASES // 10, \
+            (summary, kinds)

@@ -244,7 +244,8 @@ def execute(executor, fn: Callable, units: Iterable[tuple[Any, tuple]], on_resul
                 on_result(in_flight.pop(fut), result)
             if broken:
                 lost = sorted(in_flight.values(), key=str)
-                what = describe(lost) if describe else ", ".join(map(str, lost))
+                what = describe(lost) if describe else f"work units {', '.join(map(str, lost[:8]))}" + (
+                    f" and {len(lost) - 8} more" if len(lost) > 8 else "")
                 raise WorkerLost([f"a worker process stopped on its own (killed, or out of memory): {what} "
                                   "were lost; finished work is kept"])
     except BaseException:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ips_sim.config.workload import check_many
-from ips_sim.core.errors import UserError
+from ips_sim.core.errors import EnvironmentFault, UserError
 from ips_sim.core.progress import Progress
 from ips_sim.runner.executors import make_executor, option_problems
 from ips_sim.runner.output import OutputFolder
@@ -96,7 +96,7 @@ def sweep_command(sweep_file, workers, scheduler, resume, out, replications, see
         with folder.lock():
             result = run_sweep(sw, out_dir, executor, resume=resume, keep_records=keep_records, progress=tick,
                                plots=not no_plots, on_start=on_start)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EnvironmentFault):  # Ctrl-C, or a worker killed on its own: say what is kept
         if progress is not None:
             progress.close()
         work = partial_dir(out_dir)
