@@ -274,3 +274,33 @@ def test_report_builds_from_a_state_folder(tmp_path):
     assert html.count("data:image/png;base64,") >= 2  # frontier and gains, embedded
     refs = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']*)["\']', html, flags=re.I)
     assert all(ref.startswith(("data:", "#")) for ref in refs), refs
+
+
+def test_county_report_answers_with_the_waiting_and_starts_from_today(tmp_path):
+    """A program that starts today with people waiting: the answer gives the waiting and giving-up figures,
+    the scenario says what today looks like, the budget is by calendar year."""
+    out = tmp_path / "county"
+    r = _cli("run", REPO / "scenarios" / "county_next_24_months.yaml", "-n", 3, "--out", out, "-q")
+    assert r.returncode == 0, r.stderr
+    assert _cli("report", out).returncode == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    answer = _sections(html)["answer"]
+    assert "give up waiting" in answer and "enrolled within 30 days" in answer
+    scenario = _sections(html)["scenario"]
+    for words in ("12 people waiting", "1 of the 2 specialist posts vacant", "about 4.5 new referrals a month",
+                  "rising about 29% a year", "1 July 2026"):
+        assert words in scenario, words
+    assert "Jul 2026 to Jun 2027" in html
+    assert not SNAKE.findall(_visible_text(html))
+
+
+def test_sensitivity_folder_reports_its_one_way_swings(tmp_path):
+    out = tmp_path / "sens"
+    r = _cli("sensitivity", REPO / "scenarios" / "two_specialists_38_members.yaml", "--outcome",
+             "program_cost_per_year", "--trajectories", 2, "-n", 1, "-w", 1, "--out", out, "-q")
+    assert r.returncode == 0, r.stderr
+    assert _cli("report", out).returncode == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    sections = _sections(html)
+    assert "sensitivity" in sections and "at the low end" in sections["sensitivity"]
+    assert not SNAKE.findall(_visible_text(html)), SNAKE.findall(_visible_text(html))[:10]

@@ -34,6 +34,7 @@ from ips_sim.reporting.wording import (
     LABELS,
     fmt,
     fmt_ci,
+    in_sentence,
     long_date,
     metric_kind,
     option_label,
@@ -77,9 +78,11 @@ def folder_kind(folder: Path) -> str:
         return "plan"
     if (folder / "summary.csv").exists():
         return "run"
+    if (folder / "sensitivity.csv").exists() and (folder / "ranges_used.csv").exists():
+        return "sensitivity"
     raise UserError([f"{folder}: (folder): no results found: give a folder written by ips-sim run, sweep, plan "
-                     "(with --out), compare or state (it holds summary.csv, sweep.csv, plan.csv, comparison.csv "
-                     "or allocation.csv)"])
+                     "(with --out), compare, state or sensitivity (it holds summary.csv, sweep.csv, plan.csv, "
+                     "comparison.csv, allocation.csv or sensitivity.csv)"])
 
 
 def _data_uri(path: Path) -> str:
@@ -188,7 +191,8 @@ def _sensitivity(folder: Path) -> tuple[list[dict], list[dict]]:
             for outcome, g in t.groupby("outcome", sort=False):
                 kind = metric_kind(outcome)
                 label = LABELS.get(outcome, (outcome.replace("_", " "), ""))[0]
-                for r in g.sort_values("rank").head(8).itertuples():
+                g = g.assign(size=g["swing"].abs()).sort_values("size", ascending=False)
+                for r in g.head(8).itertuples():
                     rows.append({"outcome": label, "parameter": parameter_label(r.parameter),
                                  "range": f"{r.low:,.4g} to {r.high:,.4g}", "at_low": fmt(r.at_low, kind),
                                  "at_high": fmt(r.at_high, kind), "swing": fmt(abs(r.swing), kind)})
@@ -244,7 +248,7 @@ def _run_context(folder: Path, man: dict) -> dict:
             budget.append({"year": year, "cost": fmt(r.service_cost, "money"), "fte": fmt(r.specialist_fte),
                            "served": fmt(r.members_served), "employed": fmt(r.people_employed)})
     start = (sc.get("start") or {}).get("date")
-    named = label[:1].lower() + label[1:] if label.startswith("The ") else label
+    named = in_sentence(label)
     question = (f"What will {named} deliver from {long_date(start)}, and what will it cost?" if start else
                 f"What will {named} deliver, and what will it cost?")
     return {
@@ -339,6 +343,28 @@ def _state_context(folder: Path, man: dict) -> dict:
     }
 
 
+def _sensitivity_context(folder: Path, man: dict) -> dict:
+    """Which assumptions matter: the one-way swings (tornado) of each outcome; the table is the section."""
+    sc = man.get("scenario", {})
+    rows, _ = _sensitivity(folder)
+    outcomes = list(dict.fromkeys(r["outcome"] for r in rows))
+    parts = []
+    for o in outcomes:
+        top = [r for r in rows if r["outcome"] == o][:3]
+        parts.append(f"{o[:1].upper() + o[1:]} moves most with " + "; ".join(
+            f"{r['parameter']} ({r['at_low']} at the low end, {r['at_high']} at the high end)" for r in top) + ".")
+    label = option_label(sc) if sc else "the scenario"
+    return {
+        "kind": "sensitivity", "title": f"Which assumptions matter: {label}",
+        "question": f"Which assumptions, over their plausible ranges, change {' and '.join(outcomes)} the most?",
+        "answer": " ".join(parts) + " Each assumption was set to the low and the high end of its range with the "
+                                    "others at the scenario's values, on the same random numbers.",
+        "scenario_text": scenario_words(sc), "scenario": sc,
+        "currency": currency_label(sc["costs"]["price_year"]) if sc else "USD",
+        "replications": man.get("replications_per_point"),
+    }
+
+
 def _compare_context(folder: Path, man: dict) -> dict:
     from ips_sim.reporting.report_compare import compare_context
 
@@ -359,7 +385,8 @@ def report_context(folder: Path) -> dict:
     kind = folder_kind(folder)
     man = _manifest(folder)
     ctx = {"run": _run_context, "sweep": _sweep_context, "plan": _plan_context,
-           "comparison": _compare_context, "state": _state_context}[kind](folder, man)
+           "comparison": _compare_context, "state": _state_context,
+           "sensitivity": _sensitivity_context}[kind](folder, man)
     for k, v in DEFAULTS.items():
         ctx.setdefault(k, v)
     ctx["fidelity"] = _fidelity(folder)

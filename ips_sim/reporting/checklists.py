@@ -75,6 +75,8 @@ def _stress_answers(f: dict, ctx: dict) -> dict[str, str]:
             "plan": "A staffing search: levels examined in order until every target is met with 95% confidence.",
             "sweep": "A grid of settings (design of experiments by full factorial grid).",
             "state": "An allocation of new posts across programs (greedy search over marginal gains).",
+            "sensitivity": "Design of experiments over the assumption ranges: each assumption at its low and high "
+                           "end one at a time, and Morris elementary effects (or Sobol indices) of all together.",
         }.get(f["kind"], "A single scenario.")),
         "2.1": "Flow: referral -> waiting list (first come, first served; may give up) -> enrolment with a "
                "specialist -> job search and job development -> job -> follow-along -> job end (back to search) or "

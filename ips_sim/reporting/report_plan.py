@@ -9,7 +9,15 @@ from pathlib import Path
 import pandas as pd
 
 from ips_sim.analysis.metrics import metric_label
-from ips_sim.reporting.wording import fmt, fmt_ci, metric_kind, option_label, parameter_label, scenario_words
+from ips_sim.reporting.wording import (
+    fmt,
+    fmt_ci,
+    in_sentence,
+    metric_kind,
+    option_label,
+    parameter_label,
+    scenario_words,
+)
 
 OPS = {"<=": "at most", ">=": "at least", "<": "below", ">": "above"}
 
@@ -67,8 +75,8 @@ def plan_context(folder: Path, man: dict) -> dict:
     if has_costs:
         years = p["budget_years"].iloc[0]
         columns += [f"cost per year ({currency})", "people employed in a year",
-                    f"cost per additional person employed, against the level above ({currency})",
-                    f"budget over {years:g} years ({currency})"]
+                    "cost per additional person employed, against one fewer",
+                    f"budget over {years:g} years"]
     rows = []
     for value, g in p.groupby(field, sort=False):
         first = g.iloc[0]
@@ -80,8 +88,7 @@ def plan_context(folder: Path, man: dict) -> dict:
         cells.append(first["value_verdict"])
         if has_costs:
             ratio = first["cost_per_additional_person_employed"]
-            ci = fmt_ci(first["cost_per_year_ci_low"], first["cost_per_year_ci_high"], "money")
-            cells += [f"{fmt(first['cost_per_year'], 'money')} ({ci})",
+            cells += [fmt(first["cost_per_year"], "money"),
                       fmt(first["people_employed_per_year"]),
                       fmt(ratio, "money") if math.isfinite(ratio) else
                       ("first level examined" if not str(first.get("compared_with", "")) or
@@ -98,13 +105,14 @@ def plan_context(folder: Path, man: dict) -> dict:
     goal = " and ".join(target_words(*t) for t in targets)
     return {
         "kind": "plan", "title": f"Staffing plan: {level.lower()} needed for "
-                                 f"{option_label(sc) if sc else 'the program'}",
+                                 f"{in_sentence(option_label(sc)) if sc else 'the program'}",
         "question": f"How many {level.lower()} are needed so that {goal}, with 95% confidence, and what does each "
                     "level cost?",
         "answer": answer, "staffing": rows, "staffing_columns": columns,
         "staffing_note": ("Each level uses the same random numbers (common random numbers); a level too close to "
                           "call gets more replications. Cost per additional person employed compares each level "
-                          "with the level above it in the table (one fewer), on the replications both ran."),
+                          "with the level above it in the table (one fewer), on the replications both ran. Costs "
+                          "in " + currency + ", not discounted; plan.csv has the 95% CI of each cost."),
         "scenario_text": scenario_words(sc) if sc else "",
         "scenario": sc, "currency": currency, "replications": None,
     }

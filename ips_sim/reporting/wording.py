@@ -73,8 +73,21 @@ def option_label(sc: dict | None, name: str = "") -> str:
     return (sc.get("label") or "").strip() or readable(sc.get("name") or name)
 
 
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: a leading "The" in lower case ("for the county program")."""
+    return "t" + label[1:] if label.startswith("The ") else label
+
+
 def parameter_label(path: str) -> str:
-    return PARAMETER_LABELS.get(path) or readable(path.rsplit(".", 1)[-1])
+    """Plain words for a scenario field ("time_use.documentation_share" -> "Time use: documentation share")."""
+    if path in PARAMETER_LABELS:
+        return PARAMETER_LABELS[path]
+    if path in ("team.specialists",):
+        return "specialists"
+    section, _, field = path.rpartition(".")
+    if not section:
+        return readable(path)
+    return f"{readable(section.split('.')[0])}: {field.replace('_', ' ')}"
 
 
 # --------------------------------------------------------------------------- numbers

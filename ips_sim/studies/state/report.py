@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ips_sim.core.names import readable
+from ips_sim.reporting.wording import plain_ids
 from ips_sim.studies.state.decisions import StateResult, amount_text, gain_estimate, unit_word
 from ips_sim.studies.state.evidence import Estimate, Evaluation, objective_values, step_values, unit_cost_fn
 from ips_sim.studies.state.statefile import currency_of
@@ -206,7 +208,7 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
         ax.set_xlim(-0.5, st.budget.amount + 0.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"state-wide gain ({st.objective_unit})")
-    ax.set_title(f"{st.name}: what each budget buys\n({st.objective_text})", fontsize=11)
+    ax.set_title(f"{readable(st.name)}: what each budget buys\n({plain_ids(st.objective_text)})", fontsize=11)
     ax.grid(alpha=0.3)
     ax.set_ylim(bottom=min(0.0, float(np.nanmin(lo)) if len(lo) else 0.0))
     ax.legend(loc="lower right")
@@ -218,7 +220,7 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
 
     rows = allocation_rows(r)
     order = sorted(range(len(rows)), key=lambda k: (rows[k]["gain"], rows[k]["program"]))
-    names = [rows[k]["program"] for k in order]
+    names = [readable(rows[k]["program"]) for k in order]
     g = np.array([rows[k]["gain"] for k in order])
     err = np.array([[rows[k]["gain"] - rows[k]["gain_ci_low"], rows[k]["gain_ci_high"] - rows[k]["gain"]]
                     for k in order]).T
@@ -248,7 +250,7 @@ def plot_state(r: StateResult, folder: Path) -> list[Path]:
     ax.set_yticklabels(names, fontsize=9)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlabel(f"gain from the posts added ({st.objective_unit}), {conf} CI")
-    ax.set_title(f"{st.name}: where {amount_text(st.budget.amount, st)} go\n(hatched grey: what the next option "
+    ax.set_title(f"{readable(st.name)}: where {amount_text(st.budget.amount, st)} go\n(hatched grey: what the next option "
                  "would buy where no post goes)", fontsize=10)
     ax.margins(x=0.18)
     ax.grid(axis="x", alpha=0.3)
