@@ -20,6 +20,8 @@ the sum of their jobs, and no activity gets more hours than it asks for.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from conftest import GAVE_UP, make_scenario, optional_mechanisms_off, run_many
@@ -182,11 +184,42 @@ def check_queue_discipline(rec, scenario) -> None:
         assert load == places, f"referral at day {t:.2f} waited with {places - load} places free"
 
 
+ACTIVITY_NAMES = ("intake", "follow_along", "job_search", "job_development")
+
+
 def check_hours(rec) -> None:
-    w = rec.week
-    got, demand, avail = w[:, 3:7], w[:, 7:11], w[:, 2]
+    w = rec.weeks()
+    got = np.column_stack([w[f"hours_{a}"] for a in ACTIVITY_NAMES])
+    demand = np.column_stack([w[f"demand_{a}"] for a in ACTIVITY_NAMES])
     assert np.all(got >= -1e-12) and np.all(got <= demand + 1e-9)
-    assert np.all(got.sum(axis=1) <= avail + 1e-9)
+    assert np.all(got.sum(axis=1) <= w["hours_available"] + 1e-9)
+    check_monthly_hours(rec)
+
+
+def check_monthly_hours(rec) -> None:
+    """The monthly table's hours: each planning step's hours shared by its days in each month.
+
+    Hand derivation, one step at a time: a step [s, s + step) puts the share
+    |[s, s + step) & [k M, (k + 1) M)| / step of its hours in month k (M = DAYS_PER_MONTH); a
+    step may be longer than a month and touch three. Summed over months, every hour of the
+    steps before the last month end is counted once.
+    """
+    w = rec.weeks()
+    days = np.unique(w["day"])
+    step = float(days[1] - days[0]) if len(days) > 1 else DAYS_PER_MONTH
+    n_months = len(rec.month)
+    mt = monthly_table([rec])
+    for name in ("hours_available", "hours_intake", "hours_job_search", "employer_contacts"):
+        expected = np.zeros(n_months)
+        for s, x in zip(w["day"], w[name]):
+            for k in range(n_months):
+                overlap = min(s + step, (k + 1) * DAYS_PER_MONTH) - max(s, k * DAYS_PER_MONTH)
+                if overlap > 0:
+                    expected[k] += x * overlap / step
+        assert np.allclose(mt[name].to_numpy(), expected, rtol=1e-9, atol=1e-9), name
+        end = n_months * DAYS_PER_MONTH
+        before_end = np.clip(end - w["day"], 0.0, step) / step  # share of each step before the last month end
+        assert math.isclose(mt[name].sum(), float((w[name] * before_end).sum()), rel_tol=1e-9, abs_tol=1e-9)
 
 
 def check_stock_and_flow(rec) -> None:
@@ -273,3 +306,15 @@ def test_conservation_random_scenarios(specialists, cap, fte, rate, patience, co
     check_member_lives(rec, sc)
     check_queue_discipline(rec, sc)
     check_hours(rec)
+
+
+def test_monthly_hours_of_steps_longer_than_a_month():
+    """planning_step_days 31 > DAYS_PER_MONTH: over 6 years some step touches three months, and each
+    month still gets exactly the hours of its days."""
+    sc = make_scenario({"simulation.planning_step_days": 31, "simulation.horizon_years": 6,
+                        "simulation.warmup_years": 0, "referrals.rate_per_month": 3.0})
+    rec = run_many(sc, 1, 5)[0]
+    start = rec.weeks()["day"]
+    months_touched = np.floor((start + 31 - 1e-9) / DAYS_PER_MONTH) - np.floor(start / DAYS_PER_MONTH) + 1
+    assert months_touched.max() == 3
+    check_monthly_hours(rec)

@@ -97,6 +97,21 @@ def test_paired_intervals_are_narrower_than_unpaired_on_the_same_runs():
         assert phi - plo < uhi - ulo, q
 
 
+def test_welch_difference_by_hand_drops_missing_values_and_needs_two_each():
+    """Welch's interval by hand (Welch 1947): a = (1, 2, 3, NaN), b = (2, 4): the NaN is dropped;
+    va = 1/3, vb = 2/2; df = (va + vb)^2 / (va^2/2 + vb^2/1)."""
+    m, lo, hi = cea.difference_ci([1.0, 2.0, 3.0, math.nan], [2.0, 4.0], paired=False)
+    va, vb = 1.0 / 3.0, 2.0 / 2.0
+    df = (va + vb) ** 2 / (va ** 2 / 2 + vb ** 2 / 1)
+    from scipy import stats
+    half = stats.t.ppf(0.975, df) * math.sqrt(va + vb)
+    assert m == pytest.approx(-1.0) and lo == pytest.approx(-1.0 - half) and hi == pytest.approx(-1.0 + half)
+    # one value on a side: the mean difference, no interval; no values: nothing
+    m, lo, hi = cea.difference_ci([1.0, 2.0], [5.0, math.nan], paired=False)
+    assert m == -3.5 and math.isnan(lo) and math.isnan(hi)
+    assert all(math.isnan(v) for v in cea.difference_ci([], [1.0, 2.0], paired=False))
+
+
 def test_comparator_defaults_to_usual_services_and_options_must_match():
     us = make_scenario({**SMALL, "arm": "usual_services"}, name="us")
     ips = _option("ips")

@@ -16,7 +16,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import IPS_SIM, REPO, cli_env, make_scenario, mean_and_se, optional_mechanisms_off, run_many
+from conftest import IPS_SIM, REPO, cli_env, make_scenario, mean_and_se, optional_mechanisms_off, require, run_many
 from test_conservation import check_conservation, check_hours
 
 from ips_sim.analysis.metrics import replication_metrics, waiting_metrics
@@ -407,7 +407,7 @@ def test_members_csv_and_counts_together_are_refused(tmp_path):
 
 
 def test_app_warns_when_the_schedule_changes_inside_the_warm_up():
-    pytest.importorskip("streamlit")  # the app extra; the app's own tests install it
+    require("streamlit", "the app extra (part of the test install)")
     from streamlit.testing.v1 import AppTest
 
     from ips_sim.ui import app

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import require
 from click.testing import CliRunner
 
 from ips_sim.config import load_scenario
@@ -273,7 +274,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch):
 
 
 def test_local_processes_and_dask_cluster_give_identical_tables(tmp_path):
-    distributed = pytest.importorskip("distributed")  # a test dependency: present in CI
+    distributed = require("distributed", "a test dependency (dask[distributed])")
     sc, ranges = _tiny(tmp_path)
     args = ["sensitivity", str(sc), "--outcome", "mean_wait_days", "--ranges", str(ranges), "--trajectories", "2",
             "-n", "2", "--quiet", "--no-plots"]

@@ -7,6 +7,7 @@ import math
 import os
 
 import pytest
+from conftest import require
 from click.testing import CliRunner
 
 from ips_sim.analysis.metrics import METRIC_NAMES, summarise
@@ -199,7 +200,7 @@ def test_one_and_two_workers_byte_identical(sweep_file, tmp_path):
 
 
 def test_local_and_dask_cluster_byte_identical(sweep_file, tmp_path):
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed", "a test dependency (dask[distributed])")
     a, b = tmp_path / "a", tmp_path / "b"
     assert invoke("sweep", sweep_file, "--out", a, "--workers", 1, "-q", "--no-plots").exit_code == 0
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, host="127.0.0.1",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ips_sim.sim.records import WEEK_COLUMNS, FrozenRecords
+from ips_sim.sim.records import FrozenRecords
 
 ACTIVITIES = (("intake", "intake"), ("follow_along", "follow-along"), ("job_search", "job search"),
               ("job_development", "job development"))
@@ -28,8 +28,7 @@ def weekly_hours(records: list[FrozenRecords]) -> pd.DataFrame:
     """
     frames = []
     for r in records:
-        w = r.week
-        col = {name: w[:, WEEK_COLUMNS.index(name)] for name in WEEK_COLUMNS[:13]}
+        col = r.weeks()
         days = np.unique(col["day"])
         step = float(np.diff(days)[0]) if len(days) > 1 else 7.0
         per_week = 7.0 / step

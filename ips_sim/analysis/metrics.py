@@ -321,10 +321,6 @@ def waiting_metrics(ref: np.ndarray, enr: np.ndarray, exit_day: np.ndarray, gave
     }
 
 
-# Extra week columns (records.WEEK_COLUMNS): supervision and turnover.
-W_IN_POST, W_SUP_NEED, W_SUP_GOT, W_QUALITY = range(13, 17)
-
-
 def staffing_metrics(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
     """Vacancies, members affected by a staff change and their outcome, supervision received."""
     warm, horizon = scenario.warmup_days, rec.horizon
@@ -407,8 +403,12 @@ def summarise(per_replication: list[dict[str, float]], confidence: float = 0.95,
 
     >>> [r["ci_low"] for r in summarise([{"placements": 0.0}, {"placements": 0.0}, {"placements": 3.0}])]
     [0.0]
+    >>> summarise([])
+    []
     """
     rows = []
+    if not per_replication:
+        return rows  # no replications, nothing to summarise
     units = {mt.name: mt.unit for mt in METRICS}
     names = [n for n in METRIC_NAMES if n in per_replication[0]] + [
         n for n in per_replication[0] if n not in METRIC_NAMES

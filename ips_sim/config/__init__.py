@@ -26,7 +26,7 @@ from ips_sim.config.fields import (
     get_dotted,
     set_dotted,
 )
-from ips_sim.config.loading import kind_of, load_scenario, load_scenarios, scenario_from_dict
+from ips_sim.config.loading import kind_of, load_scenario, load_scenarios, read_yaml_mapping, scenario_from_dict
 from ips_sim.config.reference import START_FIELDS, FieldInfo, field_reference, reference_markdown
 from ips_sim.config.schema import COST_MONEY_ITEMS, Scenario
 from ips_sim.config.start_state import START_PHASES, Start, read_members_csv
@@ -47,6 +47,7 @@ __all__ = [
     "add_months", "calibration_dir", "default_values", "defaults_table", "field_reference", "get_dotted",
     "kind_of", "load_scenario", "load_scenarios", "months_between", "overlay_file", "parse_value",
     "read_csv_rows", "read_members_csv",
-    "read_yaml_file", "read_yaml_text", "reference_markdown", "refresh_package_data", "repository_calibration_dir",
+    "read_yaml_file", "read_yaml_mapping", "read_yaml_text", "reference_markdown", "refresh_package_data",
+    "repository_calibration_dir",
     "scenario_from_dict", "set_dotted", "yaml_error_line",
 ]

@@ -77,7 +77,7 @@ def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = 
     if sc.start is not None and sc.start.members_csv is not None and isinstance(start, dict):
         groups = [g for g in ("waitlist", "job_seekers", "workers") if start.get(g) is not None]
         if groups:
-            raise ScenarioError([f"{source}: start.members_csv: {sc.start.members_csv!r}: give either members_csv "
+            raise ScenarioError([f"{source}: start.members_csv: {shown(sc.start.members_csv)}: give either members_csv "
                                  f"or the counts ({', '.join('start.' + g for g in groups)}), not both"])
         base = Path(source).parent if base_dir is None else Path(base_dir)
         groups = read_members_csv(base / sc.start.members_csv, sc.start.date, f"{source}: start.members_csv")
@@ -87,6 +87,22 @@ def scenario_from_dict(raw: Any, source: str = "<scenario>", name: str | None = 
         except ValidationError as exc:  # the people the CSV describes, out of the schema's bounds
             raise ScenarioError(_format_errors(f"{source}: start.members_csv {sc.start.members_csv}", exc)) from None
     return sc
+
+def read_yaml_mapping(path: str | Path, what: str, expected: str,
+                      error: type[ScenarioError] = ScenarioError) -> dict:
+    """A YAML input file (sweep, state file ...) that must be a mapping, read with the hardened reader.
+
+    Raises ``error`` (a kind of ScenarioError) with the reader's lines, or one line saying what
+    the file is instead (``expected``: what it must be, e.g. "a sweep file must be a mapping ...").
+    """
+    try:
+        raw = read_yaml_file(path, what)
+    except ScenarioError as exc:
+        raise error(exc.messages) from None
+    if not isinstance(raw, dict):
+        raise error([f"{path}: (top level): {kind_of(raw)}: {expected}"])
+    return raw
+
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file; raise ScenarioError with every problem."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ips_sim.config.fields import DAYS_PER_MONTH, ScenarioError, _Section
+from ips_sim.core.echo import shown
 from ips_sim.core.paths import not_this_csv, read_csv_rows
 
 # --------------------------------------------------------------------------- start state
@@ -153,7 +154,7 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
     errors = []
     for k, h in enumerate(header):
         if h not in _CSV_COLUMNS:
-            errors.append(f"{src}: row 1, column {k + 1}: {h!r}: unknown column; allowed: {', '.join(_CSV_COLUMNS)}")
+            errors.append(f"{src}: row 1, column {k + 1}: {shown(h)}: unknown column; allowed: {', '.join(_CSV_COLUMNS)}")
     if "phase" not in header:
         errors.append(f"{src}: row 1: (header): missing column 'phase'")
     if errors:
@@ -172,17 +173,17 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
         try:
             d = dt.date.fromisoformat(text)
         except ValueError:
-            errors.append(f"{src}: row {row}, column {name}: {text!r}: expected an ISO date (YYYY-MM-DD)")
+            errors.append(f"{src}: row {row}, column {name}: {shown(text)}: expected an ISO date (YYYY-MM-DD)")
             return None
         if d > start_date:
-            errors.append(f"{src}: row {row}, column {name}: {text!r}: after start.date {start_date}: dates "
+            errors.append(f"{src}: row {row}, column {name}: {shown(text)}: after start.date {start_date}: dates "
                           f"describe the program up to day 0")
             return None
         longest = MAX_WAITED_DAYS if name == "referral_date" else MAX_PERSON_MONTHS * DAYS_PER_MONTH
         if (start_date - d).days > longest:
             limit = (f"{MAX_WAITED_DAYS} days of waiting" if name == "referral_date"
                      else f"{MAX_PERSON_MONTHS} months")
-            errors.append(f"{src}: row {row}, column {name}: {text!r}: more than {limit} before start.date "
+            errors.append(f"{src}: row {row}, column {name}: {shown(text)}: more than {limit} before start.date "
                           f"{start_date}, the most the model takes: check the year")
             return None
         return d
@@ -195,7 +196,7 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
             continue
         phase = cells[col["phase"]].strip() if col["phase"] < len(cells) else ""
         if phase not in START_PHASES:
-            errors.append(f"{src}: row {row}, column phase: {phase!r}: allowed: {', '.join(START_PHASES)}")
+            errors.append(f"{src}: row {row}, column phase: {shown(phase)}: allowed: {', '.join(START_PHASES)}")
             continue
         ref = date_of(cells, "referral_date", row, False)
         enr = date_of(cells, "enrollment_date", row, phase != "waiting")
@@ -203,7 +204,7 @@ def read_members_csv(path: Path, start_date: dt.date | None, field: str) -> dict
         k = col.get("had_job")
         had = cells[k].strip().lower() if k is not None and k < len(cells) else ""
         if had not in _TRUE + _FALSE:
-            errors.append(f"{src}: row {row}, column had_job: {had!r}: allowed: yes, no (or empty)")
+            errors.append(f"{src}: row {row}, column had_job: {shown(had)}: allowed: yes, no (or empty)")
         if phase == "waiting":
             for name, d in (("enrollment_date", enr), ("job_start_date", job)):
                 if d is not None:

@@ -71,7 +71,14 @@ def difference_ci(a, b, paired: bool = True, confidence: float = 0.95) -> tuple[
     a, b = np.asarray(a, float), np.asarray(b, float)
     if paired:
         return mean_ci(a - b, confidence)
+    # Welch (independent samples): the finite values of each, as mean_ci keeps them; with fewer
+    # than 2 values on a side its variance is unknown and so is the interval.
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if len(a) == 0 or len(b) == 0:
+        return math.nan, math.nan, math.nan
     m = float(a.mean() - b.mean())
+    if len(a) < 2 or len(b) < 2:
+        return m, math.nan, math.nan
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if va + vb > 0 else 1.0

@@ -31,12 +31,8 @@ import numpy as np
 
 from ips_sim.config import DAYS_PER_MONTH, DAYS_PER_YEAR, Scenario, prices
 from ips_sim.economics.public_purse import public_purse
-from ips_sim.sim.records import FrozenRecords
+from ips_sim.sim.records import VACANCY, WEEK, FrozenRecords
 from ips_sim.sim.staffing import supervised_specialists
-
-# Week record columns (records.WEEK_COLUMNS): day, specialist, hours available, hours received by
-# intake, follow-along, job search, job development.
-_W_DAY, _W_FOLLOW, _W_SEARCH, _W_DEVELOP = 0, 4, 5, 6
 
 SERVICE_ITEMS = ("specialists", "supervisor", "travel", "hiring", "benefits_counselling", "overhead",
                  "fixed", "member_month_services")
@@ -100,8 +96,10 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     enr, ex = m["enrollment_day"], m["exit_day"]
     enrolled = np.isfinite(enr)
     on_until = np.where(np.isfinite(ex), ex, end)
-    community = w[:, _W_FOLLOW] + w[:, _W_SEARCH] + w[:, _W_DEVELOP]
-    hires_at = v[np.isfinite(v[:, 2]), 2] if len(v) else np.zeros(0)
+    # Hours in the community: follow-along, job search and job development received.
+    community = w[:, WEEK["hours_follow_along"]] + w[:, WEEK["hours_job_search"]] + w[:, WEEK["hours_job_development"]]
+    hires_at = v[:, VACANCY["end_day"]]  # a vacancy ends with a hire (NaN: still open)
+    hires_at = hires_at[np.isfinite(hires_at)]
     share = team.specialists / supervised_specialists(scenario)
     spec = money(scenario, "specialist_cost_per_fte_year") * team.fte_per_specialist
     sup = (money(scenario, "supervisor_cost_per_fte_year") * (1.0 + c.supervisor_fringe_rate)
@@ -126,7 +124,8 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     new_members = ((enr >= a) & (enr < b)).sum(axis=1).astype(float)
     hires = ((hires_at >= a) & (hires_at < b)).sum(axis=1).astype(float)
     # Week rows are in time order, so a year's rows are one slice (the same numbers a mask selects).
-    lo, hi = np.searchsorted(w[:, _W_DAY], a[:, 0], "left"), np.searchsorted(w[:, _W_DAY], b[:, 0], "left")
+    week_day = w[:, WEEK["day"]]
+    lo, hi = np.searchsorted(week_day, a[:, 0], "left"), np.searchsorted(week_day, b[:, 0], "left")
     community_hours = np.array([community[i:k].sum() for i, k in zip(lo, hi)])
     ids = j["member_id"]
 

@@ -21,6 +21,7 @@ from concurrent.futures import wait as cf_wait
 from multiprocessing import get_context
 from typing import Any, Callable, Iterable
 
+from ips_sim.core.echo import shown
 from ips_sim.core.errors import EnvironmentFault, UserError
 
 SCHEDULER_PATTERN = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
@@ -193,7 +194,7 @@ def option_problems(workers: int | None, scheduler: str | None) -> list[str]:
         problems.append(f"--workers: {workers}: give either --workers (local processes) or --scheduler (Dask), "
                         "not both")
     if scheduler is not None and check_scheduler_address(scheduler):
-        problems.append(f"--scheduler: {scheduler!r}: {check_scheduler_address(scheduler)}")
+        problems.append(f"--scheduler: {shown(scheduler)}: {check_scheduler_address(scheduler)}")
     return problems
 
 

@@ -126,8 +126,10 @@ WEEK_COLUMNS = (
     "in_post", "supervision_needed", "supervision_received", "practice_quality",
 )
 MONTH_COLUMNS = ("day", "waitlist", "caseload", "employed")
+VACANCY_COLUMNS = ("post", "start_day", "end_day")
 WEEK = {name: i for i, name in enumerate(WEEK_COLUMNS)}    # column index by name
 MONTH = {name: i for i, name in enumerate(MONTH_COLUMNS)}
+VACANCY = {name: i for i, name in enumerate(VACANCY_COLUMNS)}
 
 
 
@@ -223,7 +225,7 @@ class FrozenRecords:
     job: dict[str, np.ndarray]
     week: np.ndarray
     month: np.ndarray
-    # (post, start day, end day) of each vacancy (turnover); empty without turnover
+    # (post, start day, end day) of each vacancy (turnover; VACANCY_COLUMNS); empty without turnover
     vacancy: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
     # ------------------------------------------------------------------ named accessors
@@ -281,8 +283,9 @@ class FrozenRecords:
             days = np.zeros(start.shape)
         else:
             lo, hi = start[..., None], end[..., None]
-            stop = np.where(np.isfinite(v[:, 2]), v[:, 2], hi)  # a vacancy still open runs to the window's end
-            days = np.clip(np.minimum(stop, hi) - np.maximum(v[:, 1], lo), 0.0, None).sum(axis=-1)
+            v_start, v_end = v[:, VACANCY["start_day"]], v[:, VACANCY["end_day"]]
+            stop = np.where(np.isfinite(v_end), v_end, hi)  # a vacancy still open runs to the window's end
+            days = np.clip(np.minimum(stop, hi) - np.maximum(v_start, lo), 0.0, None).sum(axis=-1)
         return float(days) if days.ndim == 0 else days
 
     @classmethod

@@ -28,7 +28,7 @@ import numpy as np
 from ips_sim.config import DAYS_PER_MONTH, Scenario
 from ips_sim.core.streams import Streams
 from ips_sim.sim.benefit_choice import BenefitChoice
-from ips_sim.sim.members import EMPLOYED, STEP_DOWN, DISCHARGE, GIVE_UP, JOB_ENDED, truncated_normal
+from ips_sim.sim.members import DISCHARGE, EMPLOYED, GIVE_UP, JOB_ENDED, STEP_DOWN, truncated_normal
 from ips_sim.sim.members import WAITING as MEMBER_WAITING
 from ips_sim.sim.records import FrozenRecords, Member
 from ips_sim.sim.staffing import Specialist

@@ -70,7 +70,7 @@ def parse_target(text: str) -> Target:
     try:
         threshold = float(value)
     except ValueError:
-        raise ValueError(f"threshold {value!r} is not a number") from None
+        raise ValueError(f"threshold {shown(value)} is not a number") from None
     if not math.isfinite(threshold):
         raise ValueError("the threshold must be a finite number")
     return Target(metric, op, threshold)

@@ -37,6 +37,7 @@ import yaml
 from scipy import stats
 
 from ips_sim.config import MAX_REFERRALS_PER_MONTH, MONTH_NAMES, add_months
+from ips_sim.core.echo import shown
 from ips_sim.core.errors import UserError
 from ips_sim.core.paths import not_this_csv, read_csv_rows
 
@@ -109,25 +110,25 @@ def read_history(path: str | Path) -> History:
                           f"{FIRST_YEAR}-01 to {LAST_YEAR}-12")
             d = None
         elif d is None:
-            errors.append(f"{src}: row {row}, column {time_cols[0]}: {t!r}: expected a calendar month YYYY-MM "
+            errors.append(f"{src}: row {row}, column {time_cols[0]}: {shown(t)}: expected a calendar month YYYY-MM "
                           f"(or a date YYYY-MM-DD)")
         elif d in seen:
-            errors.append(f"{src}: row {row}, column {time_cols[0]}: {t!r}: month {d:%Y-%m} already given in row "
+            errors.append(f"{src}: row {row}, column {time_cols[0]}: {shown(t)}: month {d:%Y-%m} already given in row "
                           f"{seen[d]}: one row per month")
         else:
             seen[d] = row
         try:
             x = float(r)
         except ValueError:
-            errors.append(f"{src}: row {row}, column referrals: {r!r}: not a number: a whole number of referrals >= 0")
+            errors.append(f"{src}: row {row}, column referrals: {shown(r)}: not a number: a whole number of referrals >= 0")
             continue
         if not math.isfinite(x) or x < 0:
-            errors.append(f"{src}: row {row}, column referrals: {r!r}: must be a whole number >= 0")
+            errors.append(f"{src}: row {row}, column referrals: {shown(r)}: must be a whole number >= 0")
         elif x > MAX_REFERRALS_PER_MONTH:
             errors.append(f"{src}: row {row}, column referrals: {r[:40]!r}: more than {MAX_REFERRALS_PER_MONTH:,} "
                           "referrals in a month, the most a scenario accepts: give one program's monthly counts")
         elif x != int(x):
-            errors.append(f"{src}: row {row}, column referrals: {r!r}: not a whole number: referrals are counts")
+            errors.append(f"{src}: row {row}, column referrals: {shown(r)}: not a whole number: referrals are counts")
         elif d is not None:
             months.append(d)
             counts.append(int(x))
@@ -261,7 +262,7 @@ def fit_referrals(history: History, forecast_months: int = 24, seed: int = 0, dr
     n = len(y)
     asked = {"off": "none", "on": "monthly"}.get(seasonality, seasonality)
     if asked not in FORMS and asked != "auto":
-        raise UserError([f"--seasonality: {seasonality!r}: expected auto, off, on or one of {', '.join(FORMS)}"])
+        raise UserError([f"--seasonality: {shown(seasonality)}: expected auto, off, on or one of {', '.join(FORMS)}"])
     enough = n >= SEASONAL_MONTHS
     if asked == "monthly" and not enough:
         raise UserError([f"{history.source}: (file): {n} months of history: month-of-year seasonality "

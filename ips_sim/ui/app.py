@@ -36,7 +36,6 @@ from ips_sim.config import (
     Scenario,
     ScenarioError,
 )
-
 from ips_sim.ui.app_layout import (
     band_chart,
     budget_chart,
@@ -415,7 +414,7 @@ def _animation_tab(st, labelled: list) -> None:
     # A specialist never carries more than the cap, and the month-end frames show at most the
     # largest month-end waitlist: rows for that many dots, the same on both sides.
     rows = (max(math.ceil(caseload_cap(r["scenario"]) / DOTS_PER_ROW) for _, r in labelled),
-            max(math.ceil(max(r["first"].month[:, 1].max(initial=0), 1) / DOTS_PER_ROW) for _, r in labelled))
+            max(math.ceil(max(r["first"].months()["waitlist"].max(initial=0), 1) / DOTS_PER_ROW) for _, r in labelled))
     cols = st.columns(len(labelled))
     for col, (lab, r) in zip(cols, labelled):
         fig = animation_cached(scenario_key(r["scenario"]), (lab or "your settings").capitalize(), rows, r["first"])

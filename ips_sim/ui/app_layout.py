@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-
-
-
-
 from ips_sim.ui.whatif import SERIES_COLOURS
+
 
 def wide(st) -> dict:
     """Keyword for full-width elements: ``width="stretch"`` on new Streamlit, the old flag before."""

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
 from ips_sim.analysis.metrics import metric_label
 from ips_sim.config import (
     Scenario,
@@ -22,7 +21,6 @@ from ips_sim.config import (
     scenario_from_dict,
     set_dotted,
 )
-
 
 DEFAULT_REPLICATIONS = 20
 MAX_REPLICATIONS = 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ips_sim.config import Scenario
+from ips_sim.core.echo import shown
 from ips_sim.core.errors import UserError
 
 
@@ -18,6 +19,6 @@ def scenario_draws_path(scenario: Scenario, scenario_path: str | Path | None,
     if not path.is_absolute() and scenario_path is not None:
         path = Path(scenario_path).parent / path
     if not path.is_file():
-        raise UserError([f"{scenario_path}: parameter_draws: {scenario.parameter_draws!r}: no such file "
+        raise UserError([f"{scenario_path}: parameter_draws: {shown(scenario.parameter_draws)}: no such file "
                          f"(a posterior.csv written by ips-sim fit-program, relative to the scenario file)"])
     return path, True

@@ -16,6 +16,7 @@ from ips_sim.config import (
     Scenario,
     get_dotted,
 )
+from ips_sim.core.echo import shown
 from ips_sim.runner.resume import Checkpoint
 from ips_sim.studies.sensitivity.points import evaluate, model_unit
 from ips_sim.studies.sensitivity.ranges import (
@@ -136,7 +137,7 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
     for j, o in enumerate(outcomes):
         y = Y[:, j]
         if not np.all(np.isfinite(y)):
-            raise SensitivityError([(f"--outcome: {o!r}: undefined (NaN) at {int((~np.isfinite(y)).sum())} "
+            raise SensitivityError([(f"--outcome: {shown(o)}: undefined (NaN) at {int((~np.isfinite(y)).sum())} "
                                     "sample points (no member reached it); choose another outcome")])
         m = morris_indices(varied, X, y, sample_seed)
         rows = []

@@ -22,6 +22,7 @@ from ips_sim.config import (
     defaults_table,
     get_dotted,
 )
+from ips_sim.core.echo import shown
 from ips_sim.studies.sweep import check_path, scenario_field_paths, try_updates
 
 RANGE_COLUMNS = ("parameter", "low", "high", "requires", "reasoning")
@@ -120,10 +121,10 @@ def load_ranges(path: str | Path, base: Scenario) -> Ranges:
         name = (row.get("parameter") or "").strip()
         why = check_path(name, varied=False)
         if why:
-            errors.append(f"{where}, parameter: {name!r}: {why}")
+            errors.append(f"{where}, parameter: {shown(name)}: {why}")
             continue
         if name in seen:
-            errors.append(f"{where}, parameter: {name!r}: listed twice; give one row per parameter")
+            errors.append(f"{where}, parameter: {shown(name)}: listed twice; give one row per parameter")
             continue
         seen.add(name)
         low_text, high_text = (row.get("low") or "").strip(), (row.get("high") or "").strip()
@@ -135,7 +136,7 @@ def load_ranges(path: str | Path, base: Scenario) -> Ranges:
         bad = False
         for col, text, x in (("low", low_text, low), ("high", high_text, high)):
             if x is None:
-                errors.append(f"{where}, {col}: {text!r}: expected a finite number")
+                errors.append(f"{where}, {col}: {shown(text)}: expected a finite number")
                 bad = True
         if bad:
             continue
@@ -147,7 +148,7 @@ def load_ranges(path: str | Path, base: Scenario) -> Ranges:
             continue
         current = get_dotted(data, name)
         if isinstance(current, bool) or not (current is None or isinstance(current, (int, float))):
-            errors.append(f"{where}, parameter: {name!r}: is not a number in the scenario ({current!r}); "
+            errors.append(f"{where}, parameter: {shown(name)}: is not a number in the scenario ({shown(current)}); "
                           "only numeric fields can be ranged")
             continue
         integer = "int" in fields[name] and "float" not in fields[name]
@@ -157,7 +158,7 @@ def load_ranges(path: str | Path, base: Scenario) -> Ranges:
             problems += probs
         if problems:
             loc, value, msg = problems[0]
-            errors.append(f"{where}, low/high: {value!r}: not allowed for {loc}: {msg}")
+            errors.append(f"{where}, low/high: {shown(value)}: not allowed for {loc}: {msg}")
             continue
         if current is not None and not (low <= current <= high):
             errors.append(f"{where}, low/high: [{low:g}, {high:g}]: the scenario's value {current:g} "
@@ -167,7 +168,7 @@ def load_ranges(path: str | Path, base: Scenario) -> Ranges:
         if requires:
             why = check_path(requires, varied=False)
             if why or not _is_flag(base, requires):
-                errors.append(f"{where}, requires: {requires!r}: expected a true/false scenario field "
+                errors.append(f"{where}, requires: {shown(requires)}: expected a true/false scenario field "
                               "such as turnover.enabled")
                 continue
         ar = AssumptionRange(name, low, high, requires, reasoning, integer)
@@ -194,7 +195,7 @@ def select(ranges: Ranges, names: Sequence[str], source: str = "--parameter") ->
     for n in names:
         if n not in by_name:
             why = f"has no effect here ({off[n]})" if n in off else "has no range in the ranges file"
-            errors.append(f"{source}: {n!r}: {why}; ranged: {', '.join(by_name)}")
+            errors.append(f"{source}: {shown(n)}: {why}; ranged: {', '.join(by_name)}")
     if errors:
         raise SensitivityError(errors)
     return Ranges([by_name[n] for n in dict.fromkeys(names)], ranges.inactive, ranges.not_varied, ranges.unranged)
@@ -207,7 +208,7 @@ def check_outcomes(outcomes: Sequence[str]) -> list[str]:
         if o not in METRIC_NAMES:
             close = difflib.get_close_matches(o, METRIC_NAMES, n=1, cutoff=0.5)
             hint = f"did you mean {close[0]}? " if close else ""
-            out.append(f"--outcome: {o!r}: unknown metric; {hint}allowed: {', '.join(METRIC_NAMES)}")
+            out.append(f"--outcome: {shown(o)}: unknown metric; {hint}allowed: {', '.join(METRIC_NAMES)}")
     return out
 
 

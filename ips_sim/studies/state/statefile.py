@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ips_sim.config import Scenario, ScenarioError, load_scenario, read_yaml_file, scenario_from_dict
+from ips_sim.config import Scenario, ScenarioError, load_scenario, read_yaml_mapping, scenario_from_dict
 from ips_sim.config.prices import currency_label
+from ips_sim.core.echo import shown
 from ips_sim.core.hashing import content_hash
 from ips_sim.core.version import __version__
 from ips_sim.economics.costs import money
@@ -209,10 +210,6 @@ def currency_of(st: "State") -> str:
     return currency_label(st.programs[0].scenario.costs.price_year)
 
 
-def _show(v: Any) -> str:
-    return "{...}" if isinstance(v, dict) and len(repr(v)) > 60 else repr(v)
-
-
 def _pyd_errors(src: str, exc: ValidationError, prefix: str = "") -> list[str]:
     lines = []
     for err in exc.errors():
@@ -230,8 +227,8 @@ def _pyd_errors(src: str, exc: ValidationError, prefix: str = "") -> list[str]:
             msg = msg[len("Value error, "):]
         if err["type"] == "extra_forbidden":
             msg = "unknown field (see the format at the top of scenarios/state/example_state.yaml)"
-        shown = "(missing)" if err["type"] == "missing" else _show(err.get("input"))
-        lines.append(f"{src}: {loc}: {shown}: {msg}")
+        value = "(missing)" if err["type"] == "missing" else shown(err.get("input"))
+        lines.append(f"{src}: {loc}: {value}: {msg}")
     return lines
 
 
@@ -240,13 +237,8 @@ def load_state(path: str | Path, budget: float | None = None, replications: int 
     """Read and validate a state file (and every program's scenario); StateError lists every problem."""
     path = Path(path)
     src = str(path)
-    try:
-        raw = read_yaml_file(path, "state")
-    except ScenarioError as exc:
-        raise StateError(exc.messages) from None
-    if not isinstance(raw, dict):
-        raise StateError([f"{src}: (top level): {_show(raw)}: a state file is a mapping with programs, budget, "
-                          "objective ..."])
+    raw = read_yaml_mapping(path, "state", "a state file is a mapping with programs, budget, objective ...",
+                            StateError)
     try:
         spec = StateFile.model_validate(raw)
     except ValidationError as exc:
@@ -272,7 +264,7 @@ def load_state(path: str | Path, budget: float | None = None, replications: int 
     for k in spec.overrides:
         why = check_path(k, varied=False)
         if why:
-            errors.append(f"{src}: overrides.{k}: {_show(spec.overrides[k])}: {why}")
+            errors.append(f"{src}: overrides.{k}: {shown(spec.overrides[k])}: {why}")
     if "team.specialists" in spec.overrides:
         errors.append(f"{src}: overrides.team.specialists: {spec.overrides['team.specialists']!r}: "
                       "set each program's team in its scenario; the state varies it")
@@ -340,7 +332,7 @@ def _resolve_program(src, folder: Path, where, ps: ProgramSpec, spec: StateFile,
             if scope != "overrides":
                 why = check_path(k, varied=False)
                 if why:
-                    errors.append(f"{src}: {scope}.{k}: {_show(v)}: {why}")
+                    errors.append(f"{src}: {scope}.{k}: {shown(v)}: {why}")
                     continue
             updates[k] = v
     if len(errors) > n_err:
@@ -363,7 +355,7 @@ def _resolve_program(src, folder: Path, where, ps: ProgramSpec, spec: StateFile,
         levels = ()
     sc, problems = try_updates(base, updates)
     for loc, value, why in problems:
-        errors.append(f"{src}: {where}: {loc}: {_show(value)}: {why}")
+        errors.append(f"{src}: {where}: {loc}: {shown(value)}: {why}")
     if sc is None:
         return None
     if not ps.new:
@@ -374,7 +366,7 @@ def _resolve_program(src, folder: Path, where, ps: ProgramSpec, spec: StateFile,
             continue
         _, problems = try_updates(sc, {"team.specialists": level})
         for loc, value, why in problems:
-            errors.append(f"{src}: {where}: with {level} specialists: {loc}: {_show(value)}: {why} "
+            errors.append(f"{src}: {where}: with {level} specialists: {loc}: {shown(value)}: {why} "
                           f"(lower max_added_posts or change the program's supervision)")
         if problems:
             return None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ips_sim.analysis.metrics import METRIC_NAMES
-from ips_sim.config import Scenario, ScenarioError, get_dotted, kind_of, load_scenario, read_yaml_file
+from ips_sim.config import Scenario, ScenarioError, get_dotted, load_scenario, read_yaml_mapping
 from ips_sim.core.echo import clip, shown
 from ips_sim.core.hashing import content_hash
 from ips_sim.core.names import name_problem, safe_name
@@ -96,14 +96,8 @@ def load_sweep(path: str | Path, replications: int | None = None, seed: int | No
 
 def _read_sweep_file(path: Path) -> dict:
     """The sweep file as a mapping (one line for a file that cannot be read or is not a mapping)."""
-    try:
-        raw = read_yaml_file(path, "sweep")
-    except ScenarioError as exc:
-        raise SweepError(exc.messages) from None
-    if not isinstance(raw, dict):
-        raise SweepError([f"{path}: (top level): {kind_of(raw)}: a sweep file must be a mapping with base and grid "
-                          "or points"])
-    return raw
+    return read_yaml_mapping(path, "sweep", "a sweep file must be a mapping with base and grid or points",
+                             SweepError)
 
 
 def _check_top_level(raw: dict, path: Path, errors: list[str]) -> tuple[str, str]:

@@ -10,6 +10,7 @@ import click
 from ips_sim.analysis.metrics import infinite_metrics
 from ips_sim.config import load_scenario, load_scenarios
 from ips_sim.config.workload import check_scenario
+from ips_sim.core.echo import shown
 from ips_sim.core.errors import UserError
 from ips_sim.core.progress import Progress
 from ips_sim.runner.executors import make_executor
@@ -126,8 +127,7 @@ def _records_option(text: str) -> bool | int:
         return False
     if text.isascii() and text.isdigit() and len(text) <= 7:
         return int(text)
-    shown = text if len(text) <= 20 else f"{text[:12]}... ({len(text):,} characters)"
-    raise UserError([f"--records: {shown!r}: give all, none or a number of replications (at most 1000000)"])
+    raise UserError([f"--records: {shown(text)}: give all, none or a number of replications (at most 1000000)"])
 
 
 @click.command()

@@ -10,6 +10,7 @@ import click
 
 from ips_sim.config import ScenarioError, load_scenario
 from ips_sim.config.workload import check_many
+from ips_sim.core.echo import shown
 from ips_sim.core.errors import UserError
 from ips_sim.core.progress import Progress
 from ips_sim.reporting.tables import versions
@@ -109,7 +110,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
         try:
             path, values = parse_vary(plan_vary)
         except ValueError as exc:
-            errors.append(f"--plan-vary: {plan_vary!r}: {exc}")
+            errors.append(f"--plan-vary: {shown(plan_vary)}: {exc}")
     parsed = parse_targets(plan_targets, "--plan-target", errors)
     if bool(plan_vary) != bool(plan_targets):
         errors.append("--plan-vary: a planning question needs both --plan-vary and at least one --plan-target")
