@@ -260,7 +260,7 @@ def manifest(scenario: Scenario, seed: int, replications: int, wall_seconds: flo
 # --------------------------------------------------------------------------- writing
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
+def write_csv(df: pd.DataFrame, path) -> None:
     """Write ``df`` as ``df.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\\n")`` writes it.
 
     The same text, about twice as fast: each column is formatted in one pass (the run's largest
@@ -270,6 +270,9 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     floats formatted first it is slower than this join; see ``benchmarks/bench_tables.py``.)
     """
     text = csv_text(df)
+    if hasattr(path, "write"):  # an open text file or buffer
+        path.write(text)
+        return
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(text)
 
