@@ -170,6 +170,45 @@ def test_an_old_style_manifest_key_does_not_make_a_folder_ips_sims(tmp_path):
     assert _snapshot(folder) == before
 
 
+def test_a_manifest_listing_files_outside_its_folder_is_not_ips_sims(tmp_path, results):
+    sc, out, _ = results
+    outside = tmp_path / "precious.txt"
+    outside.write_text("outside")
+    import json
+
+    doc = json.loads((out / "manifest.json").read_text())
+    doc["output"]["files"].append("../precious.txt")
+    (out / "manifest.json").write_text(json.dumps(doc))
+    assert read_stamp(out) is None
+    _line(_run(["run", sc, "--out", out, "-q", "--no-plots", "--overwrite"]), 2)
+    assert output.remove_owned(out, ["../precious.txt"]) and outside.read_text() == "outside"
+
+
+def test_the_unfinished_work_folder_never_takes_a_users_files(tmp_path):
+    sc = _scenario(tmp_path)
+    mine = tmp_path / "res.partial"
+    mine.mkdir()
+    (mine / "draft.txt").write_text("mine")
+    line = _line(_run(["run", sc, "--out", tmp_path / "res", "-q", "--no-plots", "--resume"]), 2)
+    assert "did not write" in line and (mine / "draft.txt").read_text() == "mine"
+    (mine / "draft.txt").unlink()
+    mine.rmdir()
+    import ips_sim.runner.resume as resume
+
+    real = resume.Checkpoint.save
+
+    def save_and_add(self, name, obj):  # a user's file arrives in the store while the run goes on
+        real(self, name, obj)
+        (self.units / "user.txt").write_text("mine too")
+
+    from unittest import mock
+
+    with mock.patch.object(resume.Checkpoint, "save", save_and_add):
+        assert _run(["run", sc, "--out", tmp_path / "res", "-q", "--no-plots"]).exit_code == 0
+    assert (mine / "chunks" / "user.txt").read_text() == "mine too"
+    assert sorted(p.name for p in mine.rglob("*")) == ["chunks", "user.txt"]
+
+
 def test_a_users_folder_matching_the_temporary_names_is_never_removed(tmp_path):
     sc = _scenario(tmp_path)
     mine = [tmp_path / ".res.old-1", tmp_path / ".res.tmp-2", tmp_path / ".res.partial-3"]

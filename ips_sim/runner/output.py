@@ -65,9 +65,17 @@ def read_stamp(folder: Path) -> dict | None:
     if not isinstance(stamp, dict) or not str(stamp.get("written_by", "")).startswith("ips-sim"):
         return None
     files = stamp.get("files")
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        return None
+    if not isinstance(files, list) or not all(_inside(f) for f in files):
+        return None  # a list naming anything outside the folder is no stamp ips-sim wrote
     return stamp
+
+
+def _inside(name) -> bool:
+    """A listed file name that can only mean a file inside the folder (relative, no '..', no empty part)."""
+    if not isinstance(name, str) or not name or "\x00" in name or name.startswith("/"):
+        return False
+    parts = name.split("/")
+    return all(part not in ("", ".", "..") for part in parts)
 
 
 def _older_ips_sim(folder: Path) -> bool:
@@ -109,6 +117,8 @@ def remove_owned(folder: Path, files: list[str]) -> list[str]:
     """Remove ``files`` (relative names) from ``folder``, then the folders left empty; names of what is left."""
     dirs = set()
     for name in files:
+        if not _inside(name):
+            continue  # never anything outside the folder, whatever a manifest says
         p = folder / name
         if p.is_symlink() or p.is_file():
             p.unlink(missing_ok=True)

@@ -89,6 +89,9 @@ class Checkpoint:
             if not resume:
                 raise self.error([f"{self.folder}: an unfinished {self.what} is saved here: add --resume to "
                                   "continue it, or delete the folder to start again"])
+            if self.saved_key() is None and any(p.is_file() for p in self.folder.rglob("*")):
+                raise self.error([f"{self.folder}: holds files that ips-sim did not write (no {KEY_FILE}); "
+                                  "ips-sim keeps unfinished work here and never mixes it with yours: move them"])
             empty = self.saved_key() is None and not self.names()
             if not empty and not self.matches():
                 raise self.error([f"{self.folder}: the unfinished {self.what} saved here has a different "
@@ -157,5 +160,21 @@ class Checkpoint:
                         ignore=shutil.ignore_patterns(".*"))
 
     def discard(self) -> None:
-        """Remove the folder: the results it was kept for are written."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Remove what the store wrote (its key and units): the results it was kept for are written.
+
+        A file a user put in the folder meanwhile is left, with the folders holding it.
+        """
+        ours = set(self.CODECS.values())
+        for p in sorted(self.folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
+            if p.is_dir() and not p.is_symlink():
+                try:
+                    p.rmdir()
+                except OSError:
+                    pass
+            elif p.parent != self.folder and (p.suffix in ours or (p.name.startswith(".") and ".tmp" in p.name)):
+                p.unlink(missing_ok=True)
+        (self.folder / KEY_FILE).unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass
