@@ -123,6 +123,7 @@ def test_file_added_at_the_last_instant_is_carried_into_the_new_results(tmp_path
     result = _run(["run", sc, "--out", out, "-q", "--no-plots", "--overwrite", "--seed", "8"])
     assert result.exit_code == 0, result.output
     assert (out / "late.txt").read_text() == "mine"
+    assert "kept your file late.txt" in result.output  # said, in one line
     assert "late.txt" not in read_stamp(out)["files"]
     assert not _hidden_leftovers(tmp_path)
 

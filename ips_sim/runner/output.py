@@ -27,6 +27,7 @@ import errno
 import json
 import os
 import shutil
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -320,9 +321,12 @@ class OutputFolder:
             yield tmp
             self._stamp(tmp, manifest)
             self._promote(tmp)
-        except BaseException:
+        except BaseException as exc:
             if tmp.exists() and (tmp / TEMP_MARK).exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+                # a library's writer (pandas, matplotlib) often names no file: name the results folder
+                raise OSError(exc.errno, exc.strerror, f"{self.path} (writing the results)") from None
             raise
 
     def _stamp(self, tmp: Path, manifest: dict | None) -> None:
@@ -372,6 +376,8 @@ class OutputFolder:
         if rest:
             self.notes.append(f"{self.option}: {self.path}: files added while ips-sim was writing that clash "
                               f"with its results were kept in {old}: {', '.join(rest[:3])}")
+        for line in self.notes:  # rare (a file added in the instant of the exchange), never silent
+            print(line, file=sys.stderr)
 
 
 def write_json(path: Path, doc: dict) -> None:
