@@ -1,6 +1,8 @@
 # ips-sim: two commands do everything on a fresh clone with Python 3.11 and make.
 #   make run   - create .venv, install, run the default scenario into outputs/
-#   make test  - create .venv if needed and run the tests
+#   make test  - create .venv if needed and run the tests (and build the documentation site, --strict)
+#   make docs  - build the documentation site into site/ (mkdocs-material; pages in docs/)
+#   make docs-output - re-run every command the guides show and rewrite the outputs they show
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +12,7 @@ WORKERS ?= 2
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint data backtest venv bench clean chromium
+.PHONY: run test lint data backtest venv bench clean chromium docs docs-output
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +28,17 @@ run: $(STAMP)
 test: $(STAMP) chromium
 	$(BIN)/ruff check ips_sim tests benchmarks
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -rs
+
+# The documentation site (mkdocs.yml; --strict: a broken link or reference fails the build).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# After a deliberate change of the model's numbers: re-run every command shown in the guides
+# (```console blocks) and rewrite the outputs shown; tests/test_guides.py compares them otherwise.
+docs-output: $(STAMP)
+	$(BIN)/python tests/guide_blocks.py --refresh
 
 # The browser test (tests/test_browser.py) drives Debian's chromium through Playwright
 # (there is no browser download here). Install it when it is missing and we can (root + apt-get);
@@ -48,7 +60,7 @@ lint: $(STAMP)
 
 # Copy the defaults and fit from calibration/ into the package (ips-sim calibrate does this itself).
 data: $(STAMP)
-	$(BIN)/python -c "from ips_sim.scenario import refresh_package_data as r; print('copied:', ' '.join(r()))"
+	$(BIN)/python -c "from ips_sim.config import refresh_package_data as r; print('copied:', ' '.join(r()))"
 
 # Regenerate the stored-output back-test on purpose (after a deliberate change of the model's numbers).
 backtest: $(STAMP)
@@ -58,4 +70,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replications.py
 
 clean:
-	rm -rf $(VENV) outputs/*/ .pytest_cache
+	rm -rf $(VENV) outputs/*/ .pytest_cache site

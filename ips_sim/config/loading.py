@@ -23,7 +23,7 @@ def _allowed_from_error(err: dict) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if err["type"] == "extra_forbidden":
-        return "unknown field (check the spelling; see the scenario reference in README.md)"
+        return "unknown field (check the spelling; `ips-sim fields` lists every field)"
     if err["type"] == "missing":
         return "field is required"
     return msg

@@ -100,7 +100,7 @@ TOP_FIELDS = {
                    "calibration/usual_services.yaml"),
 }
 
-# The optional start: section has no defaults; what each field means (README field reference).
+# The optional start: section has no defaults; what each field means (the field reference).
 START_FIELDS = {
     "date": ("ISO date", "calendar date of day 0: results on calendar months; needed by from_date schedules, "
              "seasonality and members_csv"),
@@ -116,7 +116,7 @@ START_FIELDS = {
 
 
 def reference_markdown() -> str:
-    """The scenario field reference as a Markdown table (the README embeds it)."""
+    """The scenario field reference as a Markdown table (the documentation site shows it by section)."""
     lines = ["| field | default | unit | allowed | source | note |", "|---|---|---|---|---|---|"]
     for f in field_reference():
         cells = [f"`{f.path}`", f"`{f.default}`", f.unit, f.allowed, f.source, f.note]

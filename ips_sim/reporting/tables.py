@@ -36,7 +36,7 @@ def summary_table(per_replication: list[dict[str, float]], currency: str | None 
 
     A metric with no finite value in any replication (say members affected by a staff
     change when turnover is off) is left out rather than written as an empty row; the
-    README lists when each such metric appears.
+    docs/reference/outputs.md lists when each such metric appears.
     """
     rows = [r for r in summarise(per_replication) if r["replications"] > 0]
     df = pd.DataFrame(rows, columns=["metric", "unit", "mean", "std", "ci_low", "ci_high", "replications"])

@@ -82,7 +82,7 @@ def check_path(path: Any, varied: bool = True) -> str | None:
     if path == "name":
         return "the scenario name cannot be varied"
     close = difflib.get_close_matches(path, list(paths), n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}?" if close else " (see the scenario reference in README.md)"
+    hint = f"; did you mean {close[0]}?" if close else " (`ips-sim fields` lists every field)"
     return f"unknown scenario field{hint}"
 
 

@@ -1,0 +1,13 @@
+"""A busy two-specialist team lets each specialist take 30 people: what changes, and why."""
+
+import pandas as pd
+
+import ips_sim
+
+busy = ips_sim.load("scenarios/two_specialists_38_members.yaml", changes={"referrals.rate_per_month": 2.5})
+cmp = ips_sim.compare(busy, changes={"team.caseload_cap": 30}, replications=20, seed=1)
+pd.set_option("display.width", 200)
+print(cmp.table.loc[["mean_wait_days", "share_gave_up_waiting"], ["baseline", "variant", "difference"]].round(3))
+print()
+columns = ["label", "baseline", "variant", "difference", "diff_ci_low", "diff_ci_high", "variant_is"]
+print(cmp.why[columns].round(3).to_string(index=False))
