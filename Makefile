@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/ips-sim run $(SCENARIO) --workers $(WORKERS)
 
 test: $(STAMP) chromium
-	$(BIN)/ruff check ips_sim tests benchmarks
+	$(BIN)/ruff check ips_sim tests benchmarks docs
 	$(BIN)/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/python -m pytest -rs
@@ -56,7 +56,7 @@ chromium:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check ips_sim tests benchmarks
+	$(BIN)/ruff check ips_sim tests benchmarks docs
 
 # Copy the defaults and fit from calibration/ into the package (ips-sim calibrate does this itself).
 data: $(STAMP)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mkdocs.structure.files import File
@@ -39,8 +40,16 @@ def fields_by_section() -> str:
         head = f.path.split(".")[0] if "." in f.path else ""
         if head != section:
             section = head
-            out += ["", f"## `{section}`" if section else "## Top-level fields", "", "| field | default | unit | allowed | source | note |",
-                    "|---|---|---|---|---|---|"]
+            title = f"## `{section}`" if section else "## Top-level fields"
+            out += ["", title, "", "| field | default | unit | allowed | source | note |", "|---|---|---|---|---|---|"]
         cells = [f"`{f.path}`", f"`{f.default}`", f.unit, f.allowed, f.source, f.note]
         out.append("| " + " | ".join(c.replace("|", "/").replace("\n", " ") for c in cells) + " |")
     return "\n".join(out) + "\n"
+
+
+ROLE = re.compile(r":(?:class|func|mod|meth|attr|data|obj):<code>(~?)([\w.]+)</code>")
+
+
+def on_page_content(html, page, config, files):
+    """Docstrings cite code with reST roles (:class:`~ips_sim.config.Scenario`); show them as code."""
+    return ROLE.sub(lambda m: f"<code>{m.group(2).rsplit('.', 1)[-1] if m.group(1) else m.group(2)}</code>", html)

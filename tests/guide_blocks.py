@@ -18,7 +18,9 @@ not run: pages use them for commands whose output is not shown or that take too 
 
 `tests/test_guides.py` checks every page's printed output against what the page shows;
 `python tests/guide_blocks.py --refresh` (`make docs-output`) re-runs every command and
-rewrites the outputs in place, after a deliberate change of the model's numbers.
+rewrites the outputs in place, after a deliberate change of the model's numbers; a page's
+`<!-- refresh-image SRC -> DEST -->` lines copy a plot its commands made (SRC, in the run
+folder) over the image it shows (DEST, relative to the page).
 
 Normalisations, the only differences allowed (applied to both sides when comparing):
 - durations (`in 0.4 s`, `22.0 s ->`): wall time differs from run to run and machine to machine;

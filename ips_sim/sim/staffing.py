@@ -42,10 +42,11 @@ def allocate(available: float, demand: tuple, policy: str, order: tuple) -> list
     full while hours last. ``proportional``: every activity gets the same
     share of its demand.
 
-    >>> allocate(10.0, (2.0, 4.0, 8.0, 5.0), "priority", (0, 1, 2, 3))
-    [2.0, 4.0, 4.0, 0.0]
-    >>> allocate(9.5, (2.0, 4.0, 8.0, 5.0), "proportional", (0, 1, 2, 3))
-    [1.0, 2.0, 4.0, 2.5]
+    Examples:
+        >>> allocate(10.0, (2.0, 4.0, 8.0, 5.0), "priority", (0, 1, 2, 3))
+        [2.0, 4.0, 4.0, 0.0]
+        >>> allocate(9.5, (2.0, 4.0, 8.0, 5.0), "proportional", (0, 1, 2, 3))
+        [1.0, 2.0, 4.0, 2.5]
     """
     total = demand[0] + demand[1] + demand[2] + demand[3]
     if total <= available:

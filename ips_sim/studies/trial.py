@@ -195,8 +195,9 @@ class TrialResult:
 def risk_ratio(a: float, n1: float, c: float, n0: float, confidence: float = 0.95) -> tuple[float, float, float]:
     """Risk ratio (a/n1)/(c/n0) with the log-RR Wald interval (Katz); 0.5 added to every cell if one is 0.
 
-    >>> [round(x, 3) for x in risk_ratio(55, 100, 25, 100)]  # se = sqrt(1/55 - 1/100 + 1/25 - 1/100) = 0.1954
-    [2.2, 1.5, 3.227]
+    Examples:
+        >>> [round(x, 3) for x in risk_ratio(55, 100, 25, 100)]  # se = sqrt(1/55 - 1/100 + 1/25 - 1/100) = 0.1954
+        [2.2, 1.5, 3.227]
     """
     if a == 0 or c == 0 or a == n1 or c == n0:
         a, c, n1, n0 = a + 0.5, c + 0.5, n1 + 1.0, n0 + 1.0

@@ -5,18 +5,19 @@ A scenario is a YAML path, a dict of fields (over the defaults) or a
 (``{"team.caseload_cap": 25}``). Bad input raises
 :class:`~ips_sim.config.ScenarioError` with one line per problem.
 
->>> import ips_sim
->>> short = {"simulation": {"horizon_years": 3, "warmup_years": 1}}
->>> result = ips_sim.run(short, replications=3, seed=7)
->>> len(result.replications), int(result.summary.loc["referrals", "replications"])
-(3, 3)
->>> bool(result.summary.loc["ever_employed_rate", "ci_low"] >= 0)
-True
->>> cmp = ips_sim.compare(short, changes={"team.specialists": 1}, replications=3, seed=7)
->>> cmp.table.loc["referrals", "variant_is"]  # same seed, same referrals
-'same'
->>> cmp.table.loc["mean_wait_days", "variant_is"]  # half the places: people wait longer
-'higher'
+Examples:
+    >>> import ips_sim
+    >>> short = {"simulation": {"horizon_years": 3, "warmup_years": 1}}
+    >>> result = ips_sim.run(short, replications=3, seed=7)
+    >>> len(result.replications), int(result.summary.loc["referrals", "replications"])
+    (3, 3)
+    >>> bool(result.summary.loc["ever_employed_rate", "ci_low"] >= 0)
+    True
+    >>> cmp = ips_sim.compare(short, changes={"team.specialists": 1}, replications=3, seed=7)
+    >>> cmp.table.loc["referrals", "variant_is"]  # same seed, same referrals
+    'same'
+    >>> cmp.table.loc["mean_wait_days", "variant_is"]  # half the places: people wait longer
+    'higher'
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ ScenarioLike = str | Path | dict | Scenario
 def load(scenario: ScenarioLike, changes: dict[str, Any] | None = None) -> Scenario:
     """A validated scenario from a path, a dict or a Scenario, with dotted ``changes`` applied.
 
-    >>> load({"team": {"specialists": 3}}, changes={"team.caseload_cap": 15}).team.caseload_cap
-    15
+    Examples:
+        >>> load({"team": {"specialists": 3}}, changes={"team.caseload_cap": 15}).team.caseload_cap
+        15
     """
     if isinstance(scenario, Scenario):
         sc = scenario
