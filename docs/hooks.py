@@ -42,7 +42,8 @@ def fields_by_section() -> str:
             section = head
             title = f"## `{section}`" if section else "## Top-level fields"
             out += ["", title, "", "| field | default | unit | allowed | source | note |", "|---|---|---|---|---|---|"]
-        cells = [f"`{f.path}`", f"`{f.default}`", f.unit, f.allowed, f.source, f.note]
+        field = f'<code class="field">{f.path.replace(".", ".<wbr>")}</code>'  # breaks only after the dot
+        cells = [field, f"`{f.default}`", f.unit, f.allowed, f.source, f.note]
         out.append("| " + " | ".join(c.replace("|", "/").replace("\n", " ") for c in cells) + " |")
     return "\n".join(out) + "\n"
 
