@@ -196,7 +196,11 @@ def main(argv: list[str] | None = None) -> int:
             images = copy_images(page, Path(tmp)) if args.refresh else []
         cpu = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
         name = page.relative_to(REPO)
-        if args.refresh:
+        crashed = [c for c, out in results if "Traceback (most recent call last)" in out]
+        if args.refresh and crashed:  # never write a crash into a page: the program must be fixed
+            print(f"{name}: not rewritten: a command crashed: " + "; ".join(f"line {c.line}: $ {c.text}" for c in crashed))
+            status = 1
+        elif args.refresh:
             changed = refresh(page, results)
             print(f"{name}: {len(results)} commands, {cpu:.1f} CPU-s; {'outputs rewritten' if changed else 'unchanged'}"
                   + (f"; images copied: {', '.join(images)}" if images else ""))

@@ -72,7 +72,9 @@ def benefit_months(rec: FrozenRecords, scenario: Scenario, earnings: np.ndarray,
     b = scenario.benefits
     status, _ = member_status(rec)
     n, k = earnings.shape
-    first = np.ceil(rec.member["referral_day"] / DAYS_PER_MONTH - 1e-9).astype(int)
+    # Members already in the program on day 0 (a start: section) were referred before it: their
+    # months count from month 0 (a negative index would slice the end of the row instead).
+    first = np.maximum(np.ceil(rec.member["referral_day"] / DAYS_PER_MONTH - 1e-9).astype(int), 0)
     on = np.arange(k)[None, :] >= first[:, None]
     status = np.asarray(status, int)
     has_ssdi = (status == int(Benefit.SSDI)) | (status == int(Benefit.BOTH))
