@@ -430,7 +430,7 @@ def render(folder: Path, ctx: dict | None = None) -> tuple[str, str]:
 
 REPORT_FILES = ("report.html", "report.md")
 SOURCE_TABLES = {"run": "summary.csv", "sweep": "sweep.csv", "plan": "plan.csv", "comparison": "comparison.csv",
-                 "state": "allocation.csv"}
+                 "state": "allocation.csv", "sensitivity": "sensitivity.csv"}
 
 
 def write_report(folder: Path) -> list[Path]:
@@ -454,7 +454,7 @@ def write_report(folder: Path) -> list[Path]:
         table = SOURCE_TABLES[kind]
         if table not in ours:
             raise UserError([f"{folder / table}: (file): not written by ips-sim (the folder's manifest.json does not "
-                             "list it): give a folder written by ips-sim run, sweep, plan, compare or state"])
+                             "list it): give a folder written by ips-sim run, sweep, plan, compare, state or sensitivity"])
         try:
             ctx = report_context(folder)
             html, md = render(folder, ctx)
