@@ -9,5 +9,5 @@ cmp = ips_sim.compare(busy, changes={"team.caseload_cap": 30}, replications=20, 
 pd.set_option("display.width", 200)
 print(cmp.table.loc[["mean_wait_days", "share_gave_up_waiting"], ["baseline", "variant", "difference"]].round(3))
 print()
-columns = ["label", "baseline", "variant", "difference", "diff_ci_low", "diff_ci_high", "variant_is"]
-print(cmp.why[columns].round(3).to_string(index=False))
+why = cmp.why.set_index("label")[["baseline", "variant", "difference", "diff_ci_low", "diff_ci_high"]]
+print(why.rename(columns={"diff_ci_low": "ci_low", "diff_ci_high": "ci_high"}).round(3).to_string())
