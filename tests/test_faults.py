@@ -572,3 +572,30 @@ def test_library_warnings_do_not_reach_stderr(tmp_path):
     assert "matplotlib" not in proc.stderr.lower(), proc.stderr
     (tmp_path / "fit").rename(tmp_path / "fit_done")
     assert all(p.name != TEMP_MARK for p in (tmp_path / "fit_done").iterdir())
+
+
+def test_a_warning_a_user_can_act_on_is_one_plain_line_and_quiet_silences_it(capsys):
+    import warnings
+
+    import click
+
+    from ips_sim.ui.cli import faults
+
+    class ConvergenceWarning(UserWarning):  # statsmodels' category name
+        pass
+
+    for quiet in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            faults.install()
+            with click.Context(click.Command("fit"), info_name="fit") as ctx:
+                ctx.params = {"quiet": quiet}
+                for _ in range(3):
+                    warnings.warn_explicit("did not converge", ConvergenceWarning,
+                                           "/x/site-packages/statsmodels/base/model.py", 1)
+                warnings.warn_explicit("invalid value", RuntimeWarning, "/x/site-packages/numpy/core.py", 1)
+        err = capsys.readouterr().err
+        if quiet:
+            assert err == ""
+        else:
+            assert len(err.splitlines()) == 1 and "did not fully converge" in err and "site-packages" not in err
