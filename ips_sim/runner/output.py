@@ -153,7 +153,7 @@ def _exchange(a: Path, b: Path) -> bool:
     if fn(AT_FDCWD, os.fsencode(str(a)), AT_FDCWD, os.fsencode(str(b)), RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM, errno.EXDEV):
         return False  # the file system (or a sandbox) has no exchange: two renames, recoverable
     raise OSError(err, os.strerror(err), str(b))
 
