@@ -451,7 +451,7 @@ def write_report(folder: Path) -> list[Path]:
                 raise UserError([f"{folder / name}: (file): was not written by ips-sim; it is never replaced: "
                                  "move or rename it and run ips-sim report again"])
         kind = folder_kind(folder)
-        table = SOURCE_TABLES[kind]
+        table = SOURCE_TABLES.get(kind, "manifest.json")  # a kind added later: at least its stamp
         if table not in ours:
             raise UserError([f"{folder / table}: (file): not written by ips-sim (the folder's manifest.json does not "
                              "list it): give a folder written by ips-sim run, sweep, plan, compare, state or sensitivity"])
