@@ -129,3 +129,20 @@ def test_cut_short_state_machine_is_the_whole_one(small_run):
         assert list(m["ssdi_code"][i, first[i]:]) == [int(c) for c in whole]
         checked += any(c != SSDIMonth.PAID for c in whole)
     assert checked > 0
+
+
+@pytest.mark.parametrize("monthly, kept", [(2500.0, True), (3000.0, False)])
+def test_medicaid_continues_under_1619b_below_the_threshold(monthly, kept):
+    # An SSI member earning $2,500 a month: countable (2,500 - 85) / 2 = 1,207.50 > 943, so cash SSI
+    # stops from month 2 (two-month lag); a year's earnings ($30,000) are under the default threshold
+    # ($35,105): Medicaid continues (1619(b)). At $3,000 a month ($36,000 a year) it would be lost.
+    from ips_sim.reporting.benefit_tables import member_income_table
+    wage = monthly / (40.0 / 7.0 * DAYS_PER_MONTH)
+    rec = one_worker(Benefit.SSI, 40.0, wage, months=6)
+    sc = scenario_from_dict({"benefits": {"rules_year": 2024}, "costs": {"price_years": {"hourly_wage": 2024}},
+                             "referrals": {"cohort_size": 1, "rate_per_month": 0},
+                             "simulation": {"horizon_years": 0.5, "warmup_years": 0}})
+    t = member_income_table([rec], sc)
+    assert list(t.ssi[:2]) == pytest.approx([943.0, 943.0]) and (t.ssi[2:] == 0).all()
+    assert list(t.medicaid_1619b[2:]) == [kept] * 4 and list(t.medicaid_lost[2:]) == [not kept] * 4
+    assert not t.medicaid_1619b[:2].any() and not t.medicaid_lost[:2].any()

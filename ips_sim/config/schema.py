@@ -281,6 +281,7 @@ class Benefits(_Section):
     counselled_cap_probability: float = Field(ge=0, le=1)
     employer_payroll_tax: bool
     utility_gain_employed: float = Field(ge=0, le=1)
+    medicaid_1619b_threshold: float = Field(ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _shares(self):

@@ -50,6 +50,11 @@ def member_income_table(records: list[FrozenRecords], scenario: Scenario) -> pd.
         on = np.isfinite(enr)[:, None] & (start[None, :] + DAYS_PER_MONTH > enr[:, None]) & \
             (start[None, :] < stop[:, None]) & d["_on"]  # and from the first whole month after referral
         i, m = np.nonzero(on)
+        # SSI members whose cash stopped because of earnings: Medicaid continues under section 1619(b)
+        # while a year's earnings stay under the state threshold (benefits.medicaid_1619b_threshold)
+        ssi_member = np.isin(d["_status"], (int(Benefit.SSI), int(Benefit.BOTH)))[:, None]
+        cash_stopped = ssi_member & d["_on"] & (ssi <= 0) & (e > 0)
+        over = 12.0 * e * to_rules >= scenario.benefits.medicaid_1619b_threshold
         frames.append(pd.DataFrame({
             "replication": rec.replication,
             "member_id": rec.member["member_id"][i],
@@ -61,6 +66,8 @@ def member_income_table(records: list[FrozenRecords], scenario: Scenario) -> pd.
             "ssi": ssi[i, m],
             "ssdi": ssdi[i, m],
             "ssdi_month": _SSDI[code[i, m].astype(int) + 1],
+            "medicaid_1619b": cash_stopped[i, m] & ~over[i, m],
+            "medicaid_lost": cash_stopped[i, m] & over[i, m],
             "payroll_tax": payroll[i, m],
             "income_tax": tax[i, m],
             "net_income": e[i, m] + ssi[i, m] + ssdi[i, m] - payroll[i, m] - tax[i, m],
