@@ -213,7 +213,8 @@ ECONOMIC_OUTCOMES = (
 def economic_outcomes(rec: FrozenRecords, scenario: Scenario, rows: dict | None = None) -> dict[str, float]:
     """One replication's costs and effects per participant (cohort) or per program-year (running program).
 
-    ``rows``: the budget rows with the public purse's columns (``with_public_purse``), if made already.
+    ``rows``: the budget rows with the public purse's columns (``with_public_purse``), if made already;
+    ``budget(rec, scenario)`` rows leave the public purse's outcomes out (the trial needs only the costs).
     """
     rows = with_public_purse(rec, scenario) if rows is None else rows
     start, end = scenario.warmup_days, rec.horizon
@@ -227,10 +228,11 @@ def economic_outcomes(rec: FrozenRecords, scenario: Scenario, rows: dict | None 
         unit = (end - start) / DAYS_PER_YEAR
         people = float(rows["people_employed"].sum())  # person-years with a job, over years below
     div = unit if unit > 0 else math.nan
-    per = {k: discounted(rows, col) / div for k, col in (
-        ("public_purse_cost", "public_purse_cost"), ("ssi_paid", "ssi_paid"), ("ssdi_paid", "ssdi_paid"),
-        ("counselling_outside", "counselling_outside"), ("net_income", "net_income"), ("qalys", "qalys"))}
-    per["taxes_paid"] = (discounted(rows, "payroll_tax") + discounted(rows, "income_tax")) / div
+    per = {}
+    if "public_purse_cost" in rows:
+        per = {k: discounted(rows, k) / div for k in ("public_purse_cost", "ssi_paid", "ssdi_paid",
+                                                      "counselling_outside", "net_income", "qalys")}
+        per["taxes_paid"] = (discounted(rows, "payroll_tax") + discounted(rows, "income_tax")) / div
     return {
         "cost": discounted(rows, "perspective_cost") / div,
         "service_cost": discounted(rows, "service_cost") / div,

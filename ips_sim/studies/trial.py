@@ -46,7 +46,7 @@ from ips_sim.config.prices import currency_label
 from ips_sim.core.intervals import mean_ci
 from ips_sim.core.streams import stream_seed
 from ips_sim.economics.cea import fieller_ci
-from ips_sim.economics.costs import economic_outcomes
+from ips_sim.economics.costs import budget, economic_outcomes
 from ips_sim.economics.public_purse import ssdi_work_outcomes
 from ips_sim.runner.experiment import run_replications
 from ips_sim.sim.records import EXIT_REASONS, FrozenRecords, JobEnd
@@ -156,7 +156,7 @@ def cohort_outcomes(rec: FrozenRecords, scenario: Scenario, follow_up_days: floa
         "worked_20h_rate": float(big.mean()) if n else math.nan,
         "worked_20h_share_of_employed": float(big[employed].mean()) if n_emp else math.nan,
         "in_services_12m": float(still.mean()) if follow_up_days >= 12 * DAYS_PER_MONTH and n else math.nan,
-        "cost_per_participant": economic_outcomes(rec, scenario)["service_cost"] if n else math.nan,
+        "cost_per_participant": economic_outcomes(rec, scenario, budget(rec, scenario))["service_cost"] if n else math.nan,
     }
     ssdi = ssdi_work_outcomes(rec, scenario, until=follow_up_days, stop=je)  # jobs continued past an exit
     out["ssdi_trial_work_share"] = ssdi["ssdi_trial_work_share"]
