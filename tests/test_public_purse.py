@@ -146,3 +146,19 @@ def test_medicaid_continues_under_1619b_below_the_threshold(monthly, kept):
     assert list(t.ssi[:2]) == pytest.approx([943.0, 943.0]) and (t.ssi[2:] == 0).all()
     assert list(t.medicaid_1619b[2:]) == [kept] * 4 and list(t.medicaid_lost[2:]) == [not kept] * 4
     assert not t.medicaid_1619b[:2].any() and not t.medicaid_lost[:2].any()
+
+
+def test_app_benefit_cost_of_one_paired_replication(small_run):
+    # The app's table: benefits and costs of the variant against the baseline from one replication each;
+    # the net program cost is the difference of the two service costs (no outside counselling in either).
+    from ips_sim.economics.benefit_cost import QUANTITIES
+    from ips_sim.ui.app_benefits import benefit_cost_one
+    sc, rec = small_run
+    sc = sc.with_updates({"benefits.counselling_provider": "none"})
+    big = sc.with_updates({"team.specialists": 3})
+    _, recs = run_replications(sc, 1, 7, keep_records=True)
+    _, big_recs = run_replications(big, 1, 7, keep_records=True)
+    t = benefit_cost_one({"scenario": sc, "first": recs[0]}, {"scenario": big, "first": big_recs[0]})
+    assert len(t) == len(QUANTITIES) + 1
+    cost = economic_outcomes(big_recs[0], big)["service_cost"] - economic_outcomes(recs[0], sc)["service_cost"]
+    assert t.dollars[[w for _, w in QUANTITIES].index(dict(QUANTITIES)["costs"])] == round(cost)

@@ -25,6 +25,24 @@ def purse_by_year(records, scenario):
     return df.round(0)
 
 
+def benefit_cost_one(base: dict, variant: dict):
+    """The WSIPP-style flows of one paired replication (``economics/benefit_cost.py``), as a table."""
+    import numpy as np
+    import pandas as pd
+
+    from ips_sim.economics.benefit_cost import QUANTITIES, paired_flows
+    from ips_sim.economics.costs import economic_outcomes
+
+    def outcomes(r):
+        return {k: np.array([v]) for k, v in economic_outcomes(r["first"], r["scenario"]).items()}
+
+    flows = paired_flows(outcomes(variant), outcomes(base))
+    rows = [{"quantity": words, "dollars": round(float(flows[q][0]))} for q, words in QUANTITIES]
+    costs, benefits = float(flows["costs"][0]), float(flows["benefits"][0])
+    rows.append({"quantity": "benefit-cost ratio", "dollars": round(benefits / costs, 2) if costs > 0 else float("nan")})
+    return pd.DataFrame(rows)
+
+
 def member_months(records, scenario):
     from ips_sim.reporting.benefit_tables import member_income_table
 
@@ -37,6 +55,10 @@ def benefits_tab(st, labelled: list, wide: dict) -> None:
 
     from ips_sim.config.prices import currency_label
 
+    if len(labelled) == 2 and all(r["first"] is not None for _, r in labelled):
+        st.markdown("**Benefits and costs of your settings against the baseline** (replication 1 of each, the same "
+                    "random numbers; `ips-sim compare` gives the same table over many replications with intervals):")
+        st.dataframe(benefit_cost_one(labelled[0][1], labelled[1][1]), hide_index=True, **wide)
     for lab, r in labelled:
         sc, rec = r["scenario"], r["first"]
         if rec is None:
