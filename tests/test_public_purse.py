@@ -122,7 +122,7 @@ def test_cut_short_state_machine_is_the_whole_one(small_run):
     sc, rec = small_run
     e = monthly_earnings(rec, 1.0)
     m = benefit_months(rec, sc, e, R24)
-    first = np.ceil(rec.member["referral_day"] / DAYS_PER_MONTH - 1e-9).astype(int)
+    first = np.maximum(0, np.ceil(rec.member["referral_day"] / DAYS_PER_MONTH - 1e-9)).astype(int)
     checked = 0
     for i in np.flatnonzero(np.isin(rec.member["benefit_status"], (1, 3))):
         whole = ssdi_months(e[i, first[i]:].tolist(), R24)
@@ -162,3 +162,18 @@ def test_app_benefit_cost_of_one_paired_replication(small_run):
     assert len(t) == len(QUANTITIES) + 1
     cost = economic_outcomes(big_recs[0], big)["service_cost"] - economic_outcomes(recs[0], sc)["service_cost"]
     assert t.dollars[[w for _, w in QUANTITIES].index(dict(QUANTITIES)["costs"])] == round(cost)
+
+
+def test_start_state_members_referred_before_day_0():
+    # Today's members (start:) were referred before day 0: their benefits count from month 0.
+    from ips_sim.config import load_scenario
+    from conftest import REPO
+    sc = load_scenario(REPO / "scenarios" / "county_next_24_months.yaml")
+    _, recs = run_replications(sc, 1, 2, keep_records=True)
+    rec = recs[0]
+    assert (rec.member["referral_day"] < 0).any()
+    rows = with_public_purse(rec, sc)
+    assert np.isfinite(rows["public_purse_cost"]).all() and rows["ssdi_paid"].sum() > 0
+    m = benefit_months(rec, sc, monthly_earnings(rec, 1.0), R24)
+    early = (rec.member["referral_day"] < 0) & np.isin(rec.member["benefit_status"], (1, 3))
+    assert (m["ssdi_code"][early, 0] >= 0).all()
