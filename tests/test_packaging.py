@@ -32,8 +32,11 @@ def test_wheel_installs_and_runs_from_another_folder(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
+    # Without PYTHONPATH: a source tree on it (with the egg-info a build leaves) would make pip see ips_sim as
+    # installed already and install nothing.
+    env = {k: v for k, v in os.environ.items() if k not in ("IPS_SIM_CALIBRATION_DIR", "PYTHONPATH")}
     r = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", str(wheel)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     # Dependencies come from the test environment's site-packages; ips_sim itself only from the wheel
     # (a plain path line in a .pth adds the folder, not the editable install's import hook).
@@ -43,7 +46,6 @@ def test_wheel_installs_and_runs_from_another_folder(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "small.yaml").write_text("name: small\nsimulation: {horizon_years: 1, warmup_years: 0.5}\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("IPS_SIM_CALIBRATION_DIR", "PYTHONPATH")}
     where = subprocess.run([str(py), "-c", "import ips_sim, ips_sim.config as s; print(ips_sim.__file__); "
                             "print(s.calibration_dir())"], capture_output=True, text=True, cwd=elsewhere, env=env)
     assert where.returncode == 0, where.stderr
