@@ -78,6 +78,9 @@ def tracing(base: type[Kernel]) -> type[Kernel]:
 
 def run_traced(base: type[Kernel], sc, replication: int):
     p = Program(sc, replication, kernel=tracing(base))
+    for s in p.specialists:  # member events the planning step queues from the hazard clocks
+        for clock in s.clocks:
+            clock.on_due = p.kernel.traced(clock.on_due)
     wf = p.workforce
     depart, hire = wf.depart, wf.hire
     wf.depart = lambda s, t: (p.kernel.trace.append((t, "depart", s.index)), depart(s, t))

@@ -6,6 +6,7 @@ import doctest
 import math
 
 import numpy as np
+import simpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ import ips_sim.sim.staffing
 from ips_sim.analysis.metrics import km_median
 from ips_sim.config import Scenario, default_values, defaults_table, get_dotted
 from ips_sim.core.streams import Streams, stream_seed
+from ips_sim.sim.kernel import Kernel
 from ips_sim.sim.hazard import HazardClock
 from ips_sim.sim.staffing import allocate
 
@@ -93,12 +95,13 @@ def test_staffing_and_metrics_doctests():
 
 def _queued(clock: HazardClock, end: float, now: float, current=lambda member: 1) -> list[tuple[float, str]]:
     """(time, member) of what the planning step puts on SimPy's queue from ``clock`` for the step ending at ``end``."""
-    queue: list = []
+    env = simpy.Environment()
     clock.on_due, clock.version_of = print, current
     if clock.due_top <= end:
-        clock.queue_due(end, now, lambda time, f, member, version: queue.append((time, f, member, version)))
-    assert all(entry[1] is print for entry in queue)  # (time, on_due, member, version)
-    return [(entry[0], entry[2]) for entry in sorted(queue, key=lambda entry: entry[0])]  # ties: queue order
+        Kernel(env).queue_due(clock, end, now)
+    queue = sorted(env._queue)  # (time, priority, event id, (on_due, member, version))
+    assert all(entry[3][0] is print for entry in queue)
+    return [(entry[0], entry[3][1]) for entry in queue]
 
 
 def _run_clock(residual: float, t_join: float, pieces: list[tuple[float, float]], step: float) -> float:

@@ -11,7 +11,9 @@ are exact for piecewise-constant hazards.
 
 The clock keeps the time its lowest threshold falls due at the current rate
 (``due_top``), so the planning step sees at one comparison whether anything
-falls due before the next step; a rate that did not change costs nothing.
+falls due before the next step; a rate that did not change costs nothing. The
+thresholds reached within a step go onto the event queue through the kernel
+(:meth:`ips_sim.sim.kernel.Kernel.queue_due`), which owns the queue's entries.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class HazardClock:
         self.heap: list = []
         self.due_top = math.inf  # when the lowest threshold in the heap falls due at this rate
         self._seq = 0            # tie-breaker so members are never compared
-        # What a reached threshold becomes (for queue_due): the event (on_due, member, version),
+        # What a reached threshold becomes (kernel.queue_due): the event (on_due, member, version),
         # due if version_of(member) still equals the version the member joined with.
         self.on_due = on_due
         self.version_of = version_of
@@ -91,36 +93,6 @@ class HazardClock:
         else:
             heapq.heappush(self.heap, (threshold, self._seq, member, version))
         return threshold, None
-
-    def queue_due(self, end: float, now: float, push) -> None:
-        """Move thresholds reached by ``end`` (rate in force) onto the event queue.
-
-        Each current member (``version_of(member) == version``) gets the event
-        ``push(time, on_due, member, version)`` (:class:`ips_sim.sim.kernel.Kernel`), at
-        ``now + delay`` as ``env.timeout(delay)`` computes it, ``delay`` running from ``now``
-        to the exact time the threshold is reached. Stale entries (members who moved on) are
-        dropped, and so are stale entries left at the top afterwards. The planning step's
-        hot path: one call per clock with something due, no list or generator. Only called
-        when ``due_top <= end``, so the rate is positive.
-        """
-        heap, version_of, on_due = self.heap, self.version_of, self.on_due
-        base, t_base, rate = self.base, self.t_base, self.rate
-        heappop = heapq.heappop
-        due = self.due_top
-        while due <= end:
-            _, _, member, version = heappop(heap)
-            if version_of(member) == version:
-                delay = due - now
-                push(now + (delay if delay > 0.0 else 0.0), on_due, member, version)
-            # Stale entries at the top go now, due or not: else the next step would call here for
-            # nothing but them (members move on often: a job found leaves a drop-out entry behind).
-            while heap and version_of(heap[0][2]) != heap[0][3]:
-                heappop(heap)
-            if not heap:
-                due = math.inf
-                break
-            due = t_base + (heap[0][0] - base) / rate
-        self.due_top = due
 
 
 def set_rates(clocks, rates, t: float) -> None:

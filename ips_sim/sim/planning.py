@@ -22,7 +22,7 @@ class PlanningStep:
     """The planning step of :class:`ips_sim.sim.model.Program` (a part of that class, in its own module).
 
     Uses the program's ``specialists``, ``step``, ``step_in_force``, ``workforce``, ``rec``,
-    ``k``, ``policy``, ``order``, ``_push`` and ``_end_first_months``.
+    ``k``, ``policy``, ``order``, ``kernel``, ``_push`` and ``_end_first_months``.
     """
 
     def _planning_step(self, _a, _b, t: float) -> None:
@@ -37,7 +37,7 @@ class PlanningStep:
         self.step_in_force.end = t_end
         if self.workforce.changes:
             self.workforce.supervise()
-        push = self._push
+        push, queue_due = self._push, self.kernel.queue_due
         week_days, week_rows = self.rec.week_days, self.rec.week_rows
         for s in self.specialists:
             if s.first_months and s.first_months[0][0] <= t:
@@ -58,7 +58,7 @@ class PlanningStep:
             s.intake_backlog = state[3] - s.intake_served
             for clock in s.clocks:
                 if clock.due_top <= t_end:  # the member events that fall due within this step
-                    clock.queue_due(t_end, t, push)
+                    queue_due(clock, t_end, t)
             week_days.append(t)
             week_rows.append(s.row)
         push(t_end, self._planning_step, None, None)
