@@ -116,7 +116,7 @@ def test_items_on_hand_built_records():
     assert r["follow_along_consistency"]["value"] == pytest.approx(12.3 / 19)
     assert math.isnan(r["practice_quality"]["score"])
     assert r["caseload_size"]["anchors"].endswith("(verified)")
-    assert "memory" in r["job_development_frequency"]["anchors"]
+    assert "assumption" in r["job_development_frequency"]["anchors"]
 
 
 def test_supervision_item_with_a_small_span_and_full_coverage():

@@ -38,8 +38,9 @@ def import_graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
                 continue
             for t in targets:
                 outside[mod].add(t.split(".")[0])
-                # `from . import __version__` (the package's own face) is not a layer edge.
-                if t in files and t not in (mod, "ips_sim"):
+                # A module importing its own package's face (`from ips_sim.ui.cli import interrupt` inside
+                # ips_sim/ui/cli/) is not an edge: the sibling it names is.
+                if t in files and t not in (mod, "ips_sim") and not mod.startswith(t + "."):
                     edges[mod].add(t)
     return edges, outside
 

@@ -14,7 +14,6 @@ embedded as base64 data URIs, so the page makes no external requests.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -24,12 +23,12 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, UndefinedError, select_autoescape
 from markupsafe import Markup, escape
 
-from ips_sim.analysis.metrics import metric_label
 from ips_sim.config import defaults_table
 from ips_sim.config.prices import cpi_rows, currency_label
 from ips_sim.core.errors import EnvironmentFault, UserError
 from ips_sim.core.version import __version__
 from ips_sim.reporting.benefit_report import benefit_cost_context
+from ips_sim.reporting.report_images import plots_in
 from ips_sim.reporting.wording import (
     LABELS,
     fmt,
@@ -50,20 +49,6 @@ RUN_OUTCOMES = ("ever_employed_rate", "quarterly_working_rate", "employed_member
                 "specialist_utilisation")
 RUN_COSTS = ("program_cost_per_year", "cost_per_member_served", "cost_per_placement", "cost_per_employed_month",
              "member_earnings_per_year")
-PLOT_TITLES = {
-    "cost_effect.png": "Cost and people employed, with the efficient frontier",
-    "ceac.png": "How likely each option is the best buy, by what you are willing to pay",
-    "ce_plane.png": "Incremental cost against incremental people employed (one point per draw)",
-    "budget.png": "Budget per year",
-    "caseload_waitlist.png": "Caseload and waiting list over time",
-    "employment.png": "Members working over time",
-    "hours_by_activity.png": "Where specialists' hours go",
-    "waitlist_fan.png": "People waiting at each month end: the likely range",
-    "employed_fan.png": "Members working at each month end: the likely range",
-    "fidelity.png": "IPS fidelity items measured in the simulation",
-    "frontier.png": "What each state budget buys (state-wide gain against new posts or dollars)",
-    "gains.png": "Gain per program from its new posts, with 95% CI",
-}
 
 
 def folder_kind(folder: Path) -> str:
@@ -85,22 +70,6 @@ def folder_kind(folder: Path) -> str:
                      "comparison.csv, allocation.csv or sensitivity.csv)"])
 
 
-def _data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def plots_in(folder: Path, names) -> list[dict]:
-    out = []
-    for name in names:
-        p = folder / name
-        if p.exists():
-            stem = name.removesuffix(".png")
-            words = ("Where " + metric_label(stem[8:]).lower() + " lies across the grid" if stem.startswith("heatmap_")
-                     else metric_label(stem.removeprefix("sensitivity_")) + ": which assumptions matter"
-                     if stem.startswith("sensitivity_") else metric_label(stem))
-            out.append({"title": PLOT_TITLES.get(name, words),
-                        "uri": _data_uri(p), "file": name})
-    return out
 
 
 def _manifest(folder: Path) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ips_sim.reporting.board_report import plots_in
+from ips_sim.reporting.report_images import plots_in
 from ips_sim.reporting.wording import LABELS, fmt, fmt_ci, option_label, parameter_label, scenario_words
 
 COMPARE_ROWS = ("cost", "people_employed", "employed_months", "earnings", "ever_employed_rate",
