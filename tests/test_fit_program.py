@@ -180,3 +180,33 @@ def test_missing_parameter_draws_file_is_one_line(tmp_path):
     with pytest.raises(UserError) as e:
         run_with_draws(load_scenario(path), path, 2, 1)
     assert "parameter_draws: 'nope.csv': no such file" in str(e.value)
+
+
+def test_plan_with_the_program_posterior_has_wider_intervals_than_with_fixed_parameters(tmp_path):
+    from ips_sim.studies.calibration import scenario_draw_updates
+    from ips_sim.studies.plan import parse_target, plan
+
+    draws = tmp_path / "posterior.csv"
+    rng = np.random.default_rng(1)
+    rows = ["draw,ips:job_search.job_rate_search_per_month,ips:jobs.end_rate_per_month"]
+    rows += [f"{k},{0.05 * math.exp(rng.normal(0, 0.8)):.6f},{0.07 * math.exp(rng.normal(0, 0.8)):.6f}"
+             for k in range(40)]
+    draws.write_text("\n".join(rows) + "\n")
+    path = tmp_path / "program.yaml"
+    path.write_text("name: p\nsimulation: {horizon_years: 2}\nteam: {specialists: 2}\n"
+                    "start: {date: '2026-01-01', job_seekers: 25, workers: 12}\nparameter_draws: posterior.csv\n")
+    sc = load_scenario(path)
+    targets = [parse_target("quarterly_working_rate>=0.99")]   # never met: both plans run every value alike
+    kw = dict(replications=40, max_replications=40, seed=2)
+    fixed = plan(sc, "team.specialists", [2], targets, InlineExecutor(), **kw)
+    drawn = plan(sc, "team.specialists", [2], targets, InlineExecutor(), draws=scenario_draw_updates(sc, path), **kw)
+
+    def width(res):
+        r = res.points[0].rows["quarterly_working_rate"]
+        return r["ci_high"] - r["ci_low"]
+
+    # Same replications (common random numbers), parameters drawn or not: the variance ratio is beyond
+    # the 1% point of the F distribution of two samples of 40 with equal variance.
+    from scipy import stats
+
+    assert (width(drawn) / width(fixed)) ** 2 > stats.f.ppf(0.99, 39, 39), (width(fixed), width(drawn))

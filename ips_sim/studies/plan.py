@@ -127,8 +127,17 @@ class PlanResult:
         return self.answer is not None
 
 
-def _run_block(executor, scenario: Scenario, seed: int, first: int, n: int) -> list[dict[str, float]]:
-    """Metrics of replications first .. first+n-1, in index order, whatever the executor."""
+def _run_block(executor, scenario: Scenario, seed: int, first: int, n: int,
+               draws: list[dict] | None = None) -> list[dict[str, float]]:
+    """Metrics of replications first .. first+n-1, in index order, whatever the executor.
+
+    With ``draws`` (parameter uncertainty), replication i uses draw i (cycled) through the runner."""
+    if draws:
+        from ips_sim.runner.experiment import run_replications
+
+        metrics, _ = run_replications(scenario, n, seed, first=first, executor=executor, keep_records=False,
+                                      scenario_for=lambda i: scenario.with_updates(draws[i % len(draws)]))
+        return metrics
     size = chunk_size(n, 1, executor.capacity)
     got: dict[int, list] = {}
 
@@ -142,14 +151,18 @@ def _run_block(executor, scenario: Scenario, seed: int, first: int, n: int) -> l
 
 def plan(base: Scenario, path: str, values: list, targets: list[Target], executor, *,
          replications: int, max_replications: int, confidence: float = 0.95, seed: int | None = None,
-         progress=None) -> PlanResult:
-    """Examine ``values`` of ``path`` in order; stop at the first meeting every target with confidence."""
+         progress=None, draws: list[dict] | None = None) -> PlanResult:
+    """Examine ``values`` of ``path`` in order; stop at the first meeting every target with confidence.
+
+    ``draws``: parameter uncertainty (replication i of every value uses draw i: paired across values)."""
     seed = base.simulation.seed if seed is None else seed
     points: list[PointResult] = []
     answer = None
     for value in values:
         sc = base.with_updates({path: value})
-        per_rep = _run_block(executor, sc, seed, 0, replications)
+        if draws:
+            draws = [{k: v for k, v in d.items() if k != path} for d in draws]
+        per_rep = _run_block(executor, sc, seed, 0, replications, draws)
         if progress:
             progress(replications)
         while True:
@@ -170,7 +183,7 @@ def plan(base: Scenario, path: str, values: list, targets: list[Target], executo
             if status != UNSURE or n >= max_replications:
                 break
             more = min(2 * n, max_replications) - n
-            per_rep = per_rep + _run_block(executor, sc, seed, n, more)
+            per_rep = per_rep + _run_block(executor, sc, seed, n, more, draws)
             if progress:
                 progress(more)
         shown = get_dotted(sc.model_dump(mode="json"), path)

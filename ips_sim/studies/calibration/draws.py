@@ -131,24 +131,28 @@ def draw_updates(scenario: Scenario, draws: list[tuple[dict, dict]], i: int, exp
     return {k: v for k, v in upd.items() if k not in explicit}
 
 
-def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
-                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None,
-                   keep_records: bool | int = True):
-    """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled).
-
-    A scenario with ``parameter_draws`` (a program's posterior from ``ips-sim fit-program``) draws
-    from that file instead of the national draws, and its draws win over the values the file sets
-    (those are the posterior means)."""
+def scenario_draw_updates(scenario: Scenario, scenario_path: str | Path, draws_path: str | Path | None = None
+                          ) -> list[dict]:
+    """Per draw, the changes to ``scenario`` for --parameter-uncertainty: from its own ``parameter_draws``
+    (a program's posterior from ``ips-sim fit-program``; its draws win over the values the file sets, which
+    are the posterior means) or from the national draws (fields the file sets win over them)."""
     from ips_sim.studies.program_fit.draws import scenario_draws_path
 
-    draws_path, own = scenario_draws_path(scenario, scenario_path, draws_path)
-    draws = load_draws(draws_path)
+    path, own = scenario_draws_path(scenario, scenario_path, draws_path)
+    draws = load_draws(path)
     explicit = explicit_paths(read_yaml_file(scenario_path) or {})
     if own:
         explicit -= set(draws[0][0]) if draws else set()
-    per_draw = {d: scenario.with_updates(draw_updates(scenario, draws, d, explicit))
-                for d in range(min(len(draws), replications))}
-    return run_replications(scenario, replications, seed, workers, progress=progress,
-                            scenario_for=lambda i: per_draw[i % len(draws)], checkpoint=checkpoint, executor=executor,
-                            keep_records=keep_records)
+    return [draw_updates(scenario, draws, i, explicit) for i in range(len(draws))]
 
+
+def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,
+                   progress=None, draws_path: str | Path | None = None, checkpoint=None, executor=None,
+                   keep_records: bool | int = True):
+    """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled); the
+    draws are the scenario's own (``parameter_draws``) or the national ones (:func:`scenario_draw_updates`)."""
+    updates = scenario_draw_updates(scenario, scenario_path, draws_path)
+    per_draw = {d: scenario.with_updates(updates[d]) for d in range(min(len(updates), replications))}
+    return run_replications(scenario, replications, seed, workers, progress=progress,
+                            scenario_for=lambda i: per_draw[i % len(updates)], checkpoint=checkpoint,
+                            executor=executor, keep_records=keep_records)

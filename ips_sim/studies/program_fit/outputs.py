@@ -12,7 +12,7 @@ import yaml
 
 from ips_sim.config.program_records import ProgramRecords, quarter_after, quarter_label
 from ips_sim.sim.start import start_from_records
-from ips_sim.studies.program_fit.fit import BANDS, Predictive, ProgramFit, bands, reported
+from ips_sim.studies.program_fit.fit import BANDS, POOR_OUTSIDE, POOR_P, Predictive, ProgramFit, bands, reported
 from ips_sim.studies.program_fit.history import PRIOR_REASONING, REFERRALS
 from ips_sim.studies.program_fit.series import QUARTER_DAYS
 
@@ -209,13 +209,13 @@ def report_lines(f: ProgramFit, records: ProgramRecords, fitted: int, chk: dict,
 
 def _why(chk: dict) -> str:
     parts = []
-    if chk["p_working_share"] < 0.01:
+    if chk["p_working_share"] < POOR_P:
         lo, hi = chk["working_share_predicted"]
         parts.append(f"{chk['working_share_observed']:.0%} of people served working, where the fitted model gives "
                      f"{lo:.0%} to {hi:.0%}")
-    if chk["p_people_served"] < 0.01:
+    if chk["p_people_served"] < POOR_P:
         parts.append("people served outside what the model reproduces")
-    if chk["outside_90"] > 0.3:
+    if chk["outside_90"] > POOR_OUTSIDE:
         parts.append(f"{chk['outside_90']:.0%} of reported points outside the 90% predictive band")
     return "; ".join(parts)
 

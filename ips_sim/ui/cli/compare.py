@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ips_sim.config import load_scenarios, read_yaml_file
+from ips_sim.config import load_scenarios
 from ips_sim.core.errors import UserError
 
 EXAMPLE = """
@@ -70,7 +70,7 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
     from ips_sim.reporting.tables import versions
     from ips_sim.runner.executors import make_executor
     from ips_sim.runner.output import OutputFolder
-    from ips_sim.studies.calibration import draw_updates, explicit_paths, load_draws
+    from ips_sim.studies.calibration import scenario_draw_updates
     from ips_sim.studies.comparison import (
         check_options,
         icer_table,
@@ -104,17 +104,8 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
     folder.check()
     draws = None
     if parameter_uncertainty:
-        from ips_sim.studies.program_fit.draws import scenario_draws_path
-
-        draws = []
-        for sc, path in zip(options, paths):
-            # A program's own posterior (parameter_draws) wins over the values its file sets.
-            own_path, own = scenario_draws_path(sc, path)
-            all_draws = load_draws(own_path)
-            explicit = explicit_paths(read_yaml_file(path) or {})
-            if own:
-                explicit -= set(all_draws[0][0]) if all_draws else set()
-            draws.append([draw_updates(sc, all_draws, i, explicit) for i in range(len(all_draws))])
+        # Each option's own posterior (parameter_draws) if it has one, else the national draws.
+        draws = [scenario_draw_updates(sc, path) for sc, path in zip(options, paths)]
     executor = make_executor(workers if scheduler is None else None, scheduler)
     with folder.lock():
         started = time.perf_counter()

@@ -46,13 +46,16 @@ Examples:
 @click.option("--seed", type=click.IntRange(0), default=None, help="Base random seed [default: the scenario's].")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Also write plan.csv and plan.txt (the answer and table) to this folder.")
+@click.option("--parameter-uncertainty", is_flag=True,
+              help="Replication i uses parameter draw i: the scenario's own posterior (parameter_draws, from "
+                   "ips-sim fit-program) or the national calibration draws.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--overwrite", is_flag=True, help="Replace a different plan's results in --out.")
 @click.option("--force", is_flag=True,
               help="Run even if the estimated work is over the limit (about an hour of CPU time, or a "
                    "replication too large for memory).")
 def plan_command(scenario, vary, targets, replications, max_replications, workers, scheduler, confidence, seed, out,
-                 quiet, overwrite, force):
+                 parameter_uncertainty, quiet, overwrite, force):
     """Find the smallest value of a field (e.g. team.specialists) meeting every target with confidence.
 
     A value meets a target only if its confidence interval is on the right
@@ -92,16 +95,22 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
     folder = None
     if out:
         key = {"scenario": base.model_dump(mode="json"), "vary": vary, "targets": sorted(targets), "seed": seed,
-               "replications": n, "max_replications": top, "confidence": confidence}
+               "replications": n, "max_replications": top, "confidence": confidence,
+               "parameter_uncertainty": parameter_uncertainty}
         folder = OutputFolder(out, key, kind="plan", overwrite=overwrite)
         folder.check()
     for line in base.warnings():
         click.echo(line, err=True)
+    draws = None
+    if parameter_uncertainty:
+        from ips_sim.studies.calibration import scenario_draw_updates
+
+        draws = scenario_draw_updates(base, scenario)
     executor = make_executor(workers, scheduler)
     progress = Progress(len(values) * n, f"plan {path}", quiet)
     try:
         res = plan(base, path, values, parsed, executor, replications=n, max_replications=top,
-                   confidence=confidence, seed=seed, progress=progress)
+                   confidence=confidence, seed=seed, progress=progress, draws=draws)
     finally:
         progress.close()
         executor.close()
@@ -114,7 +123,9 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
             + "; ".join(f"{m} in {units[m]}" for m in used),
             f"costs in {currency}, not discounted; cost per additional person employed: against the previous "
             f"value in the table, paired replications; budget: cost per year x {years:g} observed years",
-            f"mode: {base.mode}"]
+            f"mode: {base.mode}"] + (["parameter uncertainty: replication i uses parameter draw i ("
+                                      + ("the scenario's own posterior" if base.parameter_draws else
+                                         "national calibration draws") + ")"] if parameter_uncertainty else [])
     warning = give_up_warning(res)
     if warning:
         text.append(warning)
