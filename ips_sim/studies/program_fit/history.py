@@ -64,8 +64,10 @@ PRIOR_REASONING = (
     "Priors are normal on the log scale, centred on the national fit (factor 1). Their spread adds the national "
     "fit's own uncertainty (the log standard deviation of its parameter draws) to the spread between programs: "
     "programs in the IPS learning community range from about 30% to over 60% of people served working in a "
-    "quarter (benchmarks 31% minimum, 41% average, 50% excellent), a range a factor of about 0.6 to 1.7 on job "
-    "finding spans (log sd 0.45); job ending and drop-out vary between programs too (follow-along and "
+    "quarter (benchmarks 31% minimum, 41% average, 50% excellent; ipsworks FAQ), and fidelity explains only 7-12% "
+    "of the differences between sites (r = .34, Bond et al. 2012; r = .27, Kim et al. 2015), so most of the "
+    "spread is local. No source gives its standard deviation: a factor of about 0.6 to 1.7 on job finding spans "
+    "the range (log sd 0.45, an assumption); job ending and drop-out vary between programs too (follow-along and "
     "engagement practice), given log sd 0.35 and 0.45 as assumptions. A prior's log sd is at most 0.8 (the "
     "national draws' spread of the job-ending rate reflects its trade-off with the fragile-job share, not how "
     "long jobs last). The referral level, when fitted, is centred on the people served over a 21-month mean "
@@ -118,15 +120,11 @@ def get_dotted_value(sc: Scenario, path: str) -> float:
 def _team(records: ProgramRecords, team: dict, quarters: int, notes: list[str]) -> tuple[dict, int]:
     """Posts and the vacancy periods of the quarters whose FTE in post is below the posts' total."""
     fte_per = float(team["fte_per_specialist"])
-    served = records.values["people_served"][:quarters]
     if not records.has("specialist_fte"):
-        # Without staffing records: enough posts for the people served at the scenario's caseload cap.
-        need = int(math.ceil(0.9 * served.max() / team["caseload_cap"]))
-        posts = max(int(team["specialists"]), need)
-        if posts > team["specialists"]:
-            notes.append(f"note: no specialist_fte column: {posts} posts assumed (people served up to "
-                         f"{served.max():.0f} at a caseload cap of {team['caseload_cap']}), every post filled")
-        return {**team, "specialists": posts, "vacancies": []}, posts
+        # Without staffing records: the base scenario's posts, every one filled all along.
+        notes.append(f"note: no specialist_fte column: the base scenario's {team['specialists']} posts, every post "
+                     f"filled in every quarter")
+        return {**team, "vacancies": []}, int(team["specialists"])
     fte = records.values["specialist_fte"][:quarters]
     posts = max(1, int(math.ceil(fte.max() / fte_per - 1e-9)))
     return {**team, "specialists": posts, "vacancies": vacancies_from_fte(fte, posts, fte_per)}, posts

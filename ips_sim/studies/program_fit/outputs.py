@@ -54,7 +54,7 @@ def program_yaml(f: ProgramFit, base_raw: dict, records: ProgramRecords, pred: P
     """A scenario of the program today (the end of its last fitted quarter): the base scenario, the posterior
     means of the local parameters, a ``start:`` state and ``parameter_draws: posterior.csv``."""
     data = {k: v for k, v in base_raw.items() if k not in ("start", "simulation")}
-    data["name"] = "program"
+    data["name"] = f"{base_raw.get('name') or 'program'}_fitted"
     data["description"] = (f"The program of {records.source} as fitted by ips-sim fit-program to {fitted} quarters "
                            f"({quarter_label(records.quarters[0])}-{quarter_label(records.quarters[fitted - 1])}); "
                            f"starts at the end of the last quarter")
@@ -82,7 +82,7 @@ def program_yaml(f: ProgramFit, base_raw: dict, records: ProgramRecords, pred: P
     header = ("# The program as fitted by ips-sim fit-program: the base scenario with the posterior means of the\n"
               "# local parameters (job finding, job ending, drop-out factors on the national rates), today's state\n"
               "# (start:, from the posterior predictive history nearest the last report) and the posterior draws\n"
-              "# (parameter_draws: used by --parameter-uncertainty in run, plan, compare, sensitivity and state).\n")
+              "# (parameter_draws: used by --parameter-uncertainty in run, plan and compare).\n")
     return (header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)).encode()
 
 
