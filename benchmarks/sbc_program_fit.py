@@ -1,0 +1,92 @@
+"""Simulation-based calibration of fit-program: coverage of 90% intervals over synthetic programs, 8 vs 16 quarters.
+
+Prints figures; asserts nothing (too slow for the test suite at a budget where it can pass).
+
+What is generated: ``--programs`` synthetic programs made by the model itself (one replication of a
+one-post program whose factors on job finding, job ending and drop-out are drawn from the fit's prior;
+two referrals a month; 12 job seekers, 6 working and 1 waiting on day 0; the post reported filled),
+counted as programs report their quarters, 16 quarters each. Each is fitted by the real pipeline on its
+first 8 and on all 16 quarters. When the truth is drawn from the prior and the data from the model, a
+correct Bayesian procedure's 90% intervals contain the truth 90% of the time (Talts et al. 2018; for
+ABC a tolerance above zero makes them conservative, Prangle et al. 2014), and more quarters should
+bring posterior means toward the truth.
+
+    .venv/bin/python benchmarks/sbc_program_fit.py [--programs 50] [--population 24] [--generations 2] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import time
+
+import numpy as np
+from scipy import stats
+
+from ips_sim.config import scenario_from_dict
+from ips_sim.runner.executors import make_executor
+from ips_sim.studies.program_fit import fit as F
+from ips_sim.studies.program_fit.history import PARAMETERS, program_model
+from ips_sim.studies.program_fit.synthetic import program_scenario, synthetic_records
+
+BASE_RAW = {"team": {"specialists": 1}}
+START = {"job_seekers": 12, "workers": 6, "waitlist": 1}
+NAMES = [p.name for p in PARAMETERS]
+
+
+def program(base, theta, quarters, seed):
+    fte = [1.0] * quarters
+    sc = program_scenario(base, theta, quarters, 2.0, START, dt.date(2022, 1, 1), fte=fte)
+    return synthetic_records(sc, seed=seed, fte=fte)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--programs", type=int, default=50)
+    ap.add_argument("--population", type=int, default=24)
+    ap.add_argument("--generations", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    base = scenario_from_dict(BASE_RAW)
+    prior = program_model(BASE_RAW, base, program(base, {}, 16, 0))
+    rng = np.random.default_rng(2026)
+    executor = make_executor(args.workers)
+    started = time.perf_counter()
+    results = []
+    try:
+        for k in range(args.programs):
+            truth = {n: float(rng.normal(prior.prior_mean[n], prior.prior_sd[n])) for n in NAMES}
+            rec = program(base, truth, 16, seed=100 + k)
+            fits = {}
+            for quarters in (8, 16):
+                pm = program_model(BASE_RAW, base, rec, quarters=quarters)
+                fits[quarters] = F.fit(pm, rec, seed=k, population=args.population, generations=args.generations,
+                                       executor=executor)
+            results.append((truth, fits))
+    finally:
+        executor.close()
+    wall = time.perf_counter() - started
+    print(f"{args.programs} programs, population {args.population}, {args.generations} generations, "
+          f"{args.workers} workers: {wall:.0f} s")
+    for q in (8, 16):
+        ess = np.mean([f[q].ess for _, f in results])
+        print(f"  {q} quarters: mean effective sample size {ess:.0f}")
+    inside = {n: [(f[q].draws[n].quantile(0.05) <= t[n] <= f[q].draws[n].quantile(0.95))
+                  for t, f in results for q in (8, 16)] for n in NAMES}
+    total = sum(sum(v) for v in inside.values())
+    n = sum(len(v) for v in inside.values())
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], n, 0.9)
+    print(f"  90% intervals containing the truth: {total}/{n} = {total / n:.1%} "
+          f"(99.9% binomial bounds at 90%: {lo:.0f}-{hi:.0f})")
+    for name, v in inside.items():
+        print(f"    {name:12s} {np.mean(v):.1%}")
+    err = {q: np.array([[abs(f[q].draws[m].mean() - t[m]) for m in NAMES] for t, f in results]) for q in (8, 16)}
+    d = (err[8] - err[16]).mean(axis=1)
+    print("  mean |posterior mean - truth| (log factor), 8 -> 16 quarters: "
+          + ", ".join(f"{m} {a:.3f} -> {b:.3f}" for m, a, b in zip(NAMES, err[8].mean(0), err[16].mean(0))))
+    print(f"  improvement averaged over parameters: {d.mean():.3f} (SE {d.std(ddof=1) / math.sqrt(len(d)):.3f})")
+
+
+if __name__ == "__main__":
+    main()
