@@ -100,7 +100,7 @@ def test_targets_table_is_complete():
         assert row["source"].strip() and row["definition"].strip() and row["population"].strip()
         assert t.low <= t.value <= t.high, t.target
         assert t.role in ("fit", "check") and t.design in ("trial", "program")
-        assert t.arm in ("ips", "usual_services", "difference", "ratio")
+        assert t.arm in ("ips", "usual_services", "difference", "ratio", "odds_ratio")
 
 
 def test_shipped_fit_has_provenance_matching_the_targets():
@@ -174,7 +174,7 @@ def test_calibration_writes_the_fit_and_its_report(tmp_path):
     out = tmp_path / "cal"
     calibrate(out=out, seed=11, replications=4, budget=3, n_draws=2, report=True)
     names = {"fitted.yaml", "fitted_usual_services.yaml", "draws.csv", "fit_table.csv", "calibration_fit.png",
-             "tenure_survival.png", "report.md"}
+             "tenure_survival.png", "time_course.png", "report.md"}
     assert {p.name for p in out.iterdir()} == names  # and no temporary files left behind
     for png in ("calibration_fit.png", "tenure_survival.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -157,6 +157,7 @@ class Engagement(_Section):
 
 class JobSearch(_Section):
     preparation_months: float = Field(ge=0, le=120)
+    preparation_cv: float = Field(ge=0, le=5)
     first_contact_mean_days: float = Field(gt=0, le=3650)
     job_rate_own_per_month: float = Field(ge=0, le=10)
     job_rate_search_per_month: float = Field(ge=0, le=10)
@@ -164,6 +165,7 @@ class JobSearch(_Section):
     contacts_per_searcher_week_full_effect: float = Field(gt=0, le=100)
     dose_exponent: float = Field(gt=0, le=10)
     heterogeneity_cv: float = Field(ge=0, le=5)
+    first_search_shape: float = Field(ge=1, le=50)
 
 
 class Jobs(_Section):

@@ -19,6 +19,15 @@ SINGLE_JOB_24M_SHARE = 0.15
 # McGurk et al. 2018 (Psychiatr Serv, doi:10.1176/appi.ps.201700489): job tenure "frequently three to
 # six months" in controlled studies; drawn as a band of medians.
 TRIAL_TENURE_MONTHS = (3.0, 6.0)
+# Early job endings: no IPS/SMI source gives first-job survival at 1 or 3 months. Checkpoints at 13 weeks
+# (3 months): IPS Into Work, West London (University of Strathclyde evaluation, reported by Archer,
+# Whitworth & Odedra, DDN March 2024): "around half" of jobs lasted 13 weeks or more (job-level; people
+# in drug and alcohol services); OHID 2024 and 2025 IPS-AD data linkage (gov.uk): 4 in 5 (2024) and
+# 3 in 4 (2025) of clients who got a job sustained it / a single job for 13 weeks or more (person-level,
+# an upper bound for the first job).
+EARLY_SURVIVAL_3M = (("IPS Into Work 2024: about half of jobs", 0.5),
+                     ("OHID 2025: 3 in 4 (upper bound)", 0.75),
+                     ("OHID 2024: 4 in 5 (upper bound)", 0.8))
 
 
 def plot_first_job_survival(path, first_job_days, scenario: Scenario, window_months: float = 24.0) -> dict:
@@ -41,6 +50,7 @@ def plot_first_job_survival(path, first_job_days, scenario: Scenario, window_mon
     se_full = np.concatenate([[0.0], se])
     lo, hi = np.clip(s_full - 1.96 * se_full, 0, 1), np.clip(s_full + 1.96 * se_full, 0, 1)
     at = [float(km_at(times, s, u * m)[0]) for u in (3, 6, 12, 24)]
+    at_1m = float(km_at(times, s, m)[0])
     restricted = float(np.minimum(d, window).mean() / m)
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.35, 1]})
@@ -53,6 +63,9 @@ def plot_first_job_survival(path, first_job_days, scenario: Scenario, window_mon
             label="all jobs, closed form at full follow-along")
     ax.plot([window_months], [SINGLE_JOB_24M_SHARE], "s", color="tab:red", ms=7,
             label="15% held one job through 2 years (Bond & Kukla 2009, pooled n = 142)")
+    for k, (label, v) in enumerate(EARLY_SURVIVAL_3M):
+        ax.plot([3.0], [v], ("v" if k else "o"), color="tab:green", ms=6, mfc="none" if k else "tab:green",
+                label=f"13 weeks: {label}")
     ax.plot(TRIAL_TENURE_MONTHS, [0.5, 0.5], color="tab:orange", lw=5, solid_capstyle="butt",
             label="typical tenure in trials, 3-6 months (McGurk et al. 2018)")
     ax.text(0.98, 0.97, f"months in first job within 24 months:\nsimulated {restricted:.2f}, "
@@ -90,4 +103,4 @@ def plot_first_job_survival(path, first_job_days, scenario: Scenario, window_mon
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
-    return {"n": int(len(d)), "at": at, "restricted_mean_months": restricted}
+    return {"n": int(len(d)), "at": at, "at_1m": at_1m, "restricted_mean_months": restricted}

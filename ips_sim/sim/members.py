@@ -97,6 +97,10 @@ class MemberLife:
         m.frailty = self.draw_frailty()
         patience = self.draw_patience()
         m.benefit = self.benefits.status()
+        if self.draw_prep is not None:
+            m.prep = self.draw_prep()
+        if self.draw_first_find is not None:
+            m.e_find = self.draw_first_find()  # replaces the exponential drawn above (kept: stream order)
         s = self.specialist_with_room()
         if s is not None and not self.waitlist:
             self._enroll(m, s, t)
@@ -218,7 +222,7 @@ class MemberLife:
             self._schedule(early_end, EARLY_PERIOD_OVER, m, m.tok_drop)
         else:
             self._join_drop_out(m, s.dis_late, t, drop_residual)
-        preparation_end = m.enrollment_day + self.preparation_days
+        preparation_end = m.enrollment_day + self.preparation_days * m.prep
         if m.n_jobs == 0 and t < preparation_end:
             # Stepwise services: no job search until preparation is over.
             m.tok_main = tok = self._next_token()

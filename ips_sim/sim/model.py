@@ -73,6 +73,14 @@ class Program(MemberLife, PlanningStep, StartMembers):
         self.draw_contact = streams.exponential("first_employer_contact")
         self.draw_find = streams.exponential("job_finding")
         self.draw_frailty = streams.gamma_mean_one("member_employability", scenario.job_search.heterogeneity_cv)
+        # Preparation time varies between people (gamma, mean preparation_months) and the first
+        # search's threshold is gamma with shape first_search_shape (1: exponential): both drawn at
+        # referral on their own streams, only when they matter, so other draws never shift.
+        jsr = scenario.job_search
+        self.draw_prep = (streams.gamma_mean_one("preparation_time", jsr.preparation_cv)
+                          if jsr.preparation_months > 0 and jsr.preparation_cv > 0 else None)
+        self.draw_first_find = (streams.gamma_mean_one("first_search_threshold", jsr.first_search_shape ** -0.5)
+                                if jsr.first_search_shape != 1 else None)
         self.draw_job_end = streams.exponential("job_ending")
         self.draw_match = streams.uniform("job_preference_match")
         self.draw_hours = streams.normal("job_hours")

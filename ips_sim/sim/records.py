@@ -84,7 +84,7 @@ class Member:
     __slots__ = (
         "id", "referral_day", "enrollment_day", "first_contact_day", "first_job_day",
         "exit_day", "exit_reason", "n_jobs", "days_employed", "specialist", "phase", "job", "new_worker",
-        "frailty", "e_drop", "e_find", "e_contact",
+        "frailty", "prep", "e_drop", "e_find", "e_contact",
         "tok_drop", "tok_main", "tok_contact", "th_drop", "clock_drop",
         "th_main", "th_contact", "staff_change_day",
         "benefit", "counselled", "counsel_mark", "counsel_spec",
@@ -104,6 +104,7 @@ class Member:
         self.phase = Phase.WAITING
         self.job = None
         self.new_worker = False
+        self.prep = 1.0                # the member's preparation time over the mean (stepwise services)
         self.tok_drop = self.tok_main = self.tok_contact = 0
         self.th_drop = 0.0
         self.clock_drop = None

@@ -45,7 +45,12 @@ def fragile_probability(share: float, odds_ratio: float, short: bool) -> float:
 def short_hours_probability(scenario: Scenario) -> float:
     """P(hours <= 20) under the scenario's truncated-normal hours distribution."""
     jb = scenario.jobs
-    lo, hi, mu, sd = jb.hours_per_week_min, jb.hours_per_week_max, jb.hours_per_week_mean, jb.hours_per_week_sd
+    return short_hours_share(jb.hours_per_week_mean, jb.hours_per_week_sd, jb.hours_per_week_min,
+                             jb.hours_per_week_max)
+
+
+def short_hours_share(mu: float, sd: float, lo: float, hi: float) -> float:
+    """P(hours <= 20) for hours ~ Normal(mu, sd) truncated to [lo, hi]."""
     cut = min(max(SHORT_JOB_HOURS, lo), hi)
     if sd <= 0.0:
         x = min(max(mu, lo), hi)
@@ -71,6 +76,26 @@ def mixture(scenario: Scenario, end_rate_scale: float = 1.0) -> tuple[np.ndarray
             weights.append(w_match * w_class)
             rates.append(r * mult / ratio)
     return np.array(weights), np.array(rates)
+
+
+def fragile_rate_ratio_for_start_hazard(start_hazard: float, end_rate: float, fragile_share: float,
+                                        odds_ratio_short: float, p_short: float, p_match: float,
+                                        match_ratio: float) -> float:
+    """The fragile/stable rate ratio whose mixture has hazard ``start_hazard`` at a job's start.
+
+    The hazard at u = 0 is the weighted mean rate, ``end_rate x (p/M + 1 - p) x (q R + 1 - q)`` (p the
+    match probability, M the match ratio, q the fragile share averaged over hours), linear in R. Below the
+    all-stable start hazard R is 1 (the start hazard cannot be that low with these values).
+
+    >>> round(fragile_rate_ratio_for_start_hazard(0.25, 0.05, 0.5, 1.0, 0.0, 0.0, 2.0), 6)
+    9.0
+    """
+    q = (1.0 - p_short) * fragile_probability(fragile_share, odds_ratio_short, False) \
+        + p_short * fragile_probability(fragile_share, odds_ratio_short, True)
+    stable = end_rate * (p_match / match_ratio + 1.0 - p_match)
+    if q <= 0.0 or stable <= 0.0:
+        return 1.0
+    return max(1.0, (start_hazard / stable - (1.0 - q)) / q)
 
 
 def survival(weights, rates, u) -> np.ndarray:

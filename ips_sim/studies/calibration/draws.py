@@ -56,7 +56,7 @@ def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_f
         jac[:, k] = (yp - ym) / (xp[k] - xm[k])
     sd = np.array([t.sd for t in targets])
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib_crc("parameter_draws"),)))
-    shared = [t.metric == "employment_rate" for t in targets]
+    shared = [t.metric.startswith("employment_rate") and t.arm in ("ips", "usual_services") for t in targets]
     draws = []
     w = np.diag(1.0 / sd)
     for _ in range(n_draws):

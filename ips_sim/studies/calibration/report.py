@@ -14,39 +14,39 @@ from ips_sim.reporting.tenure_plot import plot_first_job_survival
 from ips_sim.sim.tenure import hazard, mean_tenure, mixture, survival
 from ips_sim.studies.calibration.fitting import ArmFit
 from ips_sim.studies.calibration.simulator import (
+    START_HAZARD_PER_MONTH,
     Simulator,
     program_outcomes,
     target_quantity,
     trial_interval,
     trial_quantity,
 )
+from ips_sim.studies.calibration.plots import plot_fit
 from ips_sim.studies.calibration.targets import DRAW_CHECKS, PROGRAM_REPLICATIONS, Target
-from ips_sim.studies.trial import CONTROL_OFFSET, cohort_scenario, simulate_arm
+from ips_sim.studies.calibration.timecourse import time_course
 
 # --------------------------------------------------------------------------- report
 
 
 def fit_table(sim: Simulator, targets: list[Target], ips_upd: dict, us_upd: dict,
               draws: list[dict] | None = None, first: int | None = None,
-              program_rows: list[dict] | None = None) -> list[dict]:
+              program_rows: list[dict] | None = None, arm_rows: tuple | None = None) -> list[dict]:
     """Every target with its simulated mean, 95% CI, spread over single trials, coverage.
 
     Trial targets use fresh replications (``first`` = the fit's replication count by default), so the
     check is not on the random numbers the fit was tuned on.
     """
     first = sim.replications if first is None else first
-    rows_i = sim.arm("ips", ips_upd, first=first)
-    rows_u = sim.arm("usual_services", ips_upd, us_upd, first=first)
+    if arm_rows is None:
+        arm_rows = (sim.arm("ips", ips_upd, first=first), sim.arm("usual_services", ips_upd, us_upd, first=first))
+    rows_i, rows_u = arm_rows
     unc_i = unc_u = None
     if draws:
         unc_i, unc_u = [], []
-        fu = sim.fu
         for k in range(sim.replications):
             d = draws[k % len(draws)]
-            sc_i = cohort_scenario(sim.scenario("ips", d["ips"]), sim.n, fu)
-            sc_u = cohort_scenario(sim.scenario("usual_services", d["ips"], d["usual_services"]), sim.n, fu)
-            unc_i += simulate_arm(sc_i, 1, sim.seed, fu, first=first + k)
-            unc_u += simulate_arm(sc_u, 1, sim.seed, fu, first=first + k + CONTROL_OFFSET)
+            unc_i += sim.arm("ips", d["ips"], first=first + k, replications=1)
+            unc_u += sim.arm("usual_services", d["ips"], d["usual_services"], first=first + k, replications=1)
     prog = program_rows if program_rows is not None else fitted_program(sim, ips_upd)
     out = []
     for t in targets:
@@ -144,37 +144,6 @@ def fit_csv(rows: list[dict]) -> bytes:
     return f.getvalue().encode()
 
 
-def plot_fit(path, rows: list[dict]) -> None:
-    """calibration_fit.png (``path``: a file name or a binary file object)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.2))
-    for k, r in enumerate(rows[::-1]):
-        v = r["target_value"]
-        ax.plot([r["target_low"] / v, r["target_high"] / v], [k, k], color="0.8", lw=8, solid_capstyle="butt")
-        ax.plot([1], [k], "|", color="k", ms=14)
-        if math.isfinite(r["uncertainty_p2.5"]):
-            ax.plot([r["uncertainty_p2.5"] / v, r["uncertainty_p97.5"] / v], [k - 0.22] * 2, color="tab:orange", lw=1)
-        ax.plot([r["single_trial_p2.5"] / v, r["single_trial_p97.5"] / v], [k + 0.22] * 2, color="tab:blue", lw=1,
-                alpha=0.5)
-        col = "tab:green" if r["role"] == "fit" else "tab:purple"
-        ax.errorbar([r["simulated"] / v], [k], xerr=[[max(0, (r["simulated"] - r["ci_low"]) / v)],
-                                                     [max(0, (r["ci_high"] - r["simulated"]) / v)]],
-                    fmt="o", color=col, ms=5)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{r['target']} ({r['role']})" for r in rows[::-1]], fontsize=8)
-    ax.axvline(1, color="k", lw=0.5)
-    ax.set_xlabel("simulated / target\n(grey: target range; dot: simulated mean and 95% CI; blue: 95% of single "
-                  "simulated trials;\norange: the same with parameter uncertainty)", fontsize=7)
-    ax.set_title("ips-sim calibration: simulated vs published targets", fontsize=10)
-    ax.set_xlim(0, 3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
-
-
 def _png(plot, *args):
     """A plot function's PNG as bytes (it draws into a buffer instead of a file)."""
     buf = io.BytesIO()
@@ -186,8 +155,12 @@ def report_files(sim: Simulator, targets: list[Target], ips: ArmFit, us: ArmFit,
                  prov: dict) -> dict[str, bytes]:
     """The report's files by name: fit_table.csv, calibration_fit.png, tenure_survival.png, report.md."""
     prog = fitted_program(sim, ips.updates)
-    rows = fit_table(sim, targets, ips.updates, us.updates, draws, program_rows=prog)
+    first = sim.replications  # fresh replications: not those the fit was tuned on
+    arm_rows = (sim.arm("ips", ips.updates, first=first),
+                sim.arm("usual_services", ips.updates, us.updates, first=first))
+    rows = fit_table(sim, targets, ips.updates, us.updates, draws, program_rows=prog, arm_rows=arm_rows)
     files = {"fit_table.csv": fit_csv(rows), "calibration_fit.png": _png(plot_fit, rows)[0]}
+    files["time_course.png"], course_lines = time_course(*arm_rows, rows)
     program = sim.scenario("ips", {})
     fitted_sc = sim.scenario("ips", ips.updates)
     first_days = np.concatenate([r["first_job_days"] for r in prog])
@@ -221,7 +194,10 @@ def report_files(sim: Simulator, targets: list[Target], ips: ArmFit, us: ArmFit,
               "Role `fit`: in the loss; `check`: not fitted, reported to show what the model does with it. "
               "`CI covers target`: the 95% CI of the simulated mean contains the published value. "
               "`mean in range`: the simulated mean lies inside the target's range (`ci_or_range` in targets.csv).",
-              "", fit_markdown(rows), "", "![fit](calibration_fit.png)", ""]
+              "", "### Fitted targets", "", fit_markdown([r for r in rows if r["role"] == "fit"]), "",
+              "### Checks (compared only, not in the loss)", "",
+              fit_markdown([r for r in rows if r["role"] != "fit"]), "", "![fit](calibration_fit.png)", ""]
+    lines += course_lines
     lines += tenure_section(rows, km, fitted_sc, len(prog))
     lines += misfit_section(rows)
     if draws:
@@ -246,7 +222,8 @@ def report_files(sim: Simulator, targets: list[Target], ips: ArmFit, us: ArmFit,
 
 
 TENURE_TARGETS = ("first_job_tenure_months_program", "months_worked_24m_after_first_job_program",
-                  "jobs_24m_after_first_job_program", "worked_20h_share_of_employed_ips")
+                  "jobs_24m_after_first_job_program", "first_job_survival_3m_program",
+                  "worked_20h_share_of_employed_ips")
 
 
 def tenure_section(rows: list[dict], km: dict, scenario: Scenario, n_reps: int) -> list[str]:
@@ -260,7 +237,9 @@ def tenure_section(rows: list[dict], km: dict, scenario: Scenario, n_reps: int) 
              f"{jb.fragile_odds_ratio_short_hours:g} for jobs of 20 hours a week or less), ending at constant hazards "
              "given their class and preference match: a mixture of exponentials with a falling hazard (see "
              "docs/calibration.md). Fitted: fragile share of jobs over 20 h "
-             f"{jb.fragile_share:.3g}, fragile hazard {jb.fragile_rate_ratio:.3g} x the stable one, stable hazard "
+             f"{jb.fragile_share:.3g}, fragile hazard {jb.fragile_rate_ratio:.3g} x the stable one (set so that the "
+             f"job-ending hazard at a job's start is the assumed {START_HAZARD_PER_MONTH:g} a month, see "
+             "docs/calibration.md), stable hazard "
              f"{jb.end_rate_per_month:.3g} per month (jobs not meeting preferences), hours a week "
              f"truncated normal with mean {jb.hours_per_week_mean:.3g} (sd {jb.hours_per_week_sd:g}).", "",
              "| quantity | target [range] | simulated mean [95% CI] | source |", "|---|---|---|---|"]
@@ -279,8 +258,9 @@ def tenure_section(rows: list[dict], km: dict, scenario: Scenario, n_reps: int) 
               "![first-job survival](tenure_survival.png)", "",
               f"Kaplan-Meier of {km['n']} simulated first jobs (default program, {n_reps} replications; first jobs "
               "started after warm-up with 24 months left; jobs held when a member leaves services continue, see "
-              "trial.py) with a 95% Greenwood band. Still in the first job at 3, 6, 12 and 24 months: "
-              + ", ".join(f"{s:.2f}" for s in km["at"]) + f"; area under the curve to 24 months "
+              "trial.py) with a 95% Greenwood band. Still in the first job at 1 month: "
+              f"{km['at_1m']:.2f} ({1 - km['at_1m']:.0%} of first jobs end within their first month); at 3, 6, 12 "
+              "and 24 months: " + ", ".join(f"{s:.2f}" for s in km["at"]) + f"; area under the curve to 24 months "
               f"{km['restricted_mean_months']:.2f} months (the first-job target).", ""]
     return lines
 

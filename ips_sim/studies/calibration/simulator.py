@@ -29,14 +29,18 @@ from ips_sim.config import (
 )
 from ips_sim.core.intervals import mean_ci
 from ips_sim.runner.experiment import run_replications
+from ips_sim.sim.tenure import fragile_rate_ratio_for_start_hazard, short_hours_share
 from ips_sim.studies.calibration.targets import (
     ARMS,
+    LONG_TRIALS,
     PROGRAM_REPLICATIONS_FIT,
+    SHORT_TRIALS,
     TRIAL_FOLLOW_UP,
+    TRIAL_HORIZON,
     TRIAL_N,
     Target,
 )
-from ips_sim.studies.trial import CONTROL_OFFSET, cohort_scenario, job_end_days, simulate_arm
+from ips_sim.studies.trial import CONTROL_OFFSET, cohort_outcomes, cohort_scenario, job_end_days
 
 # --------------------------------------------------------------------------- free parameters
 
@@ -71,17 +75,33 @@ FREE = {
                                                    "job_search.job_rate_development_per_month"), step=0.15),
         Free("jobs.end_rate_per_month", 0.005, 2.0, step=0.2),
         Free("engagement.disengage_rate_per_month", 0.001, 1.0, step=0.2),
-        # Latent job classes (tenure.py): share of fragile jobs and how much faster they end.
+        # Latent job classes (tenure.py): the share of fragile jobs is free; how much faster they end
+        # (jobs.fragile_rate_ratio) follows from the job-ending hazard held at a job's start (below).
         Free("jobs.fragile_share", 0.02, 0.98, log=False, step=0.1),
-        Free("jobs.fragile_rate_ratio", 1.0, 200.0, step=0.2),
         Free("jobs.hours_per_week_mean", 8.0, 40.0, log=False, step=2.0),
+        # Member heterogeneity (gamma employability): how front-loaded first jobs are (the time course).
+        Free("job_search.heterogeneity_cv", 0.05, 1.5, log=False, step=0.15),
     ),
     "usual_services": (
         Free("job_search.job_rate_search_per_month", 0.001, 3.0),
         Free("jobs.end_rate_per_month", 0.005, 3.0),
         Free("job_search.preparation_months", 0.0, 24.0, log=False, step=1.0),
+        # Preparation that varies between people (gamma, this CV) and the control arms' own drop-out
+        # (no source reports how long controls stay in vocational services): the control time course.
+        Free("job_search.preparation_cv", 0.0, 3.0, log=False, step=0.5),
+        Free("engagement.disengage_rate_per_month", 0.001, 1.0, step=0.2),
     ),
 }
+
+# Job-ending hazard at the start of a job (per month, full follow-along), held while the tenure means
+# are fitted; it sets jobs.fragile_rate_ratio. No source gives first-job survival at 1 or 3 months for
+# IPS; the checkpoints found put S(3 months) between about 0.5 (IPS Into Work evaluation, Strathclyde,
+# reported in DDN March 2024: about half of jobs lasted 13 weeks) and 0.8 (OHID 2024/2025 IPS for
+# alcohol and drug dependence: 4 in 5 / 3 in 4 who got a job sustained it 13+ weeks, an upper bound), and
+# tenure "frequently three to six months" (McGurk et al. 2018). Assumption: 0.25 a month (about 20% of
+# jobs ending in their first month), inside the 0.2-0.3 those checkpoints favour; range 0.15-0.45 (the
+# previous fit's 0.42 at the top).
+START_HAZARD_PER_MONTH = 0.25
 
 
 def literature_data(arm: str = "ips", directory: Path | None = None) -> dict:
@@ -98,7 +118,9 @@ def literature_data(arm: str = "ips", directory: Path | None = None) -> dict:
 
 
 def updates_for(arm: str, values: dict[str, float], base: dict) -> dict[str, float]:
-    """Dotted-path updates for free-parameter values (a scale multiplies its literature values)."""
+    """Dotted-path updates for free-parameter values (a scale multiplies its literature values); for the
+    IPS arm also ``jobs.fragile_rate_ratio``, set so the job-ending hazard at a job's start is
+    :data:`START_HAZARD_PER_MONTH`."""
     out = {}
     for fp in FREE[arm]:
         v = values[fp.name]
@@ -107,7 +129,23 @@ def updates_for(arm: str, values: dict[str, float], base: dict) -> dict[str, flo
                 out[p] = float(get_dotted(base, p)) * v
         else:
             out[fp.name] = v
+    if arm == "ips":
+        out["jobs.fragile_rate_ratio"] = held_fragile_rate_ratio(base, out)
     return out
+
+
+def held_fragile_rate_ratio(base: dict, updates: dict, start_hazard: float = START_HAZARD_PER_MONTH) -> float:
+    """``jobs.fragile_rate_ratio`` giving the start hazard ``start_hazard`` (per month) with these values."""
+    def get(path):
+        return float(updates[path]) if path in updates else float(get_dotted(base, path))
+
+    p_short = short_hours_share(get("jobs.hours_per_week_mean"), get("jobs.hours_per_week_sd"),
+                                get("jobs.hours_per_week_min"), get("jobs.hours_per_week_max"))
+    ratio = fragile_rate_ratio_for_start_hazard(
+        start_hazard, get("jobs.end_rate_per_month"), get("jobs.fragile_share"),
+        get("jobs.fragile_odds_ratio_short_hours"), p_short, get("jobs.preference_match_probability"),
+        get("jobs.match_tenure_ratio"))
+    return float(f"{min(ratio, 1000.0):.6g}")
 
 
 def start_values(arm: str, base: dict) -> dict[str, float]:
@@ -140,11 +178,42 @@ class Simulator:
 
     def arm(self, arm: str, ips_updates: dict, us_updates: dict | None = None, first: int = 0,
             replications: int | None = None) -> list[dict]:
-        sc = cohort_scenario(self.scenario(arm, ips_updates, us_updates), self.n, self.fu)
+        """Trial cohorts of an arm, simulated :data:`TRIAL_HORIZON` months and read at every follow-up."""
+        sc = cohort_scenario(self.scenario(arm, ips_updates, us_updates), self.n, max(self.fu, TRIAL_HORIZON))
         offset = CONTROL_OFFSET if arm == "usual_services" else 0
         self.evaluations += 1
-        return simulate_arm(sc, replications or self.replications, self.seed, self.fu,
-                            first=first + offset, workers=self.workers, executor=self.executor)
+        outcome = partial(arm_outcomes, follow_up_months=self.fu, seed=self.seed)
+        rows, _ = run_replications(sc, replications or self.replications, self.seed, self.workers,
+                                   keep_records=False, first=first + offset, outcome=outcome,
+                                   executor=self.executor)
+        return rows
+
+
+def employment_curve(rec, months: int) -> np.ndarray:
+    """Share of the cohort with a first job by the end of each month 1..``months`` (intention to treat)."""
+    m = rec.member
+    start = np.where(np.isfinite(m["enrollment_day"]), m["enrollment_day"], m["referral_day"])
+    first = m["first_job_day"] - start
+    ends = np.arange(1, months + 1) * DAYS_PER_MONTH
+    n = max(len(first), 1)
+    return np.searchsorted(np.sort(first[np.isfinite(first)]), ends, side="right") / n
+
+
+def _at(curve: np.ndarray, month: float) -> float:
+    return float(curve[int(round(month)) - 1])
+
+
+def arm_outcomes(rec, scenario: Scenario, follow_up_months: float, seed: int) -> dict:
+    """A trial arm's outcomes at the design's follow-up (``trial.cohort_outcomes``) and its employment by
+    month; the short and long trials each at their own follow-up, weighted by people randomized."""
+    row = cohort_outcomes(rec, scenario, follow_up_months * DAYS_PER_MONTH, seed)
+    curve = employment_curve(rec, int(TRIAL_HORIZON))
+    row["employment_curve"] = curve
+    for name, trials in (("short", SHORT_TRIALS), ("long", LONG_TRIALS)):
+        row[f"employment_rate_{name}_trials"] = (sum(w * _at(curve, f) for f, w in trials.items())
+                                                 / sum(trials.values()))
+    row["employment_rate_60m"] = _at(curve, 60)
+    return row
 
 
 def _reapply_overlay(data: dict, base: dict) -> None:
@@ -177,7 +246,14 @@ def trial_quantity(t: Target, ips_rows: list[dict] | None, us_rows: list[dict] |
         return c - a
     if t.arm == "ratio":
         return a / c if c > 0 else math.nan
+    if t.arm == "odds_ratio":
+        return odds_ratio(a, c)
     raise ValueError(f"unknown arm {t.arm!r} in target {t.target}")
+
+
+def odds_ratio(a: float, c: float) -> float:
+    """Odds of ``a`` over odds of ``c`` (both shares)."""
+    return a / (1 - a) / (c / (1 - c)) if 0 < c and a < 1 else math.nan
 
 
 def target_quantity(sim: "Simulator", t: Target, ips_rows, us_rows, ips_updates: dict, cache: dict) -> float:
@@ -207,6 +283,14 @@ def trial_interval(t: Target, ips_rows, us_rows) -> tuple[float, float, float, f
         d = c - a
         lo, hi = t_ci(d)
         return lo, hi, float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))
+    if t.arm == "odds_ratio":
+        r = odds_ratio(a.mean(), c.mean())
+        # delta method on the log odds: d log(p/(1-p)) = dp / (p (1-p))
+        se = math.sqrt(a.var(ddof=1) / len(a) / (a.mean() * (1 - a.mean())) ** 2
+                       + c.var(ddof=1) / len(c) / (c.mean() * (1 - c.mean())) ** 2)
+        per = np.array([odds_ratio(x, y) for x, y in zip(a, c)])
+        return (r * math.exp(-1.96 * se), r * math.exp(1.96 * se),
+                float(np.nanpercentile(per, 2.5)), float(np.nanpercentile(per, 97.5)))
     r = a.mean() / c.mean()
     se = math.sqrt(a.var(ddof=1) / len(a) / a.mean() ** 2 + c.var(ddof=1) / len(c) / c.mean() ** 2)
     per = a / np.where(c > 0, c, np.nan)
@@ -226,7 +310,9 @@ def _program_row(rec, scenario: Scenario, seed: int) -> dict:
     met = replication_metrics(rec, scenario)
     row = {"employed_share_mean": met["employed_share_mean"],
            "quarterly_working_rate": met["quarterly_working_rate"],
-           "ever_employed_rate": met["ever_employed_rate"]}
+           "ever_employed_rate": met["ever_employed_rate"],
+           # Rinaldi et al. 2024 (routine UK service): median days to a job among those who got one.
+           "days_to_first_job_median": met["days_to_first_job_median"]}
     # Gold et al. 2010 compare trial cumulative rates with programs' quarterly rates.
     row["cumulative_to_point_ratio"] = (met["ever_employed_rate"] / met["quarterly_working_rate"]
                                         if met["quarterly_working_rate"] > 0 else math.nan)
@@ -244,6 +330,7 @@ def first_job_tenure(rec, scenario: Scenario, seed: int, months: float = 24.0) -
         j["start_day"] + window <= rec.horizon)
     if not first.any():
         return {"first_job_tenure_months": math.nan, "months_worked_24m_after_first_job": math.nan,
+                "first_job_survival_1m": math.nan, "first_job_survival_3m": math.nan,
                 "jobs_24m_after_first_job": math.nan, "first_job_days": np.zeros(0)}
     s0 = j["start_day"][first]
     tenure = np.minimum(end[first], s0 + window) - s0
@@ -256,6 +343,9 @@ def first_job_tenure(rec, scenario: Scenario, seed: int, months: float = 24.0) -
     in_win = ok & (j["start_day"] < ws + window)
     n_jobs = np.bincount(j["member_id"][in_win], minlength=len(start_of))
     return {"first_job_tenure_months": float(tenure.mean() / DAYS_PER_MONTH),
+            # early job endings: share of first jobs still held 1 and 3 months after their start
+            "first_job_survival_1m": float((tenure > DAYS_PER_MONTH).mean()),
+            "first_job_survival_3m": float((tenure > 3 * DAYS_PER_MONTH).mean()),
             "months_worked_24m_after_first_job": float(per_member[j["member_id"][first]].mean() / DAYS_PER_MONTH),
             "jobs_24m_after_first_job": float(n_jobs[j["member_id"][first]].mean()),
             # each first job's days within the window (= the window if it lasted through it): for the KM plot

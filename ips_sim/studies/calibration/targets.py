@@ -20,6 +20,16 @@ PROGRAM_REPLICATIONS_FIT = 20   # ... and in each evaluation of a fit with progr
 DRAW_CHECKS = 10                # parameter draws re-simulated in the report to check the linearised inverse
 ARMS = ("ips", "usual_services")
 
+# Each published trial at its own follow-up: months of follow-up -> people randomized (both arms) in the
+# 28 RCTs of IPS (Bond, IPS Employment Center research slides 2026, "Study characteristics of 28 RCTs").
+# de Winter et al. 2022 (Epidemiol Psychiatr Sci 31:e50, Table 3) pool trials of 12 months or less and
+# longer ones against active controls; the long group leaves out the two trials whose controls got "no
+# additional services" (Drake 2013, Viering 2015). Participant-weighted follow-up: 10.6 and 21.4 months.
+SHORT_TRIALS = {6.0: 204, 12.0: 696}
+LONG_TRIALS = {15.0: 219, 18.0: 1854, 24.0: 941, 30.0: 151, 60.0: 100}
+TRIAL_HORIZON = 60.0      # months: trial arms are simulated this long (Hoffmann et al. 2014, 5 years) and
+                          # read at every follow-up (the 18-month outcomes and the employment curve by month)
+
 
 # --------------------------------------------------------------------------- targets
 
@@ -28,7 +38,8 @@ ARMS = ("ips", "usual_services")
 class Target:
     target: str
     metric: str
-    arm: str          # ips, usual_services, difference (usual_services - ips), ratio (ips / usual_services)
+    arm: str          # ips, usual_services, difference (usual_services - ips), ratio (ips / usual_services),
+                      # odds_ratio (odds of the IPS mean over odds of the usual-services mean)
     design: str       # trial (cohort) or program (running program, default scenario)
     role: str         # fit (in the loss) or check (reported only)
     value: float
