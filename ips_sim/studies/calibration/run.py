@@ -94,7 +94,7 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
     # Every file is made first and written at the end, each atomically (output.write_bytes): an
     # interrupted calibration leaves the previous fit whole, never a new fit with an old report.
     files: dict[str, bytes] = {}
-    written_by = "# Written by `ips-sim calibrate` (ips_sim/studies/calibration.py); do not edit by hand.\n"
+    written_by = "# Written by `ips-sim calibrate` (ips_sim/studies/calibration/); do not edit by hand.\n"
     for fit, targets_fitted, name, about in (
         (ips, fit_ips, "fitted.yaml",
          "# Behavioural parameters fitted to the IPS arms of the RCTs (see calibration/report.md,\n"
