@@ -43,7 +43,9 @@ def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_f
         vu = {fp.name: fp.from_x(xi) for (arm, fp), xi in zip(params, x) if arm == "usual_services"}
         return updates_for("ips", vi, sim.base["ips"]), updates_for("usual_services", vu, sim.base["usual_services"])
 
-    steps = np.array([step if fp.log else 0.5 for _, fp in params])
+    # Central differences: 0.1 on the log scale; half the initial simplex step on a linear scale (a share,
+    # hours, months, a coefficient of variation: a step of 0.5 crossed most of their ranges).
+    steps = np.array([step if fp.log else fp.step / 2 for _, fp in params])
     jac = np.zeros((len(targets), len(params)))
     for k in range(len(params)):
         xp, xm = x_star.copy(), x_star.copy()
@@ -56,16 +58,22 @@ def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_f
         jac[:, k] = (yp - ym) / (xp[k] - xm[k])
     sd = np.array([t.sd for t in targets])
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib_crc("parameter_draws"),)))
-    shared = [t.metric.startswith("employment_rate") and t.arm in ("ips", "usual_services") for t in targets]
+    shared = [t.metric == "employment_rate" for t in targets]
     draws = []
     w = np.diag(1.0 / sd)
+    a = w @ jac
+    # A weak Gaussian prior around the fit (sd twice each parameter's initial simplex step, transformed
+    # scale): with eleven parameters some directions are barely identified by the targets, and a plain
+    # least-squares inverse sent them to their bounds. Posterior mode of the linearised model.
+    prior = np.diag(1.0 / (2.0 * np.array([fp.step for _, fp in params])) ** 2)
+    normal = a.T @ a + prior
     for _ in range(n_draws):
         z = rng.standard_normal(len(targets))
         z_common = rng.standard_normal()
         z = np.where(shared, z_common, z)  # US vs non-US: both arms' employment rates move together
         y = np.array([t.value for t in targets]) + z * sd
         # Move from the fit's simulated values towards the drawn targets (the fit's residual is kept).
-        dx, *_ = np.linalg.lstsq(w @ jac, w @ (y - np.array([t.value for t in targets])), rcond=None)
+        dx = np.linalg.solve(normal, a.T @ (w @ (y - np.array([t.value for t in targets]))))
         x = x_star + dx
         x = np.array([min(max(xi, fp.to_x(fp.lo) if fp.log else fp.lo), fp.to_x(fp.hi) if fp.log else fp.hi)
                       for xi, (_, fp) in zip(x, params)])
