@@ -58,7 +58,7 @@ def counselling(replications: int = 100) -> None:
     def arm(provider: str, extra: dict | None = None):
         sc = scenario_from_dict({**COHORT, "benefits": {"counselling_provider": provider}}).with_updates(extra or {})
         out = []
-        _, recs = run_replications(sc, replications, 3, keep_records=True)
+        _, recs = run_replications(sc, replications, 2, keep_records=True)
         for rec in recs:
             j, m = rec.job, rec.member
             ssdi = np.isin(m["benefit_status"][j["member_id"]], (1, 3))
