@@ -89,7 +89,7 @@ def main(out: Path) -> None:
             table.scroll_into_view_if_needed()
             page.wait_for_timeout(500)
             page.screenshot(path=str(out / "4_compare_table.png"))
-            frame = page.locator('[data-testid="stDataFrame"]', has=page.get_by_text("95% CI high")).last
+            frame = page.locator('[data-testid="stDataFrame"]', has=page.get_by_text("your settings")).last
             frame.screenshot(path=str(out / "4_compare_table_all.png"))
             page.get_by_role("tab", name="Watch one replication").click()
             page.wait_for_timeout(1000)

@@ -281,3 +281,18 @@ def test_valid_upload_sets_the_levers(page):
     assert page.slider(key="replications").value == 7
     assert len(page.session_state["results"]["runs"]["variant"]["metrics"]) == 7  # a new file runs at once
     assert page.slider(key="specialists").value == 2  # a new file: the levers start from its values
+
+
+def test_figures_for_people_never_show_minus_zero_and_money_names_its_currency():
+    """A difference that rounds to zero shows as 0, not -0; money rows of the comparison carry the price year."""
+    import pandas as pd
+
+    from ips_sim.ui.whatif import display_comparison, round_figure
+
+    assert str(round_figure(-0.00001)) == "0.0" and str(round_figure(-0.0)) == "0.0"
+    assert round_figure(-0.0123456) == -0.0123 and round_figure(2569934.758) == 2569935  # 3 significant digits, whole above 100
+    table = pd.DataFrame([{"metric": "program_cost_per_year", "unit": "money", "baseline": 1.0, "variant": 2.0,
+                           "difference": 1.0, "diff_ci_low": -1e-9, "diff_ci_high": 2.0, "variant_is": "higher"}])
+    shown = display_comparison(table, "USD 2024")
+    assert shown.loc[0, "unit"] == "USD 2024"
+    assert str(shown.loc[0, "95% CI low"]) == "0.0"

@@ -362,7 +362,9 @@ def _comparison(st, base_run: dict, variant: dict) -> None:
                 "is for the mean of these paired differences: if it does not include 0, the change made a clear "
                 "difference. Shares are in percentage points.")
     table = comparison_table(base_run["metrics"], variant["metrics"])
-    shown = display_comparison(table)
+    from ips_sim.config.prices import currency_label
+
+    shown = display_comparison(table, currency_label(variant["scenario"].costs.price_year))
     st.dataframe(dashes_for_missing(shown), hide_index=True, height=table_height(shown), column_config=comparison_columns(st),
                  **wide(st))
     st.download_button("Download the comparison (CSV)", table.to_csv(index=False).encode(), "comparison.csv",

@@ -185,7 +185,8 @@ def display_summary(summary):
     return pd.DataFrame(rows)
 
 
-def display_comparison(table):
+def display_comparison(table, currency: str = "money"):
+    """The paired comparison for people: plain names, shares in percentage points, money in ``currency``."""
     import pandas as pd
 
     rows = []
@@ -196,7 +197,7 @@ def display_comparison(table):
             "baseline": round_figure(r.baseline * k), "your settings": round_figure(r.variant * k),
             "difference": round_figure(r.difference * k),
             "95% CI low": round_figure(r.diff_ci_low * k), "95% CI high": round_figure(r.diff_ci_high * k),
-            "unit": ("percentage points" if unit == "%" else unit),
+            "unit": "percentage points" if unit == "%" else currency if unit == "money" else unit,
             "result": r.variant_is,
         })
     return pd.DataFrame(rows)
@@ -215,7 +216,7 @@ def round_figure(x: float) -> float:
     if x == 0:
         return 0.0
     digits = max(0, 3 - int(math.floor(math.log10(abs(x)))) - 1)
-    return round(x, min(digits, 4))
+    return round(x, min(digits, 4)) + 0.0  # + 0.0: a value that rounds to -0.0 shows as 0, not "-0"
 
 
 def bands(monthly, columns: dict[str, str], scenario_label: str | None = None):
