@@ -20,31 +20,13 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from conftest import IPS_SIM, REPO, cli_env, require
+from test_output_safety import _run, _scenario  # the same tiny scenario and in-process runner
 
 from ips_sim.runner import output
 from ips_sim.runner.output import TEMP_MARK, OutputFolder, read_stamp
-from ips_sim.ui.cli import main
 
-TINY = "simulation: {horizon_years: 1, warmup_years: 0.5, replications: 2}\n"
 LINUX = pytest.mark.skipif(sys.platform != "linux", reason="renameat2, /proc and signals: Linux")
-
-
-def _scenario(folder: Path, name: str = "tiny", extra: str = "") -> Path:
-    path = folder / f"{name}.yaml"
-    path.write_text(f"name: {name}\n{TINY}{extra}")
-    return path
-
-
-def _run(args, cwd=None):
-    old = os.getcwd()
-    if cwd:
-        os.chdir(cwd)
-    try:
-        return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        os.chdir(old)
 
 
 def _line(result, code: int) -> str:
