@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import IPS_SIM, REPO, cli_env, require
-from test_output_safety import _run, _scenario  # the same tiny scenario and in-process runner
+from test_output_safety import _children, _run, _scenario  # the same helpers, not copies
 
 from ips_sim.runner import output
 from ips_sim.runner.output import TEMP_MARK, OutputFolder, read_stamp
@@ -424,19 +424,6 @@ def test_standard_output_that_cannot_be_written(tmp_path):
 
 
 # --------------------------------------------------------------------------- a worker killed alone
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(p.name))
-    return out
 
 
 @LINUX
