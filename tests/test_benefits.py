@@ -14,6 +14,8 @@ from ips_sim.economics.benefits import (
     income_tax,
     income_tax_array,
     payroll_tax,
+    ssdi_code_rows,
+    ssdi_codes,
     ssdi_months,
     ssi_break_even_earnings,
     ssi_countable_income,
@@ -155,3 +157,28 @@ def test_vectorised_income_tax_is_the_scalar_one():
     got = income_tax_array(earn.ravel(), ssdi.ravel(), R25)
     want = [income_tax(e, s, R25) for e, s in zip(earn.ravel(), ssdi.ravel())]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+def test_array_state_machine_is_the_scalar_one():
+    # ssdi_code_rows (members x months at once, each from its own first month) must give the
+    # scalar state machine's codes on the worked cases above and on random earnings at the
+    # thresholds (at and a dollar above the trial work amount and SGA), for every rules year.
+    cases = [[2000.0] * 14 + [SGA24] + [2000.0], [1300.0] * 48, [1200.0] * 8 + [0.0] * 60 + [1200.0],
+             [1200.0] * 9 + [1000.0] * 36 + [2000.0] * 4 + [0.0],
+             [1200.0] * 9 + [2000.0] * 3 + [1000.0] * 33 + [2000.0]]
+    k = max(map(len, cases))
+    e = np.array([c + [0.0] * (k - len(c)) for c in cases])
+    got = ssdi_code_rows(e, np.zeros(len(cases), int), R24)
+    for row, c in zip(got, cases):
+        assert row[:len(c)].tolist() == [int(m) for m in ssdi_months(c, R24)]
+    rng = np.random.default_rng(20240601)
+    for year in rule_years():
+        r = rules(year)
+        levels = np.array([0.0, r.twp_month_earnings, r.twp_month_earnings + 1, r.sga_monthly, r.sga_monthly + 1])
+        for _ in range(40):
+            n, k = 30, int(rng.integers(1, 160))
+            e = rng.choice(levels, size=(n, k), p=rng.dirichlet(np.ones(len(levels))))
+            first = rng.integers(0, k + 1, n)
+            got = ssdi_code_rows(e, first, r)
+            for i in range(n):
+                assert got[i].tolist() == [-1] * first[i] + ssdi_codes(e[i, first[i]:].tolist(), r)

@@ -140,6 +140,46 @@ def ssdi_codes(earnings: Sequence[float], r: Rules, sga: float | None = None,
     return out
 
 
+def ssdi_code_rows(earnings: np.ndarray, first: np.ndarray, r: Rules) -> np.ndarray:
+    """:func:`ssdi_codes` of many beneficiaries at once: row i from month ``first[i]`` on (-1 before).
+
+    The same state machine in array steps over members x months (a pass per rule, not a
+    Python loop per month): the trial work period ends at the first trial work month with
+    ``twp_months`` of them in the rolling window; the EPE starts the month after; the first
+    month above SGA from then on is the cessation month, paid with the grace months after
+    it; later months above SGA are suspended inside the EPE, and the first one after it
+    terminates entitlement for good. Months at or below SGA are paid.
+    """
+    e = np.asarray(earnings, float)
+    n, k = e.shape
+    month = np.arange(k)[None, :]
+    never = k + 1  # a month index past the end: the step never happens
+
+    def first_where(mask: np.ndarray) -> np.ndarray:
+        return np.where(mask.any(axis=1), mask.argmax(axis=1), never)[:, None]
+
+    on = month >= np.asarray(first)[:, None]
+    trial = (e > r.twp_month_earnings) & on
+    used = np.cumsum(trial, axis=1)  # trial work months up to and including each month
+    w = r.twp_window_months
+    before_window = np.zeros_like(used)  # ... up to the month before the rolling window
+    if k > w:
+        before_window[:, w:] = used[:, :k - w]
+    epe_start = first_where(trial & (used - before_window >= r.twp_months)) + 1
+    in_epe_or_after = month >= epe_start
+    over_sga = (e > r.sga_monthly) & in_epe_or_after
+    ceased = first_where(over_sga)  # the cessation month
+    after_grace = month >= ceased + max(r.grace_months, 1)
+    late = over_sga & after_grace
+    terminated_from = first_where(late & (month >= epe_start + r.epe_months))
+    code = np.where(trial & ~in_epe_or_after, 1, 0)
+    code[(month >= ceased) & ~after_grace] = 2
+    code[late] = 3
+    code[month >= terminated_from] = 4
+    code[~on] = -1
+    return code
+
+
 # --------------------------------------------------------------------------- taxes
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ips_sim.config import DAYS_PER_MONTH, Scenario, prices
 from ips_sim.config.benefit_rules import Rules, rules
-from ips_sim.economics.benefits import Benefit, SSDIMonth, income_tax_array, ssdi_codes
+from ips_sim.economics.benefits import Benefit, SSDIMonth, income_tax_array, ssdi_code_rows
 from ips_sim.sim.records import FrozenRecords
 
 # Items of the public purse, in the budget's years (output price year dollars). The sign
@@ -56,15 +56,24 @@ def monthly_earnings(rec: FrozenRecords, factor: float, stop: np.ndarray | None 
     n = len(rec.member["member_id"])
     lo = month_edges(rec.horizon)
     hi = np.minimum(lo + DAYS_PER_MONTH, rec.horizon)
-    out = np.zeros((n, len(lo)))
+    k = len(lo)
     j = rec.job
-    if len(j["member_id"]):
-        start = j["start_day"][:, None]
-        stop = (rec.job_stop_day() if stop is None else np.minimum(stop, rec.horizon))[:, None]
-        days = np.clip(np.minimum(stop, hi) - np.maximum(start, lo), 0.0, None)
-        rate = j["hours_per_week"] * j["hourly_wage"] * factor / 7.0
-        np.add.at(out, j["member_id"], days * rate[:, None])
-    return out
+    if not len(j["member_id"]):
+        return np.zeros((n, k))
+    start = j["start_day"]
+    stop = rec.job_stop_day() if stop is None else np.minimum(stop, rec.horizon)
+    # Only the months each job touches (and one either side, where its days clip to 0): a pair per
+    # job and month, not jobs x all months. Each member-month adds its jobs' amounts in job order.
+    first = np.clip(np.floor(start / DAYS_PER_MONTH).astype(np.int64) - 1, 0, k - 1)
+    reach = np.where(np.isnan(stop), rec.horizon, np.maximum(stop, start))  # NaN: every month (NaN, as before)
+    last = np.clip(np.floor(reach / DAYS_PER_MONTH).astype(np.int64) + 1, 0, k - 1)
+    span = last - first + 1
+    job = np.repeat(np.arange(len(start)), span)
+    month = first[job] + (np.arange(len(job)) - np.repeat(np.cumsum(span) - span, span))
+    days = np.clip(np.minimum(stop[job], hi[month]) - np.maximum(start[job], lo[month]), 0.0, None)
+    rate = j["hours_per_week"] * j["hourly_wage"] * factor / 7.0
+    cell = j["member_id"][job] * k + month
+    return np.bincount(cell, weights=days * rate[job], minlength=n * k).reshape(n, k)
 
 
 def benefit_months(rec: FrozenRecords, scenario: Scenario, earnings: np.ndarray, r: Rules) -> dict[str, np.ndarray]:
@@ -80,29 +89,23 @@ def benefit_months(rec: FrozenRecords, scenario: Scenario, earnings: np.ndarray,
     has_ssdi = (status == int(Benefit.SSDI)) | (status == int(Benefit.BOTH))
     has_ssi = (status == int(Benefit.SSI)) | (status == int(Benefit.BOTH))
     amount = np.where(status == int(Benefit.SSDI), b.ssdi_monthly_benefit, b.concurrent_ssdi_monthly_benefit)
-    # Every SSDI month is paid (code PAID) unless the work rules say otherwise: only members with a
-    # month above the trial work amount go through the state machine.
+    # Every SSDI month is paid (code PAID) unless the work rules say otherwise.
     ssdi_on = has_ssdi[:, None] & on
-    code = np.where(ssdi_on, int(SSDIMonth.PAID), -1).astype(np.int8)
-    twp = r.twp_month_earnings
-    worked = np.flatnonzero(has_ssdi & ((earnings > twp) & on).any(axis=1))
-    terminated = int(SSDIMonth.TERMINATED)
-    for i, row in zip(worked, earnings[worked].tolist()):
-        # Only months above the trial work amount change the state; after the last of them (and the
-        # grace months it may start) every month is paid, or stays terminated.
-        e = row[first[i]:]
-        last = max(j for j, x in enumerate(e) if x > twp) + r.grace_months
-        c = ssdi_codes(e[:last + 1], r)
-        c.extend([terminated if c[-1] == terminated else int(SSDIMonth.PAID)] * (len(e) - len(c)))
-        code[i, first[i]:] = c
+    code = np.where(ssdi_on, np.int8(SSDIMonth.PAID), np.int8(-1))
+    # Only members with a month above the trial work amount can leave PAID: the state machine runs for them.
+    worked = np.flatnonzero(has_ssdi & ((earnings > r.twp_month_earnings) & on).any(axis=1))
+    if len(worked):
+        code[worked] = ssdi_code_rows(earnings[worked], first[worked], r)
     ssdi = np.where(ssdi_on & (code <= int(SSDIMonth.GRACE)), amount[:, None], 0.0)
     ssi = np.zeros((n, k))
-    if has_ssi.any():
+    rows = np.flatnonzero(has_ssi)
+    if len(rows):
         # SSI of month m counts the income of month m - 2; before referral the member had no
-        # earnings and the full SSDI check.
-        base = np.where(status == int(Benefit.BOTH), b.concurrent_ssdi_monthly_benefit, 0.0)[:, None]
-        earned = np.concatenate([np.zeros((n, 2)), earnings[:, :-2]], axis=1) if k > 2 else np.zeros((n, k))
-        unearned_now = np.where(on, ssdi, base)
+        # earnings and the full SSDI check. (SSI members' rows only: everyone else's is 0.)
+        base = np.where(status[rows] == int(Benefit.BOTH), b.concurrent_ssdi_monthly_benefit, 0.0)[:, None]
+        earned = np.concatenate([np.zeros((len(rows), 2)), earnings[rows, :-2]], axis=1) if k > 2 \
+            else np.zeros((len(rows), k))
+        unearned_now = np.where(on[rows], ssdi[rows], base)
         unearned = np.concatenate([np.repeat(base, 2, axis=1), unearned_now[:, :-2]], axis=1) if k > 2 \
             else np.repeat(base, k, axis=1)
         g = r.ssi_general_exclusion
@@ -110,7 +113,7 @@ def benefit_months(rec: FrozenRecords, scenario: Scenario, earnings: np.ndarray,
         left = np.maximum(0.0, g - unearned)
         ce = np.maximum(0.0, earned - left - r.ssi_earned_exclusion) * r.ssi_earned_share_counted
         pay = np.maximum(0.0, r.ssi_federal_benefit_rate - cu - ce)
-        ssi = np.where(has_ssi[:, None] & on, pay, 0.0)
+        ssi[rows] = np.where(on[rows], pay, 0.0)
     return {"ssdi_code": code, "ssdi": ssdi, "ssi": ssi, "on": on}
 
 
@@ -136,24 +139,40 @@ def public_purse(rec: FrozenRecords, scenario: Scenario, rows: dict[str, np.ndar
     status, counselled = member_status(rec)
 
     ends = scenario.warmup_days + np.cumsum(rows["days"])
-    years = list(zip(ends - rows["days"], ends))
+    starts = ends - rows["days"]
     month_start = month_edges(rec.horizon)
+    # Each year's months are one slice (month starts increase): [a, z) less 1e-9 at both ends.
+    lo = np.searchsorted(month_start, starts - 1e-9, "left")
+    hi = np.searchsorted(month_start, ends - 1e-9, "left")
+
+    # Column c of year y's months (month index k: a column of zeros, past the last month).
+    width = int((hi - lo).max(initial=0))
+    col = lo[:, None] + np.arange(width)[None, :]
+    col = np.where(col < hi[:, None], col, len(month_start))
+
+    def by_year(x: np.ndarray) -> np.ndarray:
+        """Years x members: each member's sum over the year's months, added month after month, as
+        ``x[:, months].sum(axis=1)`` adds them (the zeros past a year's months change no sum)."""
+        months_first = np.concatenate([x.T, np.zeros((1, len(x)))])  # a row per month: whole rows gathered
+        total = months_first[col[:, 0]] if width else np.zeros((len(lo), len(x)))
+        for c in range(1, width):
+            total += months_first[col[:, c]]
+        return total
+
+    # Every year at once, a row per year (its sums add the same numbers in the same order as year by year).
+    e, d, s = by_year(earnings), by_year(months["ssdi"]), by_year(months["ssi"])
+    payroll, tax = annual_taxes(e, d, r)
+    res = {k: np.zeros(len(lo)) for k in PURSE_COLUMNS}
+    res["ssi_paid"][:] = s.sum(axis=1) * to_out
+    res["ssdi_paid"][:] = d.sum(axis=1) * to_out
+    res["payroll_tax_employee"][:] = payroll.sum(axis=1) * to_out
+    if b.employer_payroll_tax:
+        res["payroll_tax_employer"][:] = res["payroll_tax_employee"]
+    res["income_tax"][:] = tax.sum(axis=1) * to_out
+    res["net_income"][:] = (e + d + s - payroll - tax).sum(axis=1) * to_out
     enr = rec.member["enrollment_day"]
-    res = {k: np.zeros(len(years)) for k in PURSE_COLUMNS}
-    for y, (a, z) in enumerate(years):
-        cols = (month_start >= a - 1e-9) & (month_start < z - 1e-9)
-        e = earnings[:, cols].sum(axis=1)
-        d = months["ssdi"][:, cols].sum(axis=1)
-        s = months["ssi"][:, cols].sum(axis=1)
-        payroll, tax = annual_taxes(e, d, r)
-        res["ssi_paid"][y] = s.sum() * to_out
-        res["ssdi_paid"][y] = d.sum() * to_out
-        res["payroll_tax_employee"][y] = payroll.sum() * to_out
-        res["payroll_tax_employer"][y] = payroll.sum() * to_out if b.employer_payroll_tax else 0.0
-        res["income_tax"][y] = tax.sum() * to_out
-        res["net_income"][y] = (e + d + s - payroll - tax).sum() * to_out
-        new = np.isfinite(enr) & (enr >= a) & (enr < z) & counselled
-        res["members_counselled"][y] = new.sum()
+    new = np.isfinite(enr) & (enr >= starts[:, None]) & (enr < ends[:, None]) & counselled
+    res["members_counselled"][:] = new.sum(axis=1)
     if b.counselling_provider == "counsellor":
         res["counselling_outside"][:] = (res["members_counselled"] * b.counselling_hours_per_beneficiary
                                          * b.counsellor_cost_per_hour * to_out)
@@ -161,7 +180,7 @@ def public_purse(rec: FrozenRecords, scenario: Scenario, rows: dict[str, np.ndar
     res["qalys"][:] = rows["employed_months"] / 12.0 * b.utility_gain_employed
     merged = dict(rows, **{k: v for k, v in res.items() if k != "public_purse_cost"})
     if "hospital" not in c.offsets:
-        merged["hospital"] = np.zeros(len(years))
+        merged["hospital"] = np.zeros(len(lo))
     res["public_purse_cost"][:] = sum(sign * merged[item] for item, sign in PURSE_ITEMS)
     if detail:
         res.update(_earnings=earnings * to_out, _ssi=months["ssi"] * to_out, _ssdi=months["ssdi"] * to_out,
