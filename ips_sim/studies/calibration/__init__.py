@@ -44,6 +44,7 @@ from ips_sim.studies.calibration.draws import (
     parameter_draws,
     run_with_draws,
     scenario_draw_updates,
+    scenario_draws,
 )
 from ips_sim.studies.calibration.fitting import ArmFit, fit_arm
 from ips_sim.studies.calibration.report import fit_table, report_files
@@ -77,5 +78,5 @@ __all__ = [
     "TRIAL_N", "ArmFit", "Free", "Simulator", "Target", "calibrate", "calibration_key", "default_draws_path",
     "default_targets_path", "draw_updates", "draws_csv", "explicit_paths", "first_job_tenure", "fit_arm",
     "fit_table", "literature_data", "load_draws", "load_targets", "parameter_draws", "program_outcomes",
-    "report_files", "run_with_draws", "scenario_draw_updates", "sha256", "start_values", "updates_for",
+    "report_files", "run_with_draws", "scenario_draw_updates", "scenario_draws", "sha256", "start_values", "updates_for",
 ]

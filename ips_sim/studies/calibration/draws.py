@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ips_sim.config import Scenario, calibration_dir, read_yaml_file
+from ips_sim.core.echo import shown
+from ips_sim.core.errors import UserError
 from ips_sim.runner.experiment import run_replications
 from ips_sim.studies.calibration.fitting import ArmFit, _remembered, _unit_name
 from ips_sim.studies.calibration.simulator import FREE, Simulator, target_quantity, updates_for
@@ -110,11 +114,25 @@ def load_draws(path: str | Path | None = None) -> list[tuple[dict, dict]]:
     path = Path(path) if path else default_draws_path()
     out = []
     with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            ips = {k[4:]: float(v) for k, v in row.items() if k.startswith("ips:")}
-            us = {k[len("usual_services:"):]: float(v) for k, v in row.items() if k.startswith("usual_services:")}
+        for n, row in enumerate(csv.DictReader(f), start=2):
+            ips = {k[4:]: _number(path, n, k, v) for k, v in row.items() if k and k.startswith("ips:")}
+            us = {k[len("usual_services:"):]: _number(path, n, k, v) for k, v in row.items()
+                  if k and k.startswith("usual_services:")}
             out.append((ips, {**ips, **us}))
+    if not out:
+        raise UserError([f"{path}: no parameter draws (expected a header row and one row per draw, with "
+                         "ips:FIELD columns)"])
     return out
+
+
+def _number(path: Path, row: int, column: str, value) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not math.isfinite(x):
+        raise UserError([f"{path}: row {row}, {column}: {shown(value)}: expected a finite number"])
+    return x
 
 
 # --------------------------------------------------------------------------- parameter uncertainty in `run`
@@ -144,14 +162,26 @@ def scenario_draw_updates(scenario: Scenario, scenario_path: str | Path, draws_p
     """Per draw, the changes to ``scenario`` for --parameter-uncertainty: from its own ``parameter_draws``
     (a program's posterior from ``ips-sim fit-program``; its draws win over the values the file sets, which
     are the posterior means) or from the national draws (fields the file sets win over them)."""
-    from ips_sim.studies.program_fit.draws import scenario_draws_path
+    return scenario_draws(scenario, scenario_path, draws_path)[0]
+
+
+def scenario_draws(scenario: Scenario, scenario_path: str | Path, draws_path: str | Path | None = None, *,
+                   raw: dict | None = None, keep: Iterable[str] = ()) -> tuple[list[dict], dict]:
+    """:func:`scenario_draw_updates` and what a manifest records about them (source, kind, count).
+
+    ``raw``: the scenario as written, when it is not the file at ``scenario_path`` (a state file's inline
+    program; ``parameter_draws`` is then relative to ``scenario_path``'s folder); ``keep``: fields set
+    elsewhere (a state file's overrides) that win over every draw."""
+    from ips_sim.studies.program_fit.draws import draws_used, scenario_draws_path
 
     path, own = scenario_draws_path(scenario, scenario_path, draws_path)
     draws = load_draws(path)
-    explicit = explicit_paths(read_yaml_file(scenario_path) or {})
+    explicit = explicit_paths((read_yaml_file(scenario_path) or {}) if raw is None else raw)
     if own:
-        explicit -= set(draws[0][0]) if draws else set()
-    return [draw_updates(scenario, draws, i, explicit) for i in range(len(draws))]
+        explicit -= set(draws[0][0])
+    explicit |= set(keep)
+    return ([draw_updates(scenario, draws, i, explicit) for i in range(len(draws))],
+            draws_used(path, own, len(draws)))
 
 
 def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: int, seed: int, workers: int = 1,

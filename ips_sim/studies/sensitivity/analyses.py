@@ -4,6 +4,7 @@ ends; ranking, and the sentences that say what matters.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -102,16 +103,20 @@ def run_sensitivity(base: Scenario, outcomes: Sequence[str], ranges: Ranges, exe
                     trajectories: int = 10, sobol_samples: int = 64, sobol_top: int = 4, replications: int = 10,
                     seed: int | None = None, unit: Callable = model_unit, unit_args: tuple | None = None,
                     per_unit: int | None = None, progress: Callable[[int], None] | None = None,
-                    store: Checkpoint | None = None) -> SensitivityResult:
+                    store: Checkpoint | None = None, draws: Sequence[dict] | None = None) -> SensitivityResult:
     """Morris screening (and Sobol for the ``sobol_top`` with the largest mu*) plus one-at-a-time ends.
 
     ``unit``/``unit_args`` evaluate points (default: the model, ``replications``
     replications per point with ``seed``); tests pass a closed-form function instead.
+    ``draws`` (parameter uncertainty): replication i of every point uses parameter draw i
+    (the point's own values win), so each point's mean and noise include the parameters' spread.
     """
     seed = base.simulation.seed if seed is None else seed
     outcomes = list(outcomes)
     varied = ranges.varied
     args = unit_args if unit_args is not None else (base, seed, replications, tuple(outcomes))
+    if draws and unit is model_unit:
+        unit = functools.partial(model_unit, draws=tuple(draws))
     sample_seed = seed % (2**32)
 
     # One at a time: the scenario itself and each end (tornado), plus the replication noise at the default.

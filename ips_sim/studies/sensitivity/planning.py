@@ -28,16 +28,21 @@ class PlanSensitivity:
 
 def plan_sensitivity(base: Scenario, path: str, values: list, targets: list, ranges: Sequence[AssumptionRange],
                      executor, *, replications: int, max_replications: int, seed: int | None = None,
-                     confidence: float = 0.95, progress=None, store: Checkpoint | None = None) -> PlanSensitivity:
-    """Re-plan with each assumption at its low and its high end (others at default), same seed (CRN)."""
+                     confidence: float = 0.95, progress=None, store: Checkpoint | None = None,
+                     draws: Sequence[dict] | None = None) -> PlanSensitivity:
+    """Re-plan with each assumption at its low and its high end (others at default), same seed (CRN).
+
+    ``draws``: replication i of every re-plan uses parameter draw i (the assumption's end wins)."""
     from ips_sim.studies.plan import plan
 
-    def answer(name, sc):
+    def answer(name, sc, fixed=None):
         saved = store.load(name) if store else None
         if saved is not None:
             return saved
+        used = [{k: v for k, v in d.items() if k != fixed} for d in draws] if draws else None
         res = plan(sc, path, values, targets, executor, replications=replications,
-                   max_replications=max_replications, confidence=confidence, seed=seed, progress=progress)
+                   max_replications=max_replications, confidence=confidence, seed=seed, progress=progress,
+                   draws=used)
         got = {"answer": res.answer, "values_examined": len(res.points),
                "replications": sum(p.replications for p in res.points)}
         if store:
@@ -48,7 +53,7 @@ def plan_sensitivity(base: Scenario, path: str, values: list, targets: list, ran
     rows = []
     for k, r in enumerate(ranges):
         for end, x in (("low", r.low), ("high", r.high)):
-            res = answer(f"plan-{k:03d}-{end}", base.with_updates({r.parameter: r.value(x)}))
+            res = answer(f"plan-{k:03d}-{end}", base.with_updates({r.parameter: r.value(x)}), r.parameter)
             rows.append({"parameter": r.parameter, "end": end, "value": r.value(x), "answer": res["answer"],
                          "baseline": base_res["answer"], "change": _change(base_res["answer"], res["answer"]),
                          "values_examined": res["values_examined"], "replications": res["replications"]})

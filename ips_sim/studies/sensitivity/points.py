@@ -20,17 +20,25 @@ from ips_sim.studies.sensitivity.ranges import MAX_POINTS_PER_UNIT
 
 
 def model_unit(base: Scenario, seed: int, replications: int, outcomes: tuple[str, ...],
-               points: list[dict[str, Any]]) -> list[list[float]]:
+               points: list[dict[str, Any]], draws: tuple[dict, ...] | None = None) -> list[list[float]]:
     """One work unit: mean of each outcome over replications 0..n-1 at each point (same seed: CRN).
 
-    Each point's row is the outcome means followed by their standard errors over replications.
+    Each point's row is the outcome means followed by their standard errors over replications. With
+    ``draws`` (parameter uncertainty), replication i uses draw i (cycled) at every point, the point's
+    own values winning over the draw's: common random numbers and common parameters across points.
     """
     from ips_sim.runner.experiment import run_replications
 
     out = []
     for updates in points:
         sc = base.with_updates(updates) if updates else base
-        per_rep, _ = run_replications(sc, replications, seed, workers=1, keep_records=False)
+        scenario_for = None
+        if draws:
+            per_draw = {d: base.with_updates({**{k: v for k, v in draws[d].items() if k not in updates}, **updates})
+                        for d in range(min(len(draws), replications))}
+            scenario_for = lambda i, per_draw=per_draw: per_draw[i % len(draws)]  # noqa: E731
+        per_rep, _ = run_replications(sc, replications, seed, workers=1, keep_records=False,
+                                      scenario_for=scenario_for)
         cols = [[m[o] for m in per_rep] for o in outcomes]
         out.append([_mean(c) for c in cols] + [_se(c) for c in cols])
     return out

@@ -16,10 +16,14 @@ from ips_sim.studies.state.objectives import run_state_unit
 from ips_sim.studies.state.statefile import State
 
 
-def unit_key(scenario: Scenario, seed: int, first: int, n: int, names: tuple[str, ...] | None = None) -> str:
+def unit_key(scenario: Scenario, seed: int, first: int, n: int, names: tuple[str, ...] | None = None,
+             draws: tuple[dict, ...] | None = None) -> str:
     """The name a work unit is saved under: a hash of what it runs, so a unit is reused only for the same work."""
-    return content_hash({"scenario": scenario.model_dump(mode="json"), "seed": seed, "first": first, "n": n,
-                         "names": names, "ips_sim": __version__})
+    doc = {"scenario": scenario.model_dump(mode="json"), "seed": seed, "first": first, "n": n,
+           "names": names, "ips_sim": __version__}
+    if draws:
+        doc["draws"] = list(draws)
+    return content_hash(doc)
 
 
 def evaluate(state: State, executor, cache: Checkpoint | None = None, progress: Callable[[int], None] | None = None,
@@ -68,7 +72,7 @@ def _fill(ev: Evaluation, want: dict[int, int], executor, cache, progress) -> No
             first = have
             while first < target:
                 n = min(state.chunk - first % state.chunk, target - first)
-                units.append(((i, level, first), (sc, p.seed, first, n, names)))
+                units.append(((i, level, first), (sc, p.seed, first, n, names, p.draws)))
                 first += n
     got: dict[tuple, list] = {}
     todo = []

@@ -38,8 +38,21 @@ def state_outcome(rec: FrozenRecords, scenario: Scenario) -> dict[str, float]:
 OUTCOME_NAMES = tuple(METRIC_NAMES) + tuple(OBJECTIVES)
 
 
-def run_state_unit(scenario: Scenario, seed: int, first: int, n: int,
-                   names: tuple[str, ...] | None = None) -> list[dict[str, float]]:
-    """One work unit: the outcomes ``names`` (default all) of replications ``first .. first+n-1`` of a program."""
-    out = run_replications(scenario, n, seed, workers=1, keep_records=False, first=first, outcome=state_outcome)[0]
+def run_state_unit(scenario: Scenario, seed: int, first: int, n: int, names: tuple[str, ...] | None = None,
+                   draws: tuple[dict, ...] | None = None) -> list[dict[str, float]]:
+    """One work unit: the outcomes ``names`` (default all) of replications ``first .. first+n-1`` of a program.
+
+    With ``draws`` (parameter uncertainty), replication i uses parameter draw i (cycled): the same draw at
+    every staffing level, so a level's gain stays a paired difference."""
+    scenario_for = None
+    if draws:
+        per_draw: dict[int, Scenario] = {}
+
+        def scenario_for(i: int) -> Scenario:
+            d = i % len(draws)
+            if d not in per_draw:
+                per_draw[d] = scenario.with_updates(draws[d])
+            return per_draw[d]
+    out = run_replications(scenario, n, seed, workers=1, keep_records=False, first=first, outcome=state_outcome,
+                           scenario_for=scenario_for)[0]
     return out if names is None else [{k: o[k] for k in names} for o in out]

@@ -91,6 +91,18 @@ def frontier_rows(r: StateResult) -> list[dict]:
     return rows
 
 
+def draws_lines(st) -> list[str]:
+    """With parameter uncertainty: which programs use their own posterior, which the national draws."""
+    if not st.parameter_uncertainty:
+        return []
+    groups: dict[tuple, list[str]] = {}
+    for p in st.programs:
+        u = p.draws_used or {}
+        groups.setdefault((u.get("kind"), u.get("source"), u.get("count")), []).append(p.name)
+    return ["Parameter uncertainty: replication i of every staffing level uses parameter draw i (cycled):"] + [
+        f"  {', '.join(names)}: {kind} ({source}, {count} draws)" for (kind, source, count), names in groups.items()]
+
+
 def summary_lines(r: StateResult) -> list[str]:
     st = r.evaluation.state
     ev = r.evaluation
@@ -98,6 +110,7 @@ def summary_lines(r: StateResult) -> list[str]:
     unit = st.objective_unit
     lines = [f"State {st.name}: {len(st.programs)} programs, budget {amount_text(st.budget.amount, st)}, "
              f"objective {st.objective_text} ({unit})"]
+    lines += draws_lines(st)
     spent = r.allocation.cost
     lines.append(f"Allocation (exact optimum; spends {amount_text(spent, st)}):")
     rows = allocation_rows(r)

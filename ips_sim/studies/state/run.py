@@ -50,7 +50,9 @@ def state_manifest(r: StateResult, wall: float, executor_text: str) -> dict:
         "programs": [{"name": p.name, "source": p.source, "seed": p.seed, "posts_now": p.posts_now, "new": p.new,
                       "levels": list(p.levels), "post_cost_per_year": p.post_cost,
                       "constraints": [str(c) for c in p.constraints], "targets": [str(c) for c in p.targets],
-                      "scenario": p.scenario.model_dump(mode="json")} for p in st.programs],
+                      "scenario": p.scenario.model_dump(mode="json"), "parameter_draws": p.draws_used}
+                     for p in st.programs],
+        "parameter_uncertainty": st.parameter_uncertainty,
         "common_random_numbers": "within a program, every level uses the program's seed and replication indices "
                                  "0..n-1; programs have their own seeds (independent)",
         "state_gain": {"mean": t.mean, "ci_low": t.low, "ci_high": t.high},
@@ -119,7 +121,7 @@ def run_state(state: State, out: str | Path, executor, *, resume: bool = False, 
     started = time.perf_counter()
     fp = state.fingerprint()
     cache = Checkpoint(work, {"fingerprint": fp}, what="state run", error=StateError,
-                       settings="state file, budget, seed or replications").open(resume)
+                       settings="state file, budget, seed, replications or parameter uncertainty").open(resume)
     ev = evaluate(state, executor, cache, progress, on_round)
     result = decide(ev)
     wall = time.perf_counter() - started

@@ -138,6 +138,8 @@ class Program:
     seed: int
     constraints: tuple[Target, ...]
     targets: tuple[Target, ...]
+    draws: tuple[dict, ...] | None = None   # parameter uncertainty: replication i uses draws[i % len]
+    draws_used: dict | None = None           # their source, kind and count (for the manifest)
 
     def scenario_at(self, level: int) -> Scenario:
         return self.scenario.with_updates({"team.specialists": level})
@@ -162,6 +164,7 @@ class State:
     confidence: float
     min_new_team: int
     spec: dict                       # the state file as read (for the manifest)
+    parameter_uncertainty: bool = False
 
     @property
     def outcome_names(self) -> tuple[str, ...]:
@@ -186,6 +189,8 @@ class State:
                "weights": self.weights, "replications": self.replications, "max": self.max_replications,
                "chunk": self.chunk, "seed": self.seed, "confidence": self.confidence,
                "budget": self.budget.model_dump() if self.budget else None, "ips_sim": __version__}
+        if self.parameter_uncertainty:
+            doc["draws"] = [content_hash(list(p.draws or ())) for p in self.programs]
         return content_hash(doc)
 
 
@@ -233,8 +238,12 @@ def _pyd_errors(src: str, exc: ValidationError, prefix: str = "") -> list[str]:
 
 
 def load_state(path: str | Path, budget: float | None = None, replications: int | None = None,
-               max_replications: int | None = None, seed: int | None = None) -> State:
-    """Read and validate a state file (and every program's scenario); StateError lists every problem."""
+               max_replications: int | None = None, seed: int | None = None,
+               parameter_uncertainty: bool = False) -> State:
+    """Read and validate a state file (and every program's scenario); StateError lists every problem.
+
+    ``parameter_uncertainty``: each program's replication i uses parameter draw i of its scenario's own
+    posterior (``parameter_draws``) or, without one, of the national calibration draws (as ``run`` does)."""
     path = Path(path)
     src = str(path)
     raw = read_yaml_mapping(path, "state", "a state file is a mapping with programs, budget, objective ...",
@@ -280,7 +289,8 @@ def load_state(path: str | Path, budget: float | None = None, replications: int 
                           "each program needs its own name")
             continue
         seen[ps.name] = i
-        prog = _resolve_program(src, path.parent, where, ps, spec, state_constraints, state_targets, s, errors)
+        prog = _resolve_program(src, path.parent, where, ps, spec, state_constraints, state_targets, s, errors,
+                                parameter_uncertainty)
         if prog is not None:
             programs.append(prog)
     if bud is None and not errors:
@@ -291,7 +301,8 @@ def load_state(path: str | Path, budget: float | None = None, replications: int 
     weights = {spec.objective: 1.0} if isinstance(spec.objective, str) else dict(spec.objective)
     return State(name=spec.name, description=spec.description, source=src, budget=bud, weights=weights,
                  programs=tuple(programs), replications=n, max_replications=top, chunk=spec.chunk, seed=s,
-                 confidence=spec.confidence, min_new_team=spec.limits.min_new_team, spec=raw)
+                 confidence=spec.confidence, min_new_team=spec.limits.min_new_team, spec=raw,
+                 parameter_uncertainty=parameter_uncertainty)
 
 
 def _targets(src: str, where: str, texts: list[str], errors: list[str]) -> tuple[Target, ...]:
@@ -305,7 +316,7 @@ def _targets(src: str, where: str, texts: list[str], errors: list[str]) -> tuple
 
 
 def _resolve_program(src, folder: Path, where, ps: ProgramSpec, spec: StateFile, state_constraints,
-                     state_targets, seed, errors) -> Program | None:
+                     state_targets, seed, errors, parameter_uncertainty=False) -> Program | None:
     n_err = len(errors)
     if isinstance(ps.scenario, str):
         sc_path = folder / ps.scenario
@@ -370,8 +381,28 @@ def _resolve_program(src, folder: Path, where, ps: ProgramSpec, spec: StateFile,
                           f"(lower max_added_posts or change the program's supervision)")
         if problems:
             return None
+    draws = used = None
+    if parameter_uncertainty:
+        draws, used = _program_draws(src, where, ps, sc, source, set(updates), errors)
     if len(errors) > n_err:
         return None
     return Program(name=ps.name, source=source, scenario=sc, posts_now=posts_now, new=ps.new, levels=levels,
                    post_cost=post_cost_per_year(sc), seed=program_seed(seed, ps.name),
-                   constraints=constraints, targets=targets)
+                   constraints=constraints, targets=targets, draws=draws, draws_used=used)
+
+
+def _program_draws(src, where, ps: ProgramSpec, sc: Scenario, source: str, overridden: set[str], errors):
+    """A program's parameter draws: its scenario's own posterior, else the national draws (as ``run``);
+    the state file's overrides and the staffing the state varies win over every draw."""
+    from ips_sim.core.errors import UserError
+    from ips_sim.studies.calibration import scenario_draws
+
+    inline = source == "inline"
+    try:
+        draws, used = scenario_draws(sc, src if inline else source, raw=ps.scenario if inline else None,
+                                     keep=overridden | {"team.specialists"})
+    except UserError as exc:
+        errors.extend(m.replace(f"{src}: parameter_draws:", f"{src}: {where}.scenario.parameter_draws:")
+                      if inline else m for m in exc.messages)
+        return None, None
+    return tuple(draws), used

@@ -11,6 +11,7 @@ import click
 from ips_sim.config import ScenarioError, load_scenario
 from ips_sim.config.workload import check_many
 from ips_sim.core.echo import shown
+from ips_sim.core.hashing import content_hash
 from ips_sim.core.errors import UserError
 from ips_sim.core.progress import Progress
 from ips_sim.reporting.tables import versions
@@ -18,6 +19,7 @@ from ips_sim.runner.executors import make_executor, option_problems
 from ips_sim.runner.output import OutputFolder
 from ips_sim.runner.resume import Checkpoint
 from ips_sim.studies.plan import parse_targets, parse_vary
+from ips_sim.studies.program_fit.draws import draws_sentence
 from ips_sim.studies.sensitivity import (
     SensitivityError,
     check_outcomes,
@@ -80,6 +82,9 @@ Examples:
               help="Local processes [default: the machine's cores]; results are identical for any number.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Run on a Dask cluster, e.g. tcp://HOST:8786.")
 @click.option("--seed", type=click.IntRange(0), default=None, help="Base random seed [default: the scenario's].")
+@click.option("--parameter-uncertainty", is_flag=True,
+              help="Replication i of every point (and every re-plan) uses parameter draw i: the scenario's own "
+                   "posterior (parameter_draws, from ips-sim fit-program) or the national calibration draws.")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: outputs/<scenario name>_sensitivity/].")
 @click.option("--resume", is_flag=True,
@@ -91,7 +96,7 @@ Examples:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, trajectories, sobol_samples, sobol_top,
                         replications, plan_vary, plan_targets, plan_replications, plan_max_replications, workers,
-                        scheduler, seed, out, resume, overwrite, force, no_plots, quiet):
+                        scheduler, seed, parameter_uncertainty, out, resume, overwrite, force, no_plots, quiet):
     """Which assumptions change the outcomes (Morris, Sobol) and the recommended staffing.
 
     Every parameter marked assumption in calibration/parameters.csv is varied
@@ -131,6 +136,14 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
             errors.extend(exc.messages)
         if ranges is not None and not ranges.varied:
             errors.append(f"{ranges_file or default_ranges_path()}: no ranged assumption has an effect in {scenario}")
+    draws = used = None
+    if parameter_uncertainty and base is not None:
+        from ips_sim.studies.calibration import scenario_draws
+
+        try:
+            draws, used = scenario_draws(base, scenario)
+        except UserError as exc:
+            errors.extend(exc.messages)
     if errors:
         raise UserError(errors)
     if method == "sobol" and sobol_top > len(ranges.varied):
@@ -144,7 +157,8 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     key = {"scenario": base.model_dump(mode="json"), "seed": seed, "replications": replications, "method": method,
            "trajectories": trajectories, "sobol_samples": sobol_samples, "sobol_top": sobol_top,
            "outcomes": list(outcomes), "ranges": [vars(r) for r in ranges.varied], "points_per_unit": POINTS_PER_UNIT,
-           "plan": [plan_vary, list(plan_targets), plan_replications, plan_max_replications] if parsed else None}
+           "plan": [plan_vary, list(plan_targets), plan_replications, plan_max_replications] if parsed else None,
+           "parameter_draws": content_hash(draws) if draws else None}
     # Before any work: the analyses' points, and at most every planned value at --plan-max-replications
     # for each of the 2k + 1 re-plans.
     requests = [(base, n_points * replications)]
@@ -155,7 +169,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
     folder.check()
     work = folder.partial
     store = Checkpoint(work, key, what="sensitivity analysis",
-                       settings="scenario, seed, design, ranges, outcomes or planning question")
+                       settings="scenario, seed, design, ranges, outcomes, planning question or parameter uncertainty")
     with folder.lock():
         store.open(resume)
         executor = make_executor(workers, scheduler)
@@ -168,11 +182,11 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
         try:
             res, ps = _run(base, outcomes, ranges, executor, method, trajectories, sobol_samples, sobol_top,
                            replications, seed, store, progress, parsed, path, values, plan_replications,
-                           plan_max_replications)
+                           plan_max_replications, draws)
         finally:
             progress.close()
             executor.close()
-        text = summary_lines(res, ps, values)
+        text = summary_lines(res, ps, values) + ([draws_sentence(used)] if used else [])
         for line in text:
             click.echo(line)
         doc = {"scenario": base.model_dump(mode="json"), "seed": seed, "replications_per_point": replications,
@@ -182,7 +196,7 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
                "ranges_file": str(ranges_file or default_ranges_path()),
                "plan": {"vary": plan_vary, "targets": list(plan_targets), "replications": plan_replications,
                         "max_replications": plan_max_replications} if parsed else None,
-               "executor": executor.description, "versions": versions(),
+               "parameter_uncertainty": used, "executor": executor.description, "versions": versions(),
                "wall_time_seconds": round(time.time() - started, 3),
                "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:])}
         with folder.write() as tmp:
@@ -192,17 +206,17 @@ def sensitivity_command(scenario, outcomes, method, ranges_file, parameters, tra
 
 
 def _run(base, outcomes, ranges, executor, method, trajectories, sobol_samples, sobol_top, replications, seed,
-         store, progress, targets, path, values, plan_replications, plan_max_replications):
+         store, progress, targets, path, values, plan_replications, plan_max_replications, draws=None):
     """The analyses, then (with targets) the re-plans at each assumption's ends."""
     res = run_sensitivity(base, outcomes, ranges, executor, method=method, trajectories=trajectories,
                           sobol_samples=sobol_samples, sobol_top=sobol_top, replications=replications,
-                          seed=seed, per_unit=POINTS_PER_UNIT, progress=progress, store=store)
+                          seed=seed, per_unit=POINTS_PER_UNIT, progress=progress, store=store, draws=draws)
     progress.close()
     ps = None
     if targets:
         click.echo(f"re-planning {path} at {2 * len(ranges.varied) + 1} settings", err=True)
         ps = plan_sensitivity(base, path, values, targets, ranges.varied, executor, replications=plan_replications,
-                              max_replications=plan_max_replications, seed=seed, store=store)
+                              max_replications=plan_max_replications, seed=seed, store=store, draws=draws)
     return res, ps
 
 

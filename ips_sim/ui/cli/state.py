@@ -43,12 +43,15 @@ Examples:
               help="Most replications where a decision is too close to call (doubling) [default: the state "
                    "file's, else 8 x --replications].")
 @click.option("--seed", type=click.IntRange(0), default=None, help="State seed [default: the state file's].")
+@click.option("--parameter-uncertainty", is_flag=True,
+              help="Each program's replication i uses parameter draw i of its scenario's own posterior "
+                   "(parameter_draws, from ips-sim fit-program) or, without one, of the national calibration draws.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary on the terminal.")
 @click.option("--force", is_flag=True, help="Run even if the work estimate is over the limits.")
 @click.option("--overwrite", is_flag=True, help="Replace results of a different state run in --out.")
 def state_command(state_file, budget, workers, scheduler, resume, out, replications, max_replications, seed,
-                  no_plots, quiet, force, overwrite):
+                  parameter_uncertainty, no_plots, quiet, force, overwrite):
     """Allocate new specialist posts (or dollars) across a state's programs by marginal analysis.
 
     Each program is simulated at its candidate staffing levels (common random
@@ -64,7 +67,7 @@ def state_command(state_file, budget, workers, scheduler, resume, out, replicati
     st = None
     try:
         st = load_state(state_file, budget=budget, replications=replications, max_replications=max_replications,
-                        seed=seed)
+                        seed=seed, parameter_uncertainty=parameter_uncertainty)
     except StateError as exc:
         errors.extend(exc.messages)
     if errors:
