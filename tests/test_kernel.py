@@ -9,6 +9,7 @@ as ``env.run()`` raises it; and the installed SimPy must be one the package allo
 
 from __future__ import annotations
 
+import gc
 import tomllib
 from pathlib import Path
 
@@ -19,8 +20,8 @@ from packaging.requirements import Requirement
 
 from ips_sim.config import load_scenario
 from ips_sim.sim.kernel import Kernel, SimPyKernel
-from ips_sim.sim.model import Program
-from ips_sim.sim.records import EventKind
+from ips_sim.sim.model import Program, run_replication
+from ips_sim.sim.records import EventKind, Job, Member
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,3 +191,28 @@ def test_installed_simpy_is_one_the_package_allows():
     req = next(Requirement(d) for d in deps if Requirement(d).name == "simpy")
     assert req.specifier.contains(simpy.__version__)
     assert any(s.operator == "<" for s in req.specifier), "SimPy needs an upper bound (the kernel reads its internals)"
+
+
+def test_a_replication_leaves_no_member_or_job_to_the_garbage_collector():
+    """Once its records are dropped, a replication's members and jobs are freed by reference counting.
+
+    (Members on specialists' clocks and callbacks bound to the program are reference cycles; left in
+    place, only the cyclic collector frees them, which cost about a tenth of a replication's time.)
+    """
+    sc = every_kind_scenario()
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        rec = run_replication(sc, 0)
+        assert len(rec.members) > 50 and len(rec.jobs) > 20
+        del rec
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, (Member, Job))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert left == []

@@ -114,6 +114,10 @@ class Kernel:
         """``f(None, None, now)`` now, queued as SimPy queues a new process's start (urgent)."""
         self.push_urgent(self.env._now, f, None, None)
 
+    def release(self) -> None:
+        """Empty the queue (what is left at the horizon): its entries refer back to the program."""
+        self.env._queue.clear()
+
     def run_until(self, horizon: float):
         """What ``env.run(until=horizon)`` does, with SimPy's ``step`` written into the loop.
 
