@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
+from conftest import REPO, require
 from test_program_records import BAD
 
 from ips_sim.config import load_scenario, scenario_from_dict
@@ -116,16 +116,45 @@ def _fit(executor, rec, base, checkpoint=None):
     return F.fit(pm, rec, seed=5, population=24, generations=2, executor=executor, checkpoint=checkpoint)
 
 
-def test_fit_is_byte_identical_across_executors():
+@pytest.fixture(scope="module")
+def inline_fit():
+    """The small fit in this process: what every other executor must reproduce byte for byte."""
     base, rec = _small_program()
-    one = _fit(InlineExecutor(), rec, base)
+    return _fit(InlineExecutor(), rec, base)
+
+
+def _same_fit(one, two):
+    assert posterior_csv(one) == posterior_csv(two)
+    assert one.particles.to_csv().encode() == two.particles.to_csv().encode()
+    assert one.generations[["epsilon", "evaluations"]].equals(two.generations[["epsilon", "evaluations"]])
+    assert one.simulations == two.simulations
+
+
+def test_fit_is_byte_identical_across_executors(inline_fit):
+    base, rec = _small_program()
     pool = LocalExecutor(2)
     try:
         two = _fit(pool, rec, base)
     finally:
         pool.close()
-    assert posterior_csv(one) == posterior_csv(two)
-    assert one.generations[["epsilon", "evaluations"]].equals(two.generations[["epsilon", "evaluations"]])
+    _same_fit(inline_fit, two)
+
+
+def test_fit_on_a_dask_cluster_is_byte_identical_to_one_process(inline_fit):
+    """fit-program --scheduler: the fit's batches on a LocalCluster of 2 worker processes give the same
+    posterior, particles and generations as in this process."""
+    distributed = require("distributed", "a test dependency (dask[distributed])")
+    from ips_sim.runner.executors import DaskExecutor
+
+    base, rec = _small_program()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        ex = DaskExecutor(cluster.scheduler_address)
+        try:
+            two = _fit(ex, rec, base)
+        finally:
+            ex.close()
+    _same_fit(inline_fit, two)
 
 
 class _Counting(InlineExecutor):
@@ -210,3 +239,4 @@ def test_plan_with_the_program_posterior_has_wider_intervals_than_with_fixed_par
     from scipy import stats
 
     assert (width(drawn) / width(fixed)) ** 2 > stats.f.ppf(0.99, 39, 39), (width(fixed), width(drawn))
+
