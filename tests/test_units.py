@@ -227,6 +227,24 @@ def test_stream_same_name_same_numbers():
     assert np.allclose(g.standard_exponential(1500), xa, rtol=0, atol=0)
 
 
+def test_stream_generators_are_the_documented_seed_for_every_seed_replication_and_name():
+    # Streams computes the seed from a pool shared by a replication's streams; its generators must
+    # be numpy's own from stream_seed: state words and draws, at the edges of one 32-bit word.
+    names = ["job_finding", "referral_arrivals", "benefit_status", "x", "", "a name with spaces"]
+    for seed in (0, 1, 7, 12345, 2**31, 2**32 - 1, 2**32, 2**40 + 3):
+        for replication in (0, 1, 5, 999, 2**20, 2**32 - 1, 2**32):
+            s = Streams(seed, replication)
+            for name in names:
+                ours, numpy_own = s.generator(name), np.random.default_rng(stream_seed(seed, replication, name))
+                assert ours.bit_generator.state == numpy_own.bit_generator.state, (seed, replication, name)
+                assert ours.random(3).tolist() == numpy_own.random(3).tolist()
+    shared = Streams(3, 4)
+    for n_words, dtype in ((4, np.uint64), (8, np.uint32), (5, np.uint32), (1, np.uint64)):
+        want = stream_seed(3, 4, "job_wage").generate_state(n_words, dtype)
+        got = shared.generator("job_wage").bit_generator.seed_seq.generate_state(n_words, dtype)
+        assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
 def test_stream_different_replication_seed_or_name_different_numbers():
     x = Streams(123, 4).exponential("job_finding")
     first = [x() for _ in range(50)]
