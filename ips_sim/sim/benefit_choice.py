@@ -39,6 +39,10 @@ class Benefit(IntEnum):
         return self.name.lower()
 
 
+# (module constants: an Enum's class attribute costs ~10x a global to read; status runs per referral)
+NEITHER, SSDI, SSI, BOTH = Benefit
+
+
 class BenefitChoice:
     """Draws of benefit status and the hours rule of one replication."""
 
@@ -61,13 +65,13 @@ class BenefitChoice:
     def status(self) -> int:
         u = self.draw_status()
         c = self.cuts
-        return Benefit.SSDI if u < c[0] else Benefit.SSI if u < c[1] else Benefit.BOTH if u < c[2] else Benefit.NEITHER
+        return SSDI if u < c[0] else SSI if u < c[1] else BOTH if u < c[2] else NEITHER
 
     def hours(self, status: int, counselled: bool, hours: float, wage: float) -> tuple[float, bool]:
         """Hours a member takes of a job offering ``hours`` at ``wage``; and whether they capped them."""
         k = 1 if counselled else 0
         limit = self.week_limit[k]
-        if (status == Benefit.SSDI or status == Benefit.BOTH) and hours * wage > limit:
+        if (status == SSDI or status == BOTH) and hours * wage > limit:
             if self.draw_cap() < self.p_cap[k]:
                 return limit / wage, True
         return hours, False

@@ -18,8 +18,8 @@ thresholds reached within a step go onto the event queue through the kernel
 
 from __future__ import annotations
 
-import heapq
 import math
+from heapq import heappush
 
 
 class Step:
@@ -87,11 +87,11 @@ class HazardClock:
             due = self.t_base + (threshold - self.base) / rate
             if due <= self.step.end:
                 return threshold, due
-            heapq.heappush(self.heap, (threshold, self._seq, member, version))
+            heappush(self.heap, (threshold, self._seq, member, version))
             if due < self.due_top:
                 self.due_top = due
         else:
-            heapq.heappush(self.heap, (threshold, self._seq, member, version))
+            heappush(self.heap, (threshold, self._seq, member, version))
         return threshold, None
 
 

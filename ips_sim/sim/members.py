@@ -19,6 +19,11 @@ from ips_sim.sim.tenure import SHORT_JOB_HOURS
 WAITING, SEARCH, EMPLOYED, GONE = Phase
 (DROP_OUT, FIRST_CONTACT, JOB_FOUND, JOB_ENDED, EARLY_PERIOD_OVER, STEP_DOWN, GIVE_UP, PREPARATION_OVER,
  DISCHARGE) = EventKind
+# (module constants: an Enum's class attribute costs ~10x a global to read)
+DISENGAGED, STEPPED_DOWN, GAVE_UP_WAITING, DISCHARGED_NO_JOB = (ExitReason.DISENGAGED, ExitReason.STEPPED_DOWN,
+                                                                ExitReason.GAVE_UP_WAITING,
+                                                                ExitReason.DISCHARGED_NO_JOB)
+LEFT_SERVICES_WHILE_WORKING = JobEnd.LEFT_SERVICES_WHILE_WORKING
 
 # The token a member event must still match to happen (a member who moved on since it was
 # scheduled has a new token): the drop-out clock's, the main one (job finding or job ending,
@@ -62,14 +67,14 @@ class MemberLife:
         return on_event
 
     def _drop_out(self, member: Member, t: float) -> None:
-        self._exit(member, t, ExitReason.DISENGAGED)
+        self._exit(member, t, DISENGAGED)
 
     def _step_down(self, member: Member, t: float) -> None:
-        self._exit(member, t, ExitReason.STEPPED_DOWN)
+        self._exit(member, t, STEPPED_DOWN)
 
     def _discharge(self, member: Member, t: float) -> None:
         if member.phase == SEARCH and member.n_jobs == 0:
-            self._exit(member, t, ExitReason.DISCHARGED_NO_JOB)
+            self._exit(member, t, DISCHARGED_NO_JOB)
 
     def _first_contact(self, member: Member, t: float) -> None:
         member.first_contact_day = t
@@ -82,7 +87,7 @@ class MemberLife:
     def _give_up(self, member: Member, t: float) -> None:
         member.phase = GONE
         member.exit_day = t
-        member.exit_reason = ExitReason.GAVE_UP_WAITING
+        member.exit_reason = GAVE_UP_WAITING
         self.n_waiting -= 1
 
     def _refer(self, t: float) -> None:
@@ -331,7 +336,7 @@ class MemberLife:
         s = m.specialist
         if m.phase == EMPLOYED:
             # The member leaves services, not (as far as we know) the job: censored here.
-            self._leave_job(m, t, JobEnd.LEFT_SERVICES_WHILE_WORKING)
+            self._leave_job(m, t, LEFT_SERVICES_WHILE_WORKING)
         else:
             s.n_search -= 1
         s.n_caseload -= 1
@@ -343,8 +348,11 @@ class MemberLife:
 
 
 def truncated_normal(draw, mean: float, sd: float, low: float, high: float) -> float:
-    """Normal(mean, sd) restricted to [low, high] by rejection (falls back to clipping)."""
-    for _ in range(100):
+    """Normal(mean, sd) restricted to [low, high] by rejection, 100 tries (falls back to clipping)."""
+    x = mean + sd * draw()
+    if low <= x <= high:  # the first try, without a loop (nearly always enough)
+        return x
+    for _ in range(99):
         x = mean + sd * draw()
         if low <= x <= high:
             return x

@@ -74,6 +74,10 @@ class JobEnd(IntEnum):
         return self >= 0
 
 
+# Members of the enums as module constants: a class attribute of an Enum costs ~10x a global to read,
+# and a member or job made per referral or job start reads them.
+_STILL_IN, _WAITING, _ONGOING = ExitReason.NONE, Phase.WAITING, JobEnd.ONGOING
+
 EXIT_REASONS = tuple(r.label for r in ExitReason if r >= 0)
 JOB_END_REASONS = tuple(r.label for r in JobEnd if r.ended)
 
@@ -97,11 +101,11 @@ class Member:
         self.first_contact_day = None
         self.first_job_day = None
         self.exit_day = None
-        self.exit_reason = ExitReason.NONE
+        self.exit_reason = _STILL_IN
         self.n_jobs = 0
         self.days_employed = 0.0
         self.specialist = None
-        self.phase = Phase.WAITING
+        self.phase = _WAITING
         self.job = None
         self.new_worker = False
         self.prep = 1.0                # the member's preparation time over the mean (stepwise services)
@@ -149,7 +153,7 @@ class Job:
         self.hours_per_week = hours
         self.hourly_wage = wage
         self.preference_match = match
-        self.end_reason = JobEnd.ONGOING
+        self.end_reason = _ONGOING
         self.observed_until_day = None    # the job's last observed day (end, exit or horizon)
         self.fragile = fragile            # latent class (tenure.py): fragile jobs end fragile_rate_ratio times faster
         self.capped = False               # hours cut to keep earnings under SGA (benefit_choice.py)
