@@ -11,8 +11,11 @@ a state seen before is looked up in a table (:func:`shared_memo`).
 
 from __future__ import annotations
 
+import struct
+
 from ips_sim.config import DAYS_PER_MONTH, Scenario
 from ips_sim.sim.hazard import set_rates
+from ips_sim.sim.records import WEEK_ROW
 from ips_sim.sim.staffing import FOLLOW_ALONG, INTAKE, JOB_DEVELOPMENT, JOB_SEARCH, Specialist, allocate
 
 MEMO_SIZE = 4096  # states remembered per specialist (a bound; a run visits a few hundred)
@@ -69,7 +72,8 @@ def share_hours(k: PlanningConstants, policy: str, order: tuple, s: Specialist,
     """Allocate the hours; the six hazard rates from the share of demanded hours received.
 
     Returns (intake hours served, rates in the order of ``Specialist.clocks``, the
-    step's week record but its day).
+    step's week record but its day, packed as ``records.WEEK_ROW`` doubles: a state met
+    again appends it as it is, and the records' week table is these bytes joined).
     """
     n_search, n_employed, n_new, backlog, hours, q, n_caseload, in_post, sup_need, sup_got = state
     demand = (
@@ -104,10 +108,13 @@ def share_hours(k: PlanningConstants, policy: str, order: tuple, s: Specialist,
         k.disengage_employed * thin_follow / m,
         k.job_end * (1.0 + k.follow_shortfall_effect * (1.0 - follow_share)) / m,
     )
-    row = (s.index, hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
-           demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts,
-           n_caseload, 1.0 if in_post else 0.0, sup_need, sup_got, q)
+    row = _pack(s.index, hours, got[INTAKE], got[FOLLOW_ALONG], got[JOB_SEARCH], got[JOB_DEVELOPMENT],
+                demand[INTAKE], demand[FOLLOW_ALONG], demand[JOB_SEARCH], demand[JOB_DEVELOPMENT], contacts,
+                n_caseload, 1.0 if in_post else 0.0, sup_need, sup_got, q)
     return got[INTAKE], rates, row
+
+
+_pack = struct.Struct(WEEK_ROW).pack
 
 
 # A planning state's shares, rates and week record are a pure function of the state, the

@@ -181,7 +181,7 @@ class Specialist:
         # state seen (planning.PlanningStep._planning_step: shares and rates are a pure function of the state).
         self.state: tuple = ()
         self.intake_served = 0.0
-        self.row: tuple = ()
+        self.row: bytes = b""
         self.rates: tuple = ()    # the clocks' rates in force (set by planning.PlanningStep._planning_step)
         self.memo: dict = {}
 
