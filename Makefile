@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/two_specialists_38_members.yaml
 WORKERS ?= 2
+# pytest-xdist workers for make test (CI has 2 cores); tests sharing module fixtures stay together (loadgroup)
+TEST_WORKERS ?= 2
 
 CHROMIUM ?= /usr/bin/chromium
 
@@ -29,7 +31,7 @@ test: $(STAMP) chromium
 	$(BIN)/ruff check ips_sim tests benchmarks docs
 	$(BIN)/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
-	$(BIN)/python -m pytest -rs
+	$(BIN)/python -m pytest -rs -n $(TEST_WORKERS) --dist loadgroup
 
 # The documentation site (mkdocs.yml; --strict: a broken link or reference fails the build).
 docs: $(STAMP)

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import IPS_SIM, REPO
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("board_report")
+
 CORE = ("question", "answer", "scenario", "assumptions", "reproduce")
 MD_CORE = ("## The question", "## The answer", "## The scenario in plain words", "## Assumptions and their sources",
            "## How to reproduce this report")

@@ -31,6 +31,9 @@ from ips_sim.studies.calibration import (
 )
 from ips_sim.studies.trial import CONTROL_OFFSET, cohort_scenario, simulate_arm
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("calibration")
+
 SEED = 777  # not the calibration seed
 
 

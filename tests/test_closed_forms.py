@@ -49,6 +49,9 @@ from ips_sim.config import DAYS_PER_MONTH
 from ips_sim.sim.records import JOB_END_REASONS
 from ips_sim.sim.tenure import mixture, survival
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("closed_forms")
+
 SEED = 777
 M = DAYS_PER_MONTH
 OWN, SEARCH, DEVELOPMENT = 0.10, 0.12, 0.08   # per month

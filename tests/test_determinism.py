@@ -16,6 +16,9 @@ from conftest import IPS_SIM, REPO, cli_env, make_scenario, run_many
 
 from ips_sim.runner.experiment import run_replications
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("determinism")
+
 TABLES = ("summary.csv", "monthly.csv", "members.csv", "jobs.csv", "replications.csv")
 
 SHORT = {

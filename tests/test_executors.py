@@ -9,6 +9,9 @@ from click.testing import CliRunner
 
 from ips_sim.ui.cli import main
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("executors")
+
 SCENARIO = "name: small\nsimulation: {horizon_years: 2, warmup_years: 1, replications: 6}\n"
 
 

@@ -13,6 +13,9 @@ from ips_sim.economics.public_purse import PURSE_ITEMS, benefit_months, monthly_
 from ips_sim.runner.experiment import run_replications
 from ips_sim.sim.records import FrozenRecords
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("public_purse")
+
 R24 = rules(2024)
 
 

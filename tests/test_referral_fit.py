@@ -28,6 +28,9 @@ from ips_sim.sim.model import run_replication
 from ips_sim.studies.referral_fit import History, fit_referrals, seasonal_basis
 from ips_sim.ui.cli import main
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("referral_fit")
+
 TRUE_FACTORS = np.array([1.2, 1.1, 1.0, 0.9, 0.8, 0.9, 1.0, 1.1, 1.3, 1.0, 0.8, 0.9])
 TRUE_FACTORS = TRUE_FACTORS / TRUE_FACTORS.mean()
 TRUE_TREND = 0.15

@@ -402,3 +402,13 @@ def test_infinite_results_are_named_not_dropped():
             {"cost_per_placement": math.inf, "mean_wait_days": 3.0}]
     assert infinite_metrics(rows) == ["cost_per_placement is infinite in 1 of 2 replications (first: replication 1)"]
     assert infinite_metrics(rows[:1]) == []
+
+
+def test_a_long_message_line_keeps_the_file_at_its_start_and_what_is_allowed_at_its_end():
+    """However deep the folder, the one line still names the file and ends with what is allowed."""
+    from ips_sim.core.errors import MAX_LINE, UserError
+    path = "/tmp/" + "deep/" * 200 + "n.yaml"
+    allowed = "a name is used as a folder name: 1 to 100 letters, digits, '_', '-' or '.'"
+    (line,) = UserError(f"{path}: name: 'x': {allowed}").messages
+    assert len(line) <= MAX_LINE and line.startswith("/tmp/deep/") and line.endswith(allowed)
+    assert "characters left out" in line

@@ -29,6 +29,9 @@ from ips_sim.studies.sensitivity import (
 )
 from ips_sim.ui.cli import main
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("sensitivity")
+
 SCENARIO = "scenarios/two_specialists_38_members.yaml"
 A, B = 7.0, 0.1
 PI = math.pi

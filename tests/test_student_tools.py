@@ -20,6 +20,9 @@ from ips_sim.analysis.metrics import LABELS, METRIC_NAMES, METRICS, metric_range
 from ips_sim.config import ScenarioError
 from ips_sim.reporting.animation import PHASES, animation_figure, event_log, states
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("student_tools")
+
 SHORT = {"simulation.horizon_years": 4, "simulation.warmup_years": 1}
 
 

@@ -29,6 +29,9 @@ from ips_sim.sim.model import run_replication
 from ips_sim.sim.tenure import hazard, mean_tenure, mixture, survival
 from ips_sim.studies.calibration import first_job_tenure
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("tenure")
+
 M = DAYS_PER_MONTH
 FOLLOW = 36 * M   # each job followed this long (L)
 HORIZON_MONTHS = 60

@@ -32,6 +32,9 @@ from ips_sim.studies.calibration import load_targets, program_outcomes
 from ips_sim.studies.calibration.simulator import START_HAZARD_PER_MONTH, arm_outcomes
 from ips_sim.studies.trial import CONTROL_OFFSET, cohort_scenario
 
+# The tests here share module-scoped fixtures: make test keeps them on one worker (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("time_course")
+
 SEED = 777  # not the calibration seed
 REPS = 80
 I2 = 0.68

@@ -7,7 +7,8 @@ with status 2. Nothing here knows about the command line.
 
 from __future__ import annotations
 
-MAX_LINE = 400  # characters of one message line; longer echoed values are cut (see ``clip``)
+MAX_LINE = 600  # characters of one message line; longer lines lose their middle (see ``clip_line``)
+LINE_TAIL = 250  # the end of a line says what is allowed: it is kept whole
 
 
 def clip(text: str, limit: int = MAX_LINE) -> str:
@@ -18,6 +19,15 @@ def clip(text: str, limit: int = MAX_LINE) -> str:
     return f"{text[: limit - 40]}... ({len(text) - limit + 40} more characters)"
 
 
+def clip_line(text: str, limit: int = MAX_LINE) -> str:
+    """A message line cut in its middle: the head names the file and field, the tail says what is allowed."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = limit - LINE_TAIL - 40
+    return f"{text[:head]} ...({len(text) - head - LINE_TAIL} characters left out)... {text[-LINE_TAIL:]}"
+
+
 class UserError(Exception):
     """Bad input or a refused request; ``messages`` holds one line per problem."""
 
@@ -26,7 +36,7 @@ class UserError(Exception):
     def __init__(self, messages: list[str] | str):
         if isinstance(messages, str):
             messages = [messages]
-        self.messages = [clip(" ".join(str(m).splitlines())) for m in messages]
+        self.messages = [clip_line(" ".join(str(m).splitlines())) for m in messages]
         super().__init__("\n".join(self.messages))
 
 
