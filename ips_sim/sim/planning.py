@@ -33,27 +33,38 @@ class PlanningStep:
 
         A specialist's hours, rates and week record are a pure function of their state
         (counts, intake owed, hours, practice quality, supervision): unchanged since the
-        last step, the rates in force carry on; a state seen before reuses its numbers.
+        last step, the rates in force carry on; a state seen before reuses its numbers. The
+        state is kept in two parts: the counts and intake owed, which change all the time, and
+        the setting (hours, quality, supervision), which changes only with staff turnover and
+        ramp-up; the table of states seen is one per setting.
         Thresholds reached before the step ends go onto the event queue as member events.
         """
         t_end = t + self.step
         self.step_in_force.end = t_end
-        if self.workforce.changes:
+        changes = self.workforce.changes
+        if changes:
             self.workforce.supervise()
         push, queue_due = self._push, self.kernel.queue_due
         week_days, week_rows = self.rec.week_days, self.rec.week_rows
         for s in self.specialists:
             if s.first_months and s.first_months[0][0] <= t:
                 self._end_first_months(s, t)
-            state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.hours, s.quality,
-                     s.n_caseload, s.in_post, s.sup_need, s.sup_got)
+            if changes or not s.setting:
+                # Hours, practice quality and supervision: set once unless posts turn over or new hires ramp up.
+                setting = (s.hours, s.quality, s.in_post, s.sup_need, s.sup_got)
+                if setting != s.setting:
+                    s.setting = setting
+                    s.memo_now = states_seen(s.memo, setting)
+                    s.state = ()
+            state = (s.n_search, s.n_employed, s.n_new_workers, s.intake_backlog, s.n_caseload)
             if state != s.state:
                 s.state = state
-                shares = s.memo.get(state)
+                memo = s.memo_now
+                shares = memo.get(state)
                 if shares is None:
-                    if len(s.memo) >= MEMO_SIZE:
-                        s.memo.clear()
-                    shares = s.memo[state] = share_hours(self.k, self.policy, self.order, s, state)
+                    if len(memo) >= MEMO_SIZE:
+                        memo.clear()
+                    shares = memo[state] = share_hours(self.k, self.policy, self.order, s, state, s.setting)
                 s.intake_served, rates, s.row = shares
                 if rates != s.rates:  # another state, often the same rates
                     s.rates = rates
@@ -67,15 +78,26 @@ class PlanningStep:
         push(t_end, self._planning_step, None, None)
 
 
+def states_seen(memo: dict, setting: tuple) -> dict:
+    """The table of planning states seen with ``setting`` (hours, quality, in post, supervision) in ``memo``."""
+    table = memo.get(setting)
+    if table is None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        table = memo[setting] = {}
+    return table
+
+
 def share_hours(k: PlanningConstants, policy: str, order: tuple, s: Specialist,
-                state: tuple) -> tuple[float, tuple, tuple]:
+                state: tuple, setting: tuple) -> tuple[float, tuple, bytes]:
     """Allocate the hours; the six hazard rates from the share of demanded hours received.
 
     Returns (intake hours served, rates in the order of ``Specialist.clocks``, the
     step's week record but its day, packed as ``records.WEEK_ROW`` doubles: a state met
     again appends it as it is, and the records' week table is these bytes joined).
     """
-    n_search, n_employed, n_new, backlog, hours, q, n_caseload, in_post, sup_need, sup_got = state
+    n_search, n_employed, n_new, backlog, n_caseload = state
+    hours, q, in_post, sup_need, sup_got = setting
     demand = (
         backlog,
         (n_new * k.follow_first_month + (n_employed - n_new) * k.follow) * k.wf,

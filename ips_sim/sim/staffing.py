@@ -148,7 +148,8 @@ class Specialist:
         "index", "cap", "n_caseload", "n_search", "n_employed", "n_new_workers",
         "intake_backlog", "find", "contact", "dis_early", "dis_late", "dis_employed", "job_end",
         "base_cap", "hours", "in_post", "ramp", "quality", "sup_need", "sup_got", "vacancy",
-        "clocks", "first_months", "intake_served", "memo", "rates", "row", "state", "intake_total",
+        "clocks", "first_months", "intake_served", "memo", "memo_now", "rates", "row", "setting", "state",
+        "intake_total",
     )
 
     def __init__(self, index: int, cap: int, hours: float = 0.0, step: Step | None = None):
@@ -176,14 +177,17 @@ class Specialist:
         self.dis_employed = HazardClock(step)  # workers: dropping out of services
         self.job_end = HazardClock(step)       # workers: the job ending
         self.clocks = (self.find, self.contact, self.dis_early, self.dis_late, self.dis_employed, self.job_end)
-        # The planning step's state (counts, intake owed, hours, quality, supervision), the
-        # intake hours served and week record that follow from it, and the numbers of every
-        # state seen (planning.PlanningStep._planning_step: shares and rates are a pure function of the state).
+        # The planning step's state: counts and intake owed, and the setting (hours, quality,
+        # supervision); the intake hours served and week record that follow from it; and the
+        # numbers of every state seen, a table per setting (planning.PlanningStep._planning_step:
+        # shares and rates are a pure function of the state).
         self.state: tuple = ()
+        self.setting: tuple = ()
         self.intake_served = 0.0
         self.row: bytes = b""
         self.rates: tuple = ()    # the clocks' rates in force (set by planning.PlanningStep._planning_step)
-        self.memo: dict = {}
+        self.memo: dict = {}      # setting -> {state -> numbers}
+        self.memo_now: dict = {}  # the table of the setting in force
 
     @property
     def room(self) -> int:
