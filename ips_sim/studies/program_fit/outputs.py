@@ -82,7 +82,7 @@ def program_yaml(f: ProgramFit, base_raw: dict, records: ProgramRecords, pred: P
     header = ("# The program as fitted by ips-sim fit-program: the base scenario with the posterior means of the\n"
               "# local parameters (job finding, job ending, drop-out factors on the national rates), today's state\n"
               "# (start:, from the posterior predictive history nearest the last report) and the posterior draws\n"
-              "# (parameter_draws: used by --parameter-uncertainty in run, plan and compare).\n")
+              "# (parameter_draws: used by --parameter-uncertainty in run, plan, compare, sensitivity and state).\n")
     return (header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)).encode()
 
 

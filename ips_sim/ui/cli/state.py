@@ -102,8 +102,9 @@ def state_command(state_file, budget, workers, scheduler, resume, out, replicati
         return
     click.echo((out_dir / "state.txt").read_text(encoding="utf-8").rstrip("\n"))
     ev = run.result.evaluation
+    plots = "" if no_plots else ", frontier.png, gains.png"
     click.echo(f"{ev.units_run} units run, {ev.units_cached} reused; {run.wall_seconds:.1f} s -> {out_dir}/ "
-               "(allocation.csv, frontier.csv, candidates.csv, targets.csv, frontier.png, gains.png)")
+               f"(allocation.csv, frontier.csv, candidates.csv, targets.csv{plots})")
 
 
 COMMANDS = [state_command]
