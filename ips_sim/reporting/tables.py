@@ -51,12 +51,31 @@ def replication_table(per_replication: list[dict[str, float]], first: int = 0) -
     return df
 
 
+def stacked(parts: list[dict]) -> pd.DataFrame:
+    """One frame of every replication's columns: what ``pd.concat`` of a frame each gives (the same
+    columns, values and types), without a frame per replication (which cost more than the columns).
+
+    ``parts``: per replication, column -> array, list, or one value for all its rows.
+    """
+    if not parts:
+        return pd.concat([])  # pandas' own error for no replications
+    rows = [next(len(v) for v in part.values() if not np.isscalar(v)) for part in parts]
+
+    def column(v, n: int) -> np.ndarray:
+        if np.isscalar(v):
+            return np.full(n, v)
+        return np.array(v, dtype=object) if isinstance(v, list) else v
+
+    return pd.DataFrame({name: np.concatenate([column(part[name], n) for part, n in zip(parts, rows)])
+                         for name in parts[0]})
+
+
 def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
-    frames = []
+    parts = []
     for r in records:
         m = r.member
         reason = _labels(ExitReason, m["exit_reason"])
-        frames.append(pd.DataFrame({
+        parts.append({
             "replication": r.replication,
             "member_id": m["member_id"],
             "referral_day": m["referral_day"],
@@ -71,8 +90,8 @@ def members_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "staff_change_day": m.get("staff_change_day", np.full(len(m["member_id"]), np.nan)),
             "benefit": _benefit_labels(m),
             "counselled": m.get("counselled", np.zeros(len(m["member_id"]), bool)),
-        }))
-    return pd.concat(frames, ignore_index=True)
+        })
+    return stacked(parts)
 
 
 def _benefit_labels(m: dict) -> np.ndarray:
@@ -89,10 +108,10 @@ def _labels(codes: type[ExitReason] | type[JobEnd], values: np.ndarray) -> np.nd
 
 
 def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
-    frames = []
+    parts = []
     for r in records:
         j = r.job
-        frames.append(pd.DataFrame({
+        parts.append({
             "replication": r.replication,
             "member_id": j["member_id"],
             "job_id": np.arange(len(j["member_id"])),
@@ -104,8 +123,8 @@ def jobs_table(records: list[FrozenRecords]) -> pd.DataFrame:
             "end_reason": _labels(JobEnd, j["end_reason"]),
             "observed_until_day": j["observed_until_day"],
             "hours_capped": j.get("hours_capped", np.zeros(len(j["member_id"]), bool)),
-        }))
-    return pd.concat(frames, ignore_index=True)
+        })
+    return stacked(parts)
 
 
 def month_dates(start_date, n_months: int) -> list[str]:
@@ -139,7 +158,7 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
     ``wait_days_referred``: mean days from referral to enrollment of the people referred in the
     month who have enrolled by the horizon (empty if none did).
     """
-    frames = []
+    parts = []
     for r in records:
         mo = r.months()
         n_months = len(mo["day"])
@@ -168,7 +187,7 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
                 total += np.bincount(first + j, weights=x * share, minlength=len(total))[: len(total)]
             hours[name] = total[:n_months]
         dates = {"date": month_dates(start_date, n_months)} if start_date is not None else {}
-        frames.append(pd.DataFrame({
+        parts.append({
             "replication": r.replication,
             "month": np.arange(1, n_months + 1),
             **dates,
@@ -183,8 +202,8 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
             "exits": per_month(r.member["exit_day"]),
             "wait_days_referred": wait,
             **hours,
-        }))
-    return pd.concat(frames, ignore_index=True)
+        })
+    return stacked(parts)
 
 
 def budget_table(records: list[FrozenRecords], scenario: Scenario) -> pd.DataFrame:
