@@ -240,3 +240,29 @@ def test_plan_with_the_program_posterior_has_wider_intervals_than_with_fixed_par
 
     assert (width(drawn) / width(fixed)) ** 2 > stats.f.ppf(0.99, 39, 39), (width(fixed), width(drawn))
 
+
+
+def test_run_and_plan_record_the_draws_they_used_and_refuse_a_missing_file_before_writing(tmp_path):
+    """The manifests name the draws (file, whose, how many); a missing file is one line, nothing written."""
+    import json
+
+    (tmp_path / "posterior.csv").write_text("draw,ips:jobs.end_rate_per_month\n0,0.05\n1,0.09\n2,0.07\n")
+    path = tmp_path / "program.yaml"
+    path.write_text("name: p\nsimulation: {horizon_years: 1.5, warmup_years: 0.5}\nteam: {specialists: 1}\n"
+                    "parameter_draws: posterior.csv\n")
+    r = CliRunner().invoke(main, ["run", str(path), "-n", "4", "--parameter-uncertainty", "--no-plots", "-q",
+                                  "--out", str(tmp_path / "run")])
+    assert r.exit_code == 0, r.output
+    own = {"source": str(tmp_path / "posterior.csv"), "count": 3, "kind": "the scenario's own posterior"}
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["parameter_draws"] == own
+    r = CliRunner().invoke(main, ["plan", str(path), "--vary", "team.specialists=1,2", "--target",
+                                  "mean_wait_days<=1000", "-n", "2", "-w", "1", "--parameter-uncertainty",
+                                  "--out", str(tmp_path / "plan")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "plan" / "manifest.json").read_text())["parameter_draws"] == own
+    (tmp_path / "posterior.csv").unlink()
+    r = CliRunner().invoke(main, ["run", str(path), "-n", "4", "--parameter-uncertainty", "-q",
+                                  "--out", str(tmp_path / "again")])
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert r.exit_code == 2 and len(lines) == 1 and "parameter_draws: 'posterior.csv': no such file" in lines[0]
+    assert not (tmp_path / "again").exists() and not (tmp_path / "again.partial").exists()

@@ -70,7 +70,7 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
     from ips_sim.reporting.tables import versions
     from ips_sim.runner.executors import make_executor
     from ips_sim.runner.output import OutputFolder
-    from ips_sim.studies.calibration import scenario_draw_updates
+    from ips_sim.studies.calibration import scenario_draws
     from ips_sim.studies.comparison import (
         check_options,
         icer_table,
@@ -102,10 +102,11 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
     folder = OutputFolder(Path(out) if out else Path("outputs") / "compare", key, kind="comparison",
                           overwrite=overwrite)
     folder.check()
-    draws = None
+    draws = used = None
     if parameter_uncertainty:
         # Each option's own posterior (parameter_draws) if it has one, else the national draws.
-        draws = [scenario_draw_updates(sc, path) for sc, path in zip(options, paths)]
+        pairs = [scenario_draws(sc, path) for sc, path in zip(options, paths)]
+        draws, used = [d for d, _ in pairs], [u for _, u in pairs]
     executor = make_executor(workers if scheduler is None else None, scheduler)
     with folder.lock():
         started = time.perf_counter()
@@ -117,7 +118,7 @@ def compare_command(scenarios, comparator, replications, seed, parameter_uncerta
         command = ("ips-sim compare " + " ".join(paths) + f" --replications {n} --seed {seed}"
                    + (" --parameter-uncertainty" if parameter_uncertainty else "") + f" --out {folder.path}")
         doc = {"command": command, "versions": versions(), "wall_time_seconds": round(wall, 3),
-               "workers": workers, "executor": executor.description}
+               "workers": workers, "executor": executor.description, "parameter_draws": used}
         with folder.write() as tmp:
             write_comparison(tmp, c, doc)
     if not quiet:

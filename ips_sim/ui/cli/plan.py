@@ -101,11 +101,11 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
         folder.check()
     for line in base.warnings():
         click.echo(line, err=True)
-    draws = None
+    draws = draws_used = None
     if parameter_uncertainty:
-        from ips_sim.studies.calibration import scenario_draw_updates
+        from ips_sim.studies.calibration import scenario_draws
 
-        draws = scenario_draw_updates(base, scenario)
+        draws, draws_used = scenario_draws(base, scenario)
     executor = make_executor(workers, scheduler)
     progress = Progress(len(values) * n, f"plan {path}", quiet)
     try:
@@ -136,7 +136,7 @@ def plan_command(scenario, vary, targets, replications, max_replications, worker
 
         doc = {"scenario": base.model_dump(mode="json"), "seed": seed if seed is not None else base.simulation.seed,
                "command": " ".join(["ips-sim", *sys.argv[1:]]), "path": path, "years": years,
-               "currency": currency, "targets": [str(t) for t in parsed]}
+               "currency": currency, "targets": [str(t) for t in parsed], "parameter_draws": draws_used}
         with folder.lock(), folder.write(doc) as tmp:
             write_plan(tmp, res, text, years, currency)
         click.echo(f"-> {folder.path}/plan.csv, plan.txt")

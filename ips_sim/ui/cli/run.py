@@ -70,6 +70,11 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
     n = replications or sc.simulation.replications
     check_scenario(sc, n, scenario, force)
     seed = sc.simulation.seed if seed is None else seed
+    used = None
+    if parameter_uncertainty:  # the draws read (and refused, with one line) before anything is written
+        from ips_sim.studies.calibration import scenario_draws
+
+        _, used = scenario_draws(sc, scenario)
     key = {"scenario": sc.model_dump(mode="json"), "seed": seed, "parameter_uncertainty": parameter_uncertainty}
     folder = OutputFolder(Path(out) if out else Path("outputs") / sc.name, key, kind="run", overwrite=overwrite)
     folder.check()
@@ -104,7 +109,8 @@ def run(scenario, replications, seed, out, workers, no_plots, quiet, parameter_u
         with folder.write() as tmp:
             write_run(tmp, sc, metrics, records,
                       manifest(sc, seed, n, wall, workers=workers, executor=executor.description,
-                               parameter_uncertainty=parameter_uncertainty, records=records_kept),
+                               parameter_uncertainty=parameter_uncertainty, parameter_draws=used,
+                               records=records_kept),
                       plots=not no_plots)
         checkpoint.discard()
     if not quiet:
