@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +28,7 @@ from ips_sim.studies.program_fit.series import quarterly_series, summary_statist
 POPULATION = 300          # particles per generation (default)
 GENERATIONS = 6           # ABC-SMC generations at most (default)
 MIN_ACCEPTANCE = 0.02     # stop when fewer than 2% of proposals are accepted
-POSTERIOR_DRAWS = 200     # equal-weight draws written to posterior.csv and simulated for the predictive
+POSTERIOR_DRAWS = 200     # equal-weight draws (kernel density estimate) in posterior.csv, simulated for the predictive
 PREDICTIVE_FIRST = 10**8  # replication indices of the predictive simulations (the fit's are below)
 BENCHMARKS = {"minimum": 0.31, "average": 0.41, "excellent": 0.50}  # IPS learning community, share working
 BANDS = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -93,24 +91,23 @@ def fit(pm: ProgramModel, records: ProgramRecords, seed: int, population: int = 
     distance = pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.mad_or_cmad)
     abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler,
                        eps=pyabc.MedianEpsilon())
-    with tempfile.TemporaryDirectory(prefix="ips-sim-abc-") as tmp:
-        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", observed)
-        history = abc.run(max_nr_populations=generations, min_acceptance_rate=MIN_ACCEPTANCE)
-        pops = history.get_all_populations()
-        rows = []
-        for t in range(history.max_t + 1):
-            df, w = history.get_distribution(m=0, t=t)
-            row = pops[pops["t"] == t].iloc[0]
-            rows.append({"generation": t, "epsilon": float(row["epsilon"]), "accepted": len(df),
-                         "evaluations": int(row["samples"]), "acceptance": len(df) / max(int(row["samples"]), 1),
-                         "ess": float(pyabc.weighted_statistics.effective_sample_size(w))})
-        df, w = history.get_distribution(m=0, t=history.max_t)
+    # pyabc's history in memory (its own option "sqlite://"): nothing on disk, no commits to wait for;
+    # resuming uses the runner's checkpoint of the simulations, not this history.
+    abc.new("sqlite://", observed)
+    history = abc.run(max_nr_populations=generations, min_acceptance_rate=MIN_ACCEPTANCE)
+    pops = history.get_all_populations()
+    rows = []
+    for t in range(history.max_t + 1):
+        df, w = history.get_distribution(m=0, t=t)
+        row = pops[pops["t"] == t].iloc[0]
+        rows.append({"generation": t, "epsilon": float(row["epsilon"]), "accepted": len(df),
+                     "evaluations": int(row["samples"]), "acceptance": len(df) / max(int(row["samples"]), 1),
+                     "ess": float(pyabc.weighted_statistics.effective_sample_size(w))})
+    df, w = history.get_distribution(m=0, t=history.max_t)
     names = [p.name for p in pm.parameters]
     particles = df[names].reset_index(drop=True).copy()
     particles["weight"] = np.asarray(w, dtype=float) / np.sum(w)
-    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(7, 1)))
-    pick = rng.choice(len(particles), size=POSTERIOR_DRAWS, p=particles["weight"].to_numpy())
-    draws = particles.iloc[pick][names].reset_index(drop=True)
+    draws = kernel_draws(particles, names, POSTERIOR_DRAWS, seed)
     prior_rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(7, 2)))
     prior_draws = pd.DataFrame({n: prior_rng.normal(pm.prior_mean[n], pm.prior_sd[n], 4000) for n in names})
     notes = []
@@ -118,6 +115,28 @@ def fit(pm: ProgramModel, records: ProgramRecords, seed: int, population: int = 
         notes.append(f"note: stopped after {len(rows)} generations: acceptance fell below {MIN_ACCEPTANCE:.0%}")
     return ProgramFit(pm, observed, pd.DataFrame(rows), particles, draws, prior_draws, sampler.simulations,
                       time.perf_counter() - started, notes)
+
+
+def kernel_draws(particles: pd.DataFrame, names: list[str], n: int, seed: int) -> pd.DataFrame:
+    """Equal-weight posterior draws from the kernel density estimate of the last generation.
+
+    The estimate is pyabc's own (``MultivariateNormalTransition``: a Gaussian kernel on each
+    particle, covariance the weighted covariance times Silverman's factor for the effective sample
+    size), the one it proposes the next generation from. Resampling the particles instead gives
+    copies of a few points when the effective sample size e is small, and intervals from e draws
+    contain the truth about 0.9 (e - 1) / (e + 1) of the time, not 0.9 (78% at e = 15.5; measured
+    84.9% over 285 intervals of synthetic programs, 93.0% with the kernel: docs/program_fit.md). The
+    kernel's width makes up for it and narrows as e grows (factor 1.10 on the spread at e = 220).
+    """
+    import pyabc
+
+    w = particles["weight"].to_numpy()
+    kde = pyabc.MultivariateNormalTransition()
+    kde.fit(particles[names], w)
+    rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(7, 1)))
+    pick = rng.choice(len(particles), size=n, p=w)
+    noise = rng.multivariate_normal(np.zeros(len(names)), kde.cov, size=n, method="eigh")
+    return pd.DataFrame(particles[names].to_numpy()[pick] + noise, columns=names)
 
 
 # --------------------------------------------------------------------------- posterior predictive
