@@ -71,6 +71,10 @@ def test_point_mass_posterior_is_the_same_as_setting_the_values_and_any_worker_c
                                             "kind": "the scenario's own posterior"}
     assert json.loads((tmp_path / "b" / "manifest.json").read_text())["parameter_uncertainty"] is None
     assert "of " + str(own / "posterior.csv") + " (the scenario's own posterior, 3 draws)" in a.output
+    report = CliRunner().invoke(main, ["report", str(tmp_path / "a")])
+    assert report.exit_code == 0, report.output
+    assert ("Replication i of every setting used parameter draw i of the scenario's own posterior (3 draws)."
+            in (tmp_path / "a" / "report.md").read_text())
 
 
 def test_posterior_spread_widens_a_points_noise(tmp_path):

@@ -84,6 +84,10 @@ def test_point_mass_posteriors_are_the_same_as_setting_the_values_on_any_worker_
     assert used == {"a": {"source": str(own / "a_post.csv"), "count": 4, "kind": "the scenario's own posterior"},
                     "b": {"source": str(own / "b_post.csv"), "count": 3, "kind": "the scenario's own posterior"}}
     assert "a: the scenario's own posterior" in (tmp_path / "a" / "state.txt").read_text()
+    report = CliRunner().invoke(main, ["report", str(tmp_path / "a")])
+    assert report.exit_code == 0, report.output
+    assert ("replication i used parameter draw i, a, b on their own posterior (parameter_draws)."
+            in (tmp_path / "a" / "report.md").read_text())
 
 
 def test_own_posterior_moves_its_program_and_the_others_use_the_national_draws(tmp_path):

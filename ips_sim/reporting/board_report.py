@@ -307,9 +307,23 @@ def _state_context(folder: Path, man: dict) -> dict:
         "answer": answer, "staffing": rows, "staffing_columns": columns,
         "plots": plots_in(folder, ["frontier.png", "gains.png"]),
         "scenario_text": (f"{len(a)} programs from the state file; each program is an ordinary scenario, "
-                          "evaluated at every staffing level it can take with common random numbers."),
+                          "evaluated at every staffing level it can take with common random numbers."
+                          + _state_draws_text(man)),
         "scenario": {}, "currency": "USD", "replications": man.get("replications"),
     }
+
+
+def _state_draws_text(man: dict) -> str:
+    """With parameter uncertainty: which programs ran on their own posterior, which on the national draws."""
+    if not man.get("parameter_uncertainty"):
+        return ""
+    own = [p["name"] for p in man.get("programs", []) if (p.get("parameter_draws") or {}).get("kind", "")
+           .startswith("the scenario's own")]
+    rest = [p["name"] for p in man.get("programs", []) if p["name"] not in own]
+    parts = ([f"{', '.join(own)} on {'its' if len(own) == 1 else 'their'} own posterior (parameter_draws)"]
+             if own else []) + (
+        [f"{', '.join(rest)} on the national calibration draws"] if rest else [])
+    return " Parameter uncertainty included: replication i used parameter draw i, " + "; ".join(parts) + "."
 
 
 def _sensitivity_context(folder: Path, man: dict) -> dict:
@@ -327,7 +341,9 @@ def _sensitivity_context(folder: Path, man: dict) -> dict:
         "kind": "sensitivity", "title": f"Which assumptions matter: {label}",
         "question": f"Which assumptions, over their plausible ranges, change {' and '.join(outcomes)} the most?",
         "answer": " ".join(parts) + " Each assumption was set to the low and the high end of its range with the "
-                                    "others at the scenario's values, on the same random numbers.",
+                                    "others at the scenario's values, on the same random numbers."
+                  + (f" Replication i of every setting used parameter draw i of {used['kind']} ({used['count']} draws)."
+                     if (used := man.get("parameter_uncertainty")) else ""),
         "scenario_text": scenario_words(sc), "scenario": sc,
         "currency": currency_label(sc["costs"]["price_year"]) if sc else "USD",
         "replications": man.get("replications_per_point"),
