@@ -4,9 +4,7 @@ What is generated: synthetic programs made by the model itself (one replication 
 own factors on job finding, job ending and drop-out, two referrals a month reported, a caseload on day 0
 and its post reported filled), counted as a program reports its quarters, and fitted by the real
 pipeline (history scenario with its start-state estimate, pyabc ABC-SMC through the runner) with a small
-ABC budget. The simulation-based calibration over 50 programs is benchmarks/sbc_program_fit.py: at a
-budget a test can afford it does not pass (see docs/program_fit.md), so it is a script that prints its
-figures, run at a larger budget where there is time.
+ABC budget. The simulation-based calibration over 50 programs is tests/test_program_fit_sbc.py.
 """
 
 from __future__ import annotations
