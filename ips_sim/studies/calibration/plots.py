@@ -75,7 +75,9 @@ def plot_time_course(path, months: np.ndarray, curves: dict, points: list[dict])
     bx.set_xlabel("months of follow-up")
     bx.set_ylabel("odds ratio of employment, IPS vs usual services")
     bx.set_xlim(0, months[-1] + 1)
-    bx.set_ylim(0, max(6.0, float(np.nanmax(odds[3:])) * 1.1) if len(odds) > 3 else 6.0)
+    # Infinite while no control has a job yet (a preparation phase): scaled on the finite part, at most 10.
+    finite = odds[3:][np.isfinite(odds[3:])]
+    bx.set_ylim(0, min(10.0, max(6.0, float(finite.max()) * 1.1)) if finite.size else 6.0)
     bx.set_xticks([0, 12, 24, 36, 48, 60])
     bx.grid(alpha=0.3)
     bx.legend(fontsize=6.5)

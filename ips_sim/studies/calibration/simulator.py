@@ -90,6 +90,11 @@ FREE = {
         # (no source reports how long controls stay in vocational services): the control time course.
         Free("job_search.preparation_cv", 0.0, 3.0, log=False, step=0.5),
         Free("engagement.disengage_rate_per_month", 0.001, 1.0, step=0.2),
+        # Time-limited services: a case closed after this many months without a job (usual_services.yaml),
+        # and employability that matters more where services select (employed controls had more work
+        # history, Bond et al. 2012): the control arms' plateau and their early, front-loaded jobs.
+        Free("engagement.discharge_without_job_months", 3.0, 60.0, log=False, step=2.0),
+        Free("job_search.heterogeneity_cv", 0.05, 2.0, log=False, step=0.15),
     ),
 }
 

@@ -72,8 +72,9 @@ def time_course(rows_i: list[dict], rows_u: list[dict], fit_rows: list[dict]) ->
             continue
         k = mo - 1
         odds = (m_i[k] / (1 - m_i[k])) / (m_u[k] / (1 - m_u[k])) if 0 < m_u[k] and m_i[k] < 1 else math.nan
+        shown = f"{odds:.2f}" if math.isfinite(odds) else "- (no control employed)"
         lines.append(f"| {mo} | {m_i[k]:.3f} [{lo_i[k]:.3f}, {hi_i[k]:.3f}] | {m_u[k]:.3f} [{lo_u[k]:.3f}, "
-                     f"{hi_u[k]:.3f}] | {odds:.2f} |")
+                     f"{hi_u[k]:.3f}] | {shown} |")
     lines += ["", "| published point | arm | month | published [range] | simulated (same design) [95% CI] | "
               "inside the range |", "|---|---|---|---|---|---|"]
     for r in fit_rows:
