@@ -180,3 +180,36 @@ def test_start_state_members_referred_before_day_0():
     m = benefit_months(rec, sc, monthly_earnings(rec, 1.0), R24)
     early = (rec.member["referral_day"] < 0) & np.isin(rec.member["benefit_status"], (1, 3))
     assert (m["ssdi_code"][early, 0] >= 0).all()
+
+
+def test_run_and_tables_compute_each_replications_budget_once(monkeypatch):
+    """The metrics make a replication's budget rows and the budget table reuses them (one ``budget`` call per
+    replication for `run`'s metrics, budget.csv and member_income.csv); a changed scenario gets its own rows,
+    and the table is the same as from rows made afresh."""
+    from ips_sim.economics import costs
+    from ips_sim.reporting.benefit_tables import member_income_table
+    from ips_sim.reporting.tables import budget_table
+
+    calls = []
+    original = costs.budget
+
+    def counted(rec, sc):
+        calls.append(rec.replication)
+        return original(rec, sc)
+
+    monkeypatch.setattr(costs, "budget", counted)
+    sc = scenario_from_dict({"simulation": {"horizon_years": 3, "warmup_years": 1}})
+    _, recs = run_replications(sc, 3, 11, keep_records=True)
+    assert sorted(calls) == [0, 1, 2]
+    table = budget_table(recs, sc)
+    member_income_table(recs[:1], sc)
+    assert sorted(calls) == [0, 1, 2]
+    gov = sc.with_updates({"costs.perspective": "government", "costs.offsets": ["hospital"]})
+    assert with_public_purse(recs[0], gov)["perspective_cost"] == pytest.approx(
+        with_public_purse(recs[0], gov)["public_purse_cost"])
+    assert sorted(calls) == [0, 0, 1, 2]  # the other scenario's rows, made once
+    for rec in recs:
+        rec.derived = None
+    fresh = budget_table(recs, sc)
+    assert sorted(calls) == [0, 0, 0, 1, 1, 2, 2]
+    assert fresh.equals(table)

@@ -25,6 +25,7 @@ first year after warm-up (day 0 for a cohort).
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -157,6 +158,20 @@ def budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     return r
 
 
+def replication_budget(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
+    """``budget(rec, scenario)``, computed once per replication and scenario and kept with the records, so the
+    metrics (made where the replication runs) and the budget table (after the run) share the same rows.
+
+    Returns a new dict of the kept arrays (add columns to it freely; do not write into its arrays).
+    """
+    key = hashlib.blake2b(scenario.model_dump_json().encode(), digest_size=16).digest()
+    kept = (rec.derived or {}).get("budget")
+    if kept is None or kept[0] != key:
+        kept = (key, budget(rec, scenario))
+        rec.derived = {**(rec.derived or {}), "budget": kept}
+    return dict(kept[1])
+
+
 def discounted(rows: dict[str, np.ndarray], column: str) -> float:
     """Sum over years of a column times the year's discount factor."""
     return float((rows[column] * rows["discount_factor"]).sum())
@@ -164,7 +179,7 @@ def discounted(rows: dict[str, np.ndarray], column: str) -> float:
 
 def cost_metrics(rec: FrozenRecords, scenario: Scenario, placements: float) -> dict[str, float]:
     """Cost metrics of a run (undiscounted, output price year) from the budget rows."""
-    rows = budget(rec, scenario)
+    rows = replication_budget(rec, scenario)
     start, end = scenario.warmup_days, rec.horizon
     years = (end - start) / DAYS_PER_YEAR
     total = float(rows["service_cost"].sum())
@@ -248,7 +263,7 @@ def economic_outcomes(rec: FrozenRecords, scenario: Scenario, rows: dict | None 
 
 def with_public_purse(rec: FrozenRecords, scenario: Scenario) -> dict[str, np.ndarray]:
     """The budget rows with the public purse's columns (``public_purse.PURSE_COLUMNS``) added."""
-    rows = budget(rec, scenario)
+    rows = replication_budget(rec, scenario)
     rows.update(public_purse(rec, scenario, rows))
     if scenario.costs.perspective == "government":
         rows["perspective_cost"] = rows["public_purse_cost"].copy()

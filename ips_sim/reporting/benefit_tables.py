@@ -14,7 +14,7 @@ import pandas as pd
 from ips_sim.config import DAYS_PER_MONTH, Scenario, prices
 from ips_sim.config.benefit_rules import rules
 from ips_sim.economics.benefits import SSDIMonth
-from ips_sim.economics.costs import budget
+from ips_sim.economics.costs import replication_budget
 from ips_sim.economics.public_purse import annual_taxes, public_purse
 from ips_sim.sim.benefit_choice import Benefit
 from ips_sim.sim.records import FrozenRecords
@@ -76,7 +76,7 @@ def member_income_table(records: list[FrozenRecords], scenario: Scenario) -> pd.
 
 
 def _detail(rec: FrozenRecords, scenario: Scenario) -> dict:
-    d = public_purse(rec, scenario, budget(rec, scenario), detail=True)
+    d = public_purse(rec, scenario, replication_budget(rec, scenario), detail=True)
     out_year = prices.output_year(scenario.costs.price_year)
     d["to_rules"] = prices.convert(1.0, out_year, scenario.benefits.rules_year)
     return d

@@ -234,6 +234,9 @@ class FrozenRecords:
     month: np.ndarray
     # (post, start day, end day) of each vacancy (turnover; VACANCY_COLUMNS); empty without turnover
     vacancy: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    # What later steps compute from these records once and share (the metrics' budget rows, which the
+    # budget table reuses: economics/costs.py ``replication_budget``), by name; not part of the records.
+    derived: dict | None = field(default=None, compare=False, repr=False)
 
     # ------------------------------------------------------------------ named accessors
 
