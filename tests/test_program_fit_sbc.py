@@ -18,19 +18,23 @@ the definition of the interval, and the bounds are the 99.9% two-sided binomial 
 intervals at p = 0.9 (252 to 286; about 3.3 standard errors). The 300 intervals are not
 independent (three parameters of one fit, two fits of one program); positive dependence widens the
 spread of the count, so these bounds are if anything strict. The same intervals shrunk by half
-around their middle must fail the check (it can fail). More quarters must move the posterior means
-toward the truth: the move of each mean from 8 to 16 quarters, times the distance from the 8-quarter
-mean to the truth, is positive on average (one-sided, 1.645 standard errors over the 50 programs). For
-exact posteriors its expectation is the mean squared move (the posterior mean is a martingale), and a
-fit that ignored quarters 9-16 would make it 0. The errors of the means must not rise. (A first
-version asked the mean absolute error to fall by 1.645 standard errors: on these seeds it fell by 0.031
-prior standard deviations, SE 0.027, z = 1.15; on 50 other programs, seeds 2027, by 0.070, z = 2.45.
-Its power at this budget is about one half, so the move toward the truth, z = 2.73 here and 4.26 on
-the other programs, is asserted instead, and the error only must not rise.)
+around their middle must fail the check (it can fail). More quarters must not take the posterior
+means away from the truth: their mean absolute error (in prior standard deviations, averaged over the
+three parameters) must not rise from 8 to 16 quarters by 1.645 of its standard errors (one-sided; a
+16-quarter "fit" that ignored its records and answered the prior mean would raise it by 0.132, SE 0.028,
+on these seeds, and fail).
 
-Measured: 100 fits in 106 s (pytest, one process, other work on the 2 cores; 134 s of CPU time in a run on a
-busier machine); coverage
-266 of 300 (88.7%), halved intervals 191 of 300 (see docs/program_fit.md).
+What this test does not show: that the means come measurably closer to the truth with 16 quarters. At
+this budget the fall of the error (0.031 prior standard deviations, SE 0.027, on these seeds) is no
+larger than what Monte Carlo noise alone gives: a second fit of the same first 8 quarters with another
+seed "improves" on the first by 0.034 (SE 0.027). The move of the means toward the truth is no better
+a measure (0.27 against 0.23 for that second 8-quarter fit): the noise of the 8-quarter mean is
+regressed away by any refit. With an effective sample size of about 12, the posterior means carry
+Monte Carlo noise as large as what quarters 9-16 add; benchmarks/sbc_program_fit.py measures it at
+larger budgets.
+
+Measured: 100 fits in 106 s (pytest, one process, other work on the 2 cores; 134 s of CPU time in a
+run on a busier machine); coverage 266 of 300 (88.7%), halved intervals 191 of 300 (docs/program_fit.md).
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def _coverage(fits, shrink: float = 1.0) -> tuple[int, int]:
     return inside, n
 
 
-def test_posterior_intervals_are_calibrated_and_more_quarters_bring_the_means_to_the_truth():
+def test_posterior_intervals_are_calibrated_and_more_quarters_do_not_move_the_means_away():
     fits = _fits()
     inside, n = _coverage(fits)
     lo, hi = stats.binom.ppf([0.0005, 0.9995], n, 0.9)
@@ -109,18 +113,11 @@ def test_posterior_intervals_are_calibrated_and_more_quarters_bring_the_means_to
     shrunk, _ = _coverage(fits, shrink=0.5)
     assert shrunk < lo, f"intervals shrunk by half still pass: {shrunk}/{n}"
 
-    # More quarters move the posterior means toward the truth: per program, the move of the mean from 8 to
-    # 16 quarters times the distance from the 8-quarter mean to the truth (in prior variances, summed over
-    # the three parameters). A posterior mean is a martingale, so its expectation is that of the squared
-    # move, above 0; a 16-quarter fit that ignored quarters 9-16 would move by noise only (expectation 0).
-    mean = {q: np.array([[f[q]["mean"][m] / sd[m] for m in NAMES] for _, f, sd in fits]) for q in (8, 16)}
-    truth = np.array([[t[m] / sd[m] for m in NAMES] for t, _, sd in fits])
-    toward = ((mean[16] - mean[8]) * (truth - mean[8])).sum(axis=1)
-    se = toward.std(ddof=1) / math.sqrt(len(toward))
-    err = {q: np.abs(mean[q] - truth) for q in (8, 16)}
-    words = f"errors of the means 8 -> 16 quarters: {err[8].mean(0).round(3)} -> {err[16].mean(0).round(3)}"
-    assert toward.mean() > 1.645 * se, f"means not moving toward the truth: {toward.mean():.3f} (SE {se:.3f}); {words}"
-    # And they end closer: the error (averaged over the three) must not rise by 1.645 of its standard errors.
+    # More quarters must not take the means away from the truth (see the docstring for what is not shown).
+    err = {q: np.array([[abs(f[q]["mean"][m] - t[m]) / sd[m] for m in NAMES] for t, f, sd in fits])
+           for q in (8, 16)}
     fall = (err[8] - err[16]).mean(axis=1)
     se = fall.std(ddof=1) / math.sqrt(len(fall))
-    assert fall.mean() > -1.645 * se, f"means further from the truth: {fall.mean():.3f} (SE {se:.3f}); {words}"
+    assert fall.mean() > -1.645 * se, (
+        f"means further from the truth with 16 quarters: fall {fall.mean():.3f} (SE {se:.3f}); errors 8 -> 16 "
+        f"quarters: {err[8].mean(0).round(3)} -> {err[16].mean(0).round(3)}")
