@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -288,33 +287,3 @@ def fidelity_summary(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
                     "score_mean": mean, "score_ci_low": mean - half, "score_ci_high": mean + half,
                     "replications": int(len(g))})
     return pd.DataFrame(out)
-
-
-def plot_fidelity(table: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
-    """fidelity.png: mean item score over replications with 95% CI (anchors from memory marked *)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    summ = fidelity_summary(table)
-    summ = summ[summ["item"].isin(SCORED)]
-    provenance = {i.name: i.anchors for i in ITEMS}
-    labels = [n.replace("_", " ").capitalize() + (" *" if provenance[n] == MEMORY else "") for n in summ["item"]]
-    mean = summ["score_mean"].to_numpy()
-    err = np.vstack([mean - summ["score_ci_low"].to_numpy(), summ["score_ci_high"].to_numpy() - mean])
-    err = np.nan_to_num(err)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    y = np.arange(len(labels))
-    ax.barh(y, mean, xerr=err, color="tab:purple", alpha=0.8, capsize=3)
-    ax.set_yticks(y, labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 5.2)
-    ax.axvline(5, color="0.5", ls=":", lw=1)
-    n = table["replication"].nunique()
-    ax.set_xlabel("IPS fidelity item score (1-5)")
-    ax.set_title(f"{scenario.display_label}: fidelity items from operations\n"
-                 f"mean of {n} replications, 95% CI; * lower anchors assumed (scale text not checked)", fontsize=9)
-    ax.grid(alpha=0.3, axis="x")
-    fig.tight_layout()
-    fig.savefig(folder / "fidelity.png", dpi=110)
-    plt.close(fig)

@@ -1,19 +1,24 @@
-"""PNG plots of a run: waitlist and caseload, employment, specialists' hours."""
+"""PNG plots of a run: waitlist and caseload, employment, specialists' hours, fans, fidelity items.
+
+Each figure is drawn once: its margins are set from the text it carries (title lines, axis labels,
+tick labels), measured before drawing (``plot_layout.fit_margins``), instead of ``tight_layout``,
+which lays out every tick and label to find them and leaves a layout engine that makes ``savefig``
+lay the figure out again. Figures are made without pyplot (no figure manager, nothing to close).
+"""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ips_sim.config import Scenario  # noqa: E402
+from ips_sim.analysis.fidelity import ITEMS, MEMORY, SCORED, fidelity_summary
+from ips_sim.config import Scenario
 from ips_sim.core.intervals import t_half_width
-from ips_sim.sim.staffing import team_caseload_cap  # noqa: E402
+from ips_sim.reporting.plot_layout import figure, fit_margins, save
+from ips_sim.sim.staffing import team_caseload_cap
 
 ACTIVITY_COLUMNS = (
     ("hours_intake", "intake"),
@@ -46,29 +51,33 @@ def _band(ax, band: pd.DataFrame, label: str, color: str, scenario: Scenario) ->
     ax.fill_between(x, band["low"], band["high"], color=color, alpha=0.25, lw=0)
 
 
+def _title(ax, text: str, fontsize: float = 10) -> None:
+    # y given: the title sits above the axes, and matplotlib need not look for tick labels on top to move it
+    ax.set_title(textwrap.fill(text, 80), fontsize=fontsize, y=1.0)
+
+
 def _finish(fig, ax, scenario: Scenario, title: str, ylabel: str, path: Path) -> None:
     warm = scenario.simulation.warmup_years
-    if scenario.start_date is not None:
+    dates = scenario.start_date is not None
+    if dates:
         ax.set_xlabel("month end (the run starts from the program as it is today)")
-        fig.autofmt_xdate()
     else:
         if warm > 0:
             ax.axvspan(0, warm, color="0.9", zorder=0, label="warm-up")
         ax.set_xlabel("years since the program opened")
     ax.set_ylabel(ylabel)
-    ax.set_title(textwrap.fill(f"{scenario.display_label}: {title}", 80), fontsize=10)
+    _title(ax, f"{scenario.display_label}: {title}")
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fit_margins(fig, ax, dates=dates)
+    save(fig, path)
 
 
 def plot_run(monthly: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
     n = monthly["replication"].nunique()
     caption = f"mean of {n} replications, 95% CI band"
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = figure()
     _band(ax, mean_and_ci(monthly, "caseload"), "caseload (enrolled members)", "tab:blue", scenario)
     _band(ax, mean_and_ci(monthly, "waitlist"), "waitlist", "tab:red", scenario)
     cap = team_caseload_cap(scenario)
@@ -76,12 +85,12 @@ def plot_run(monthly: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
     _finish(fig, ax, scenario, f"caseload and waitlist ({caption})", "members at month end",
             folder / "caseload_waitlist.png")
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = figure()
     _band(ax, mean_and_ci(monthly, "employed"), "members working", "tab:green", scenario)
     _band(ax, mean_and_ci(monthly, "placements"), "jobs started in the month", "tab:orange", scenario)
     _finish(fig, ax, scenario, f"employment ({caption})", "members / jobs", folder / "employment.png")
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = figure()
     means = monthly.groupby("month")[[c for c, _ in ACTIVITY_COLUMNS] + ["hours_available"]].mean()
     years = _x(means.index, scenario)
     ax.stackplot(years, *[means[c].to_numpy() for c, _ in ACTIVITY_COLUMNS],
@@ -102,24 +111,48 @@ def plot_fans(trajectory: pd.DataFrame, scenario: Scenario, folder: Path) -> Non
     """Fan charts of the waitlist and of members working: mean, median and the 10-90th percentile band."""
     x, xlabel = _months_axis(trajectory)
     n = int(trajectory["replications"].max())
+    dates = "date" in trajectory.columns
     for col, label, color, name in (("waitlist", "people waiting", "tab:red", "waitlist_fan.png"),
                                     ("employed", "members working", "tab:green", "employed_fan.png")):
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = figure()
         ax.fill_between(x, trajectory[f"{col}_p10"], trajectory[f"{col}_p90"], color=color, alpha=0.2, lw=0,
                         label="10th-90th percentile of replications", step=None)
         ax.plot(x, trajectory[f"{col}_p50"], color=color, lw=1, ls="--", label="median")
         ax.plot(x, trajectory[f"{col}_mean"], color=color, lw=2, label="mean")
         warm = scenario.simulation.warmup_years * 12
-        if warm > 0 and "date" not in trajectory.columns:
+        if warm > 0 and not dates:
             ax.axvspan(0, warm, color="0.9", zorder=0, label="warm-up")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{label} at month end")
         ax.set_ylim(bottom=0)
-        ax.set_title(textwrap.fill(f"{scenario.display_label}: {label} ({n} replications)", 80), fontsize=10)
+        _title(ax, f"{scenario.display_label}: {label} ({n} replications)")
         ax.legend(fontsize=8, loc="best")
         ax.grid(alpha=0.3)
-        if "date" in trajectory.columns:
-            fig.autofmt_xdate()
-        fig.tight_layout()
-        fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
+        fit_margins(fig, ax, dates=dates)
+        save(fig, folder / name)
+
+
+def plot_fidelity(table: pd.DataFrame, scenario: Scenario, folder: Path) -> None:
+    """fidelity.png: mean item score over replications with 95% CI (anchors from memory marked *)."""
+    summ = fidelity_summary(table)
+    summ = summ[summ["item"].isin(SCORED)]
+    provenance = {i.name: i.anchors for i in ITEMS}
+    labels = [n.replace("_", " ").capitalize() + (" *" if provenance[n] == MEMORY else "") for n in summ["item"]]
+    mean = summ["score_mean"].to_numpy()
+    err = np.vstack([mean - summ["score_ci_low"].to_numpy(), summ["score_ci_high"].to_numpy() - mean])
+    err = np.nan_to_num(err)
+    fig, ax = figure()
+    y = np.arange(len(labels))
+    ax.barh(y, mean, xerr=err, color="tab:purple", alpha=0.8, capsize=3)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 5.2)
+    ax.axvline(5, color="0.5", ls=":", lw=1)
+    n = table["replication"].nunique()
+    ax.set_xlabel("IPS fidelity item score (1-5)")
+    # Centred on the figure, not on the axes the item names push to the right (its second line is long).
+    title = fig.suptitle(f"{scenario.display_label}: fidelity items from operations\n"
+                 f"mean of {n} replications, 95% CI; * lower anchors assumed (scale text not checked)", fontsize=9)
+    ax.grid(alpha=0.3, axis="x")
+    fit_margins(fig, ax, ytick_size=8, suptitle=title)
+    save(fig, folder / "fidelity.png")

@@ -361,13 +361,12 @@ def write_run(folder: Path, scenario: Scenario, per_replication, records, manife
         # was the largest table of a run by far, doubling the time `run` takes.
         from ips_sim.reporting.benefit_tables import member_income_table
         write_csv(member_income_table(records[:1], scenario), folder / "member_income.csv")
-        from ips_sim.analysis.fidelity import fidelity_table, plot_fidelity
+        from ips_sim.analysis.fidelity import fidelity_table
         fidelity = fidelity_table(records, scenario)
         write_csv(fidelity, folder / "fidelity.csv")
         if plots:
-            from ips_sim.reporting.plots import plot_run
+            from ips_sim.reporting.plots import plot_fans, plot_fidelity, plot_run
             plot_run(monthly, scenario, folder)
-            from ips_sim.reporting.plots import plot_fans
             plot_fans(trajectory, scenario, folder)
             plot_fidelity(fidelity, scenario, folder)
     write_json(folder / "manifest.json", manifest_doc)
