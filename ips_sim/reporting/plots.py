@@ -151,8 +151,9 @@ def plot_fidelity(table: pd.DataFrame, scenario: Scenario, folder: Path) -> None
     n = table["replication"].nunique()
     ax.set_xlabel("IPS fidelity item score (1-5)")
     # Centred on the figure, not on the axes the item names push to the right (its second line is long).
-    title = fig.suptitle(f"{scenario.display_label}: fidelity items from operations\n"
-                 f"mean of {n} replications, 95% CI; * lower anchors assumed (scale text not checked)", fontsize=9)
+    lines = (f"{scenario.display_label}: fidelity items from operations",
+             f"mean of {n} replications, 95% CI; * lower anchors assumed (scale text not checked)")
+    title = fig.suptitle("\n".join(textwrap.fill(line, 90) for line in lines), fontsize=9)
     ax.grid(alpha=0.3, axis="x")
     fit_margins(fig, ax, ytick_size=8, suptitle=title)
     save(fig, folder / "fidelity.png")
