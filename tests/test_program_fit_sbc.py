@@ -33,7 +33,7 @@ noise of the 8-quarter mean is regressed away by any refit. With an effective sa
 13, the posterior means carry Monte Carlo noise as large as what quarters 9-16 add;
 benchmarks/sbc_program_fit.py --control measures it at larger budgets.
 
-Measured: 100 fits, 107 s of CPU time (one process; 106-171 s in pytest with other work on the 2
+Measured: 100 fits, 124 s of CPU time (one process; 195 s of wall time with other work on the 2
 cores); coverage 269 of 300 (89.7%), halved intervals 191 of 300 (docs/program_fit.md).
 """
 

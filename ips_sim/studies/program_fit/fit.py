@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -91,19 +93,21 @@ def fit(pm: ProgramModel, records: ProgramRecords, seed: int, population: int = 
     distance = pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.mad_or_cmad)
     abc = pyabc.ABCSMC(model, prior, distance, population_size=population, sampler=sampler,
                        eps=pyabc.MedianEpsilon())
-    # pyabc's history in memory (its own option "sqlite://"): nothing on disk, no commits to wait for;
-    # resuming uses the runner's checkpoint of the simulations, not this history.
-    abc.new("sqlite://", observed)
-    history = abc.run(max_nr_populations=generations, min_acceptance_rate=MIN_ACCEPTANCE)
-    pops = history.get_all_populations()
-    rows = []
-    for t in range(history.max_t + 1):
-        df, w = history.get_distribution(m=0, t=t)
-        row = pops[pops["t"] == t].iloc[0]
-        rows.append({"generation": t, "epsilon": float(row["epsilon"]), "accepted": len(df),
-                     "evaluations": int(row["samples"]), "acceptance": len(df) / max(int(row["samples"]), 1),
-                     "ess": float(pyabc.weighted_statistics.effective_sample_size(w))})
-    df, w = history.get_distribution(m=0, t=history.max_t)
+    # pyabc's history in a temporary file, which pyabc closes after each access. (Its in-memory option
+    # "sqlite://" keeps one connection open, and a LocalExecutor's thread that collects it prints sqlite
+    # errors.) Resuming uses the runner's checkpoint of the simulations, not this history.
+    with tempfile.TemporaryDirectory(prefix="ips-sim-abc-") as tmp:
+        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", observed)
+        history = abc.run(max_nr_populations=generations, min_acceptance_rate=MIN_ACCEPTANCE)
+        pops = history.get_all_populations()
+        rows = []
+        for t in range(history.max_t + 1):
+            df, w = history.get_distribution(m=0, t=t)
+            row = pops[pops["t"] == t].iloc[0]
+            rows.append({"generation": t, "epsilon": float(row["epsilon"]), "accepted": len(df),
+                         "evaluations": int(row["samples"]), "acceptance": len(df) / max(int(row["samples"]), 1),
+                         "ess": float(pyabc.weighted_statistics.effective_sample_size(w))})
+        df, w = history.get_distribution(m=0, t=history.max_t)
     names = [p.name for p in pm.parameters]
     particles = df[names].reset_index(drop=True).copy()
     particles["weight"] = np.asarray(w, dtype=float) / np.sum(w)
