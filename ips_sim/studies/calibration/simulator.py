@@ -88,7 +88,11 @@ FREE = {
         Free("job_search.preparation_months", 0.0, 24.0, log=False, step=1.0),
         # Preparation that varies between people (gamma, this CV) and the control arms' own drop-out
         # (no source reports how long controls stay in vocational services): the control time course.
-        Free("job_search.preparation_cv", 0.0, 3.0, log=False, step=0.5),
+        # Bounded below by 0.5: time spent on prevocational activities "varies greatly among individuals"
+        # (Davis et al. 2019, VIP-STAR: those who never engaged in transitional work were 2.5 times as likely
+        # to have a competitive job within 6 months); a CV near 0 would have everyone prepare the same months
+        # and no control jobs before then.
+        Free("job_search.preparation_cv", 0.5, 3.0, log=False, step=0.5),
         Free("engagement.disengage_rate_per_month", 0.001, 1.0, step=0.2),
         # Time-limited services: a case closed after this many months without a job (usual_services.yaml),
         # and employability that matters more where services select (employed controls had more work
