@@ -70,8 +70,9 @@ def test_mhts_no_difference_in_ssdi_suspension_or_termination():
     # Mental Health Treatment Study (SSDI beneficiaries; Drake et al. 2013; Psychiatr Serv 2019):
     # IPS raised employment, but suspension or termination of benefits for work did not differ by
     # arm. A virtual trial of SSDI beneficiaries: 20 trials of 100 per arm, 24 months. The difference
-    # must stay under 1 percentage point (a trial of MHTS size, ~1,000 per arm, would detect about
-    # 1.5 points at these rates), while IPS members use more trial work months.
+    # must stay under 1 percentage point, about the smallest difference a trial of MHTS size (~1,000
+    # per arm) detects with 80% power at rates under 1% (0.7-0.9 points, two-sided 5%, arcsine or
+    # Wald), while IPS members use more trial work months.
     ips = scenario_from_dict({}).with_updates(SSDI_ONLY)
     ctl = scenario_from_dict({"arm": "usual_services"}).with_updates(SSDI_ONLY)
     r = virtual_trial(ips, ctl, 100, follow_up_months=24, replications=20, seed=5)
