@@ -152,6 +152,14 @@ def _step_month_shares(start: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]
     return first, shares
 
 
+def _counts(days: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.histogram(days[np.isfinite(days)], bins=edges)[0]`` in a few array steps (months [a, b), the last
+    one closed; days outside the edges and missing days not counted): a tenth of the time per call."""
+    days = days[(days >= edges[0]) & (days <= edges[-1])]  # NaN compares false
+    idx = np.minimum(np.searchsorted(edges, days, side="right") - 1, len(edges) - 2)
+    return np.bincount(idx, minlength=len(edges) - 1)
+
+
 def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame:
     """Per replication and month: flows counted from the records, stocks from month-end snapshots.
 
@@ -166,12 +174,11 @@ def monthly_table(records: list[FrozenRecords], start_date=None) -> pd.DataFrame
         edges = np.arange(n_months + 1) * DAYS_PER_MONTH
 
         def per_month(days, edges=edges):
-            days = days[np.isfinite(days)]
-            return np.histogram(days, bins=edges)[0]
+            return _counts(days, edges)
 
         ref, enr = r.member["referral_day"], r.member["enrollment_day"]
         got = np.isfinite(enr) & (ref >= 0)
-        n_ref = np.histogram(ref[got], bins=edges)[0]
+        n_ref = _counts(ref[got], edges)
         total_wait = np.histogram(ref[got], bins=edges, weights=(enr - ref)[got])[0]
         with np.errstate(invalid="ignore", divide="ignore"):
             wait = np.where(n_ref > 0, total_wait / np.maximum(n_ref, 1), np.nan)
@@ -321,15 +328,14 @@ def _column_text(column: pd.Series) -> list[str] | None:
     if kind == "b":
         return ["True" if v else "False" for v in a.tolist()]
     if kind == "O":
-        out = []
-        for v in a.tolist():
-            if v is None or (isinstance(v, float) and v != v):
-                out.append("")
-            elif isinstance(v, str) and "\r" not in v:
-                out.append(_field(v))
-            else:
-                return None
-        return out
+        # Text columns hold a few distinct labels (exit reasons, job ends ...): each is quoted once.
+        # Missing values (None, NaN) are written empty, as pandas writes them.
+        codes, labels = pd.factorize(a, use_na_sentinel=True)
+        labels = labels.tolist()
+        if not all(isinstance(v, str) and "\r" not in v for v in labels):
+            return None
+        fields = np.array([_field(v) for v in labels] + [""], dtype=object)  # code -1 (missing): the last
+        return fields[codes].tolist()
     return None
 
 
