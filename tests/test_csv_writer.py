@@ -52,3 +52,26 @@ def test_same_text_as_pandas_on_the_run_tables():
     members = frames[5]
     assert any(isinstance(v, str) for v in members.iloc[0])  # text columns were covered
     assert members.isna().to_numpy().any()  # and missing values
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(values=st.lists(st.integers(-3, 40), max_size=40), dtype=st.sampled_from([np.int64, np.int16, np.uint32]))
+def test_small_numbers_as_pandas_writes_them(values, dtype):
+    """Ids, months and counts (non-negative and fewer than the rows) take the table of number texts."""
+    if dtype == np.uint32:
+        values = [abs(v) for v in values]
+    df = pd.DataFrame({"id": np.array(values, dtype=dtype), "k": np.array(values[::-1], dtype=np.int64)})
+    assert csv_text(df) == pandas_text(df)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(months=st.integers(1, 30), data=st.data())
+def test_month_counts_are_numpy_histogram(months, data):
+    """monthly_table's counts: np.histogram of the finite days over the month edges (the last month closed)."""
+    edges = np.arange(months + 1) * 30.4375
+    special = st.sampled_from([*edges.tolist(), float("nan"), float("inf"), -float("inf"), -1e-9])
+    days = np.array(data.draw(st.lists(st.one_of(st.floats(-40.0, edges[-1] + 40.0), special), max_size=60)),
+                    dtype=float)
+    expected = np.histogram(days[np.isfinite(days)], bins=edges)[0]
+    got = tables._counts(days, edges)
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()

@@ -316,6 +316,17 @@ def _field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if not _QUOTE_IF.isdisjoint(text) else text
 
 
+def _number_texts(n: int) -> np.ndarray:
+    """The texts of 0 .. n - 1 (at least), an object array indexed by the number (grown as needed)."""
+    global _number_text
+    if len(_number_text) < n:
+        _number_text = np.array([str(i) for i in range(max(n, 2 * len(_number_text)))], dtype=object)
+    return _number_text
+
+
+_number_text = np.array([], dtype=object)
+
+
 def _column_text(column: pd.Series) -> list[str] | None:
     """The column's fields as ``to_csv`` writes them, or None for a kind of column left to pandas."""
     a = column.to_numpy()
@@ -324,6 +335,8 @@ def _column_text(column: pd.Series) -> list[str] | None:
         fmt = FLOAT_FORMAT
         return ["" if v != v else fmt % v for v in a.tolist()]  # NaN: empty
     if kind in "iu":
+        if len(a) and 0 <= a.min() and a.max() < len(a):  # ids, months, counts: each number's text made once
+            return _number_texts(int(a.max()) + 1)[a].tolist()
         return [str(v) for v in a.tolist()]
     if kind == "b":
         return ["True" if v else "False" for v in a.tolist()]
