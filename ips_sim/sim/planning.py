@@ -78,14 +78,20 @@ class PlanningStep:
         push(t_end, self._planning_step, None, None)
 
 
+def bounded_table(tables: dict, key, limit: int) -> dict:
+    """The table kept under ``key`` in ``tables`` (new and empty on first use); when ``limit`` tables are
+    kept, all are dropped first: a bound on memory, never on results, which do not depend on the tables."""
+    table = tables.get(key)
+    if table is None:
+        if len(tables) >= limit:
+            tables.clear()
+        table = tables[key] = {}
+    return table
+
+
 def states_seen(memo: dict, setting: tuple) -> dict:
     """The table of planning states seen with ``setting`` (hours, quality, in post, supervision) in ``memo``."""
-    table = memo.get(setting)
-    if table is None:
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()
-        table = memo[setting] = {}
-    return table
+    return bounded_table(memo, setting, MEMO_SIZE)
 
 
 def share_hours(k: PlanningConstants, policy: str, order: tuple, s: Specialist,
@@ -150,12 +156,7 @@ _MEMOS_KEPT = 8  # tables kept (a bound on memory: a sweep meets many planning n
 
 def shared_memo(key: tuple) -> dict:
     """The table of planning states seen for ``key`` (planning numbers, policy, order, specialist index)."""
-    memo = _SHARED_MEMOS.get(key)
-    if memo is None:
-        if len(_SHARED_MEMOS) >= _MEMOS_KEPT:
-            _SHARED_MEMOS.clear()
-        memo = _SHARED_MEMOS[key] = {}
-    return memo
+    return bounded_table(_SHARED_MEMOS, key, _MEMOS_KEPT)
 
 
 class PlanningConstants:
