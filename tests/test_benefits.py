@@ -15,7 +15,6 @@ from ips_sim.economics.benefits import (
     income_tax_array,
     payroll_tax,
     ssdi_code_rows,
-    ssdi_codes,
     ssdi_months,
     ssi_break_even_earnings,
     ssi_countable_income,
@@ -95,6 +94,7 @@ TWP24, SGA24 = R24.twp_month_earnings, R24.sga_monthly   # 1,110 and 1,550
 def test_at_below_and_above_the_trial_work_amount():
     # a month exactly at the amount is not a trial work month; a cent above is
     assert ssdi_months([TWP24, TWP24 - 1, TWP24 + 0.01], R24) == [P, P, T]
+    assert ssdi_months([], R24) == []  # referred after the last month: no months at all
 
 
 def test_nine_trial_months_then_cessation_grace_suspension():
@@ -159,9 +159,47 @@ def test_vectorised_income_tax_is_the_scalar_one():
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
 
 
+def _month_by_month(earnings: list[float], r) -> list[int]:
+    """The SSDI work rules walked month by month, as SSA describes them (the oracle for the array steps)."""
+    paid, trial_work, grace, suspended, terminated_code = 0, 1, 2, 3, 4
+    out: list[int] = []
+    trial: list[int] = []         # months that were trial work months
+    epe_start = None              # first month of the EPE
+    ceased = False
+    grace_left = 0
+    terminated = False
+    for i, e in enumerate(earnings):
+        if terminated:
+            out.append(terminated_code)
+        elif epe_start is None:
+            if e > r.twp_month_earnings:
+                trial.append(i)
+                if sum(1 for k in trial if k > i - r.twp_window_months) >= r.twp_months:
+                    epe_start = i + 1
+                out.append(trial_work)
+            else:
+                out.append(paid)
+        elif grace_left > 0:
+            grace_left -= 1
+            out.append(grace)
+        elif e > r.sga_monthly:
+            if not ceased:
+                ceased = True
+                grace_left = r.grace_months - 1
+                out.append(grace)
+            elif i < epe_start + r.epe_months:
+                out.append(suspended)
+            else:
+                terminated = True
+                out.append(terminated_code)
+        else:
+            out.append(paid)
+    return out
+
+
 def test_array_state_machine_is_the_scalar_one():
     # ssdi_code_rows (members x months at once, each from its own first month) must give the
-    # scalar state machine's codes on the worked cases above and on random earnings at the
+    # month-by-month walk's codes (_month_by_month) on the worked cases above and on random earnings at the
     # thresholds (at and a dollar above the trial work amount and SGA), for every rules year.
     cases = [[2000.0] * 14 + [SGA24] + [2000.0], [1300.0] * 48, [1200.0] * 8 + [0.0] * 60 + [1200.0],
              [1200.0] * 9 + [1000.0] * 36 + [2000.0] * 4 + [0.0],
@@ -170,7 +208,7 @@ def test_array_state_machine_is_the_scalar_one():
     e = np.array([c + [0.0] * (k - len(c)) for c in cases])
     got = ssdi_code_rows(e, np.zeros(len(cases), int), R24)
     for row, c in zip(got, cases):
-        assert row[:len(c)].tolist() == [int(m) for m in ssdi_months(c, R24)]
+        assert row[:len(c)].tolist() == _month_by_month(c, R24)
     rng = np.random.default_rng(20240601)
     for year in rule_years():
         r = rules(year)
@@ -181,4 +219,4 @@ def test_array_state_machine_is_the_scalar_one():
             first = rng.integers(0, k + 1, n)
             got = ssdi_code_rows(e, first, r)
             for i in range(n):
-                assert got[i].tolist() == [-1] * first[i] + ssdi_codes(e[i, first[i]:].tolist(), r)
+                assert got[i].tolist() == [-1] * first[i] + _month_by_month(e[i, first[i]:].tolist(), r)

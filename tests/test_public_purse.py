@@ -118,9 +118,10 @@ def test_no_beneficiaries_government_is_wider_with_taxes_for_earnings(small_run)
                                               rel=1e-9)
 
 
-def test_cut_short_state_machine_is_the_whole_one(small_run):
-    # benefit_months runs the SSDI rules only up to a member's last month above the trial work amount
-    # (plus grace months); the months after must be what the whole sequence gives.
+def test_benefit_months_follow_each_beneficiarys_own_sequence(small_run):
+    # benefit_months runs the SSDI rules only for beneficiaries with a month above the trial work amount
+    # (the others are paid throughout) and from each one's first month: every SSDI beneficiary's codes
+    # must be what the rules give for that member's whole sequence of months.
     from ips_sim.economics.benefits import ssdi_months
     sc, rec = small_run
     e = monthly_earnings(rec, 1.0)

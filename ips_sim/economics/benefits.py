@@ -85,65 +85,26 @@ def ssi_break_even_earnings(r: Rules, unearned: float = 0.0) -> float:
 # --------------------------------------------------------------------------- SSDI
 
 
-def ssdi_months(earnings: Sequence[float], r: Rules, sga: float | None = None,
-                twp_amount: float | None = None) -> list[SSDIMonth]:
+def ssdi_months(earnings: Sequence[float], r: Rules) -> list[SSDIMonth]:
     """The SSDI outcome of each month of a beneficiary's earnings, from the first month on.
 
-    Trial work period: a month with earnings above ``twp_amount`` is a trial work month;
+    Trial work period: a month with earnings above the trial work amount is a trial work month;
     the 9th within a rolling 60 months ends it. The extended period of eligibility (EPE)
     follows for 36 months: the first month above SGA is the cessation month, paid with the
     next two (grace); later months above SGA inside the EPE are suspended, at or below SGA
     paid. After the EPE, a month above SGA (once cessation has happened) terminates
     entitlement. The member starts with no trial work months used (an assumption).
+    One beneficiary's row of :func:`ssdi_code_rows`.
     """
-    return [SSDIMonth(c) for c in ssdi_codes(earnings, r, sga, twp_amount)]
-
-
-def ssdi_codes(earnings: Sequence[float], r: Rules, sga: float | None = None,
-               twp_amount: float | None = None) -> list[int]:
-    """:func:`ssdi_months` as plain integer codes (fast to turn into an array)."""
-    sga = r.sga_monthly if sga is None else sga
-    twp = r.twp_month_earnings if twp_amount is None else twp_amount
-    paid, trial_work, grace, suspended, terminated_code = 0, 1, 2, 3, 4
-    out: list[int] = []
-    trial: list[int] = []         # months that were trial work months
-    epe_start = None              # first month of the EPE
-    ceased = False
-    grace_left = 0
-    terminated = False
-    for i, e in enumerate(earnings):
-        if terminated:
-            out.append(terminated_code)
-        elif epe_start is None:
-            if e > twp:
-                trial.append(i)
-                if sum(1 for k in trial if k > i - r.twp_window_months) >= r.twp_months:
-                    epe_start = i + 1
-                out.append(trial_work)
-            else:
-                out.append(paid)
-        elif grace_left > 0:
-            grace_left -= 1
-            out.append(grace)
-        elif e > sga:
-            if not ceased:
-                ceased = True
-                grace_left = r.grace_months - 1
-                out.append(grace)
-            elif i < epe_start + r.epe_months:
-                out.append(suspended)
-            else:
-                terminated = True
-                out.append(terminated_code)
-        else:
-            out.append(paid)
-    return out
+    e = np.asarray(earnings, float).reshape(1, -1)
+    return [SSDIMonth(c) for c in ssdi_code_rows(e, np.zeros(1, np.int64), r)[0].tolist()]
 
 
 def ssdi_code_rows(earnings: np.ndarray, first: np.ndarray, r: Rules) -> np.ndarray:
-    """:func:`ssdi_codes` of many beneficiaries at once: row i from month ``first[i]`` on (-1 before).
+    """SSDI month codes (``SSDIMonth``) of many beneficiaries at once: row i from month ``first[i]`` on
+    (-1 before); the rules are :func:`ssdi_months`'.
 
-    The same state machine in array steps over members x months (a pass per rule, not a
+    The state machine in array steps over members x months (a pass per rule, not a
     Python loop per month): the trial work period ends at the first trial work month with
     ``twp_months`` of them in the rolling window; the EPE starts the month after; the first
     month above SGA from then on is the cessation month, paid with the grace months after
@@ -152,6 +113,8 @@ def ssdi_code_rows(earnings: np.ndarray, first: np.ndarray, r: Rules) -> np.ndar
     """
     e = np.asarray(earnings, float)
     n, k = e.shape
+    if k == 0:
+        return np.zeros((n, 0), np.int64)
     month = np.arange(k)[None, :]
     never = k + 1  # a month index past the end: the step never happens
 
