@@ -220,9 +220,7 @@ def budget_table(records: list[FrozenRecords], scenario: Scenario) -> pd.DataFra
     Money columns are in the scenario's output price year (``currency`` column), not discounted;
     ``discount_factor`` is the year's factor at ``costs.discount_rate``.
     """
-    rows = [with_public_purse(r, scenario) for r in records if r is not None]
-    # One frame of every replication's rows (a frame per replication cost more than the rows themselves).
-    frame = pd.DataFrame({k: np.concatenate([r[k] for r in rows]) for k in rows[0]})
+    frame = stacked([with_public_purse(r, scenario) for r in records if r is not None])
     df = frame.groupby("year", as_index=False).mean()[list(BUDGET_COLUMNS) + list(PURSE_COLUMNS)]
     df["year"] = df["year"].astype(int)
     df.insert(1, "currency", currency_label(scenario.costs.price_year))
