@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import IPS_SIM, REPO, cli_env, require
-from test_output_safety import _children, _run, _scenario  # the same helpers, not copies
+from test_output_safety import _children, _run, _scenario, _wait_for_saved_work  # the same helpers, not copies
 
 from ips_sim.runner import output
 from ips_sim.runner.output import TEMP_MARK, OutputFolder, read_stamp
@@ -436,10 +436,7 @@ def test_a_worker_killed_alone_names_the_lost_replications(tmp_path, sig):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
                             start_new_session=True)
     chunks = tmp_path / "res.partial" / "chunks"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (chunks.exists() and any(chunks.glob("*.pkl"))):
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    _wait_for_saved_work(proc, chunks)
     workers = [c for c in _children(proc.pid) if "resource_tracker" not in Path(f"/proc/{c}/cmdline").read_text()]
     assert workers
     saved = len(list(chunks.glob("*.pkl")))

@@ -208,12 +208,16 @@ def _start_long_run(tmp_path: Path, extra_args=()):
     proc = subprocess.Popen([str(IPS_SIM), "run", str(sc), "--out", str(out), "--workers", "2", "--no-plots",
                              *extra_args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=cli_env(), start_new_session=True, preexec_fn=_as_from_a_terminal)
-    chunks = tmp_path / "res.partial" / "chunks"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (chunks.exists() and any(chunks.glob("*.pkl"))):
+    _wait_for_saved_work(proc, tmp_path / "res.partial" / "chunks")
+    return proc, sc, out
+
+
+def _wait_for_saved_work(proc, folder: Path, seconds: float = 120) -> None:
+    """Wait (at most ``seconds``) until the running command ``proc`` has saved a unit of work in ``folder``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not (folder.exists() and any(folder.glob("*.pkl"))):
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
-    return proc, sc, out
 
 
 def _children(pid: int) -> list[int]:
@@ -287,10 +291,7 @@ def test_interrupted_trial_resumes_identically(tmp_path):
                             stderr=subprocess.PIPE, text=True, env=cli_env(), start_new_session=True,
                             preexec_fn=_as_from_a_terminal)
     saved = tmp_path / "trial.partial" / "ips"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (saved.exists() and any(saved.glob("*.pkl"))):
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.05)
+    _wait_for_saved_work(proc, saved)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
