@@ -57,7 +57,16 @@ def quarterly_series(rec: FrozenRecords, scenario=None, quarters: int | None = N
 
 def summary_statistics(series: dict, columns: list[str]) -> dict[str, float]:
     """The numbers ABC compares: each reported series' mean over the quarters, the change from the first
-    half to the second of people served and working, and the share of people served who worked."""
+    half to the second of people served and working, the share of people served who worked and, when
+    job starts are reported, job starts per person working in a quarter (``starts_per_working``).
+
+    Job starts per person working identifies job ending: with the caseload near a steady state the jobs
+    that start replace those that end, so the ratio is close to the share of jobs that end in a quarter.
+    The share working does not tell a job ending soon apart from a job found late (a one prior-sd change
+    of the job-ending factor moved it by about 1.5 noise sd at 8 quarters and no more at 16), while the
+    ratio moved 1.8 sd at 8 quarters and 3.6 at 16 (a two-post program, 12-20 replications per arm): it
+    is the statistic through which more quarters tell more about how long jobs last.
+    """
     out = {}
     for c in columns:
         v = np.asarray(series[c], dtype=float)
@@ -67,5 +76,8 @@ def summary_statistics(series: dict, columns: list[str]) -> dict[str, float]:
         h = len(v) // 2
         out[f"{c}_change"] = float(v[-h:].mean() - v[:h].mean()) if h else 0.0
     served = float(np.sum(series["people_served"]))
-    out["working_share"] = float(np.sum(series["people_working"])) / served if served > 0 else 0.0
+    working = float(np.sum(series["people_working"]))
+    out["working_share"] = working / served if served > 0 else 0.0
+    if "job_starts" in columns:
+        out["starts_per_working"] = float(np.sum(series["job_starts"])) / working if working > 0 else 0.0
     return out
