@@ -1,7 +1,7 @@
 """Simulation-based calibration of fit-program: coverage of 90% intervals over synthetic programs, 8 vs 16 quarters.
 
-Prints figures; asserts nothing. tests/test_program_fit_sbc.py is the same check at its defaults (50
-programs, one referral a month, 20 particles, 2 generations) with assertions; this script runs it at
+Prints figures; asserts nothing. tests/test_program_fit_sbc.py is the same check (50 programs, one
+referral a month, 40 particles, 2 generations, its own seeds) with assertions; this script runs it at
 other budgets and program sizes.
 
 What is generated: ``--programs`` synthetic programs made by the model itself (one replication of a
@@ -11,8 +11,9 @@ counted as programs report their quarters, 16 quarters each. Each is fitted by t
 first 8 and on all 16 quarters. When the truth is drawn from the prior and the data from the model, a
 correct Bayesian procedure's 90% intervals contain the truth 90% of the time (Talts et al. 2018; for
 ABC a tolerance above zero makes them conservative, Prangle et al. 2014), and more quarters should
-bring posterior means toward the truth; ``--control`` refits the first 8 quarters with another seed, so
-the improvement can be compared with what Monte Carlo noise alone gives (as much, at the test's budget).
+bring posterior means toward the truth, and narrow the posterior (for a calibrated posterior the
+expected squared error of its mean is its expected variance); ``--control`` refits the first 8 quarters
+with another seed, so both can be compared with what Monte Carlo noise alone gives.
 
     .venv/bin/python benchmarks/sbc_program_fit.py [--programs 50] [--referrals 1] [--population 20]
         [--generations 2] [--workers 2] [--control]
@@ -99,11 +100,20 @@ def main() -> None:
     print("  mean |posterior mean - truth| (log factor), 8 -> 16 quarters: "
           + ", ".join(f"{m} {a:.3f} -> {b:.3f}" for m, a, b in zip(NAMES, err[8].mean(0), err[16].mean(0))))
     print(f"  improvement averaged over parameters: {d.mean():.3f} (SE {d.std(ddof=1) / math.sqrt(len(d)):.3f})")
+    sd = prior.prior_sd
+    var = {q: np.array([[f[q].draws[m].var() / sd[m] ** 2 for m in NAMES] for _, f in results]) for q in (8, 16)}
+    d = (var[8] - var[16]).mean(axis=1)
+    print("  posterior variance (prior variances), 8 -> 16 quarters: "
+          + ", ".join(f"{m} {a:.3f} -> {b:.3f}" for m, a, b in zip(NAMES, var[8].mean(0), var[16].mean(0))))
+    print(f"  fall averaged over parameters: {d.mean():.3f} (SE {d.std(ddof=1) / math.sqrt(len(d)):.3f})")
     if args.control:
         c = np.array([[abs(f["control"].draws[m].mean() - t[m]) for m in NAMES] for t, f in results])
         d = (err[8] - c).mean(axis=1)
         print(f"  the same from a second fit of the first 8 quarters (another seed; Monte Carlo noise only): "
-              f"{d.mean():.3f} (SE {d.std(ddof=1) / math.sqrt(len(d)):.3f})")
+              f"error {d.mean():.3f} (SE {d.std(ddof=1) / math.sqrt(len(d)):.3f})", end="")
+        c = np.array([[f["control"].draws[m].var() / sd[m] ** 2 for m in NAMES] for _, f in results])
+        d = (var[8] - c).mean(axis=1)
+        print(f", variance {d.mean():.3f} (SE {d.std(ddof=1) / math.sqrt(len(d)):.3f})")
 
 
 if __name__ == "__main__":
