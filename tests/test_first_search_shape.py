@@ -1,9 +1,10 @@
-"""Closed forms of the two time-course mechanisms: the first search's gamma threshold and a preparation
-time that varies between members.
+"""Closed forms of the time-course mechanisms: the first search's gamma threshold, a preparation time that
+varies between members, and a later job found at ``next_job_rate_ratio`` times the first job's rate.
 
 Same cohort design as test_closed_forms.py (hours never bind, so the job-finding hazard is the constant
 ``lam`` and drop-out the constant ``mu``): with a gamma(k, mean 1) threshold the time to a first job is
-Gamma(k, scale 1 / (k lam)); with preparation ``P ~ Gamma(1/cv^2, scale cv^2 p)`` job search starts at P.
+Gamma(k, scale 1 / (k lam)); with preparation ``P ~ Gamma(1/cv^2, scale cv^2 p)`` job search starts at P;
+after a job ends the next is found at the constant hazard ``r lam``, competing with drop-out.
 Drop-out competes throughout. Expected shares are integrals of those densities (scipy quad), never the
 model's output; each share is held to 4 binomial SE.
 """
@@ -52,3 +53,25 @@ def test_preparation_time_varies_between_members():
         _check_share(first_job <= months * M, by(months * M), f"P(first job by {months} months), preparation cv {cv}")
     # With everyone preparing exactly 3 months nobody has a job by month 2; with the spread many do.
     assert np.mean(first_job <= 2 * M) > 0.05
+
+
+def test_a_later_job_is_found_at_the_next_job_rate_ratio():
+    # After a job ends (not censored) the member searches again: P(next job within u) =
+    # r lam / (r lam + mu) (1 - exp(-(r lam + mu) u)) (drop-out is memoryless, so its clock carried over
+    # from before the job changes nothing). Only job endings at least u before the horizon count.
+    r, u = 2.5, 2 * M
+    recs = run_many(cohort_scenario(**{"job_search.next_job_rate_ratio": r}), 2, SEED)
+    lam, mu = (OWN + SEARCH + DEVELOPMENT) / M, MU / M
+    found = []
+    for rec in recs:
+        j = rec.job
+        nxt = {(int(m), int(k)): s for m, k, s in zip(j["member_id"], j["job_number"], j["start_day"])}
+        for m, k, end, why in zip(j["member_id"], j["job_number"], j["end_day"], j["end_reason"]):
+            if why >= 0 and end + u <= rec.horizon:
+                found.append(nxt.get((int(m), int(k) + 1), np.inf) - end <= u)
+    assert len(found) > 1000
+    expected = r * lam / (r * lam + mu) * -np.expm1(-(r * lam + mu) * u)
+    _check_share(np.array(found), expected, f"P(next job within 2 months of a job ending), ratio {r}")
+    # The first job's rate is untouched by the ratio (same closed form as with ratio 1).
+    first_job = np.concatenate([rec.member["first_job_day"] for rec in recs])
+    _check_share(first_job <= 3 * M, lam / (lam + mu) * -np.expm1(-(lam + mu) * 3 * M), "P(first job by 3 months)")

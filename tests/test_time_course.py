@@ -9,13 +9,15 @@ Expected values come from the publications (counts, CIs), never from the model:
   for between-study heterogeneity is the binomial SE / sqrt(1 - I2), with each row's own published I2:
   68% [49-80] for the trials of 12 months or less, 81% [72-87] for the longer ones (the same SEs as the
   calibration targets' ranges in targets.csv).
+* Bond, IPS Employment Center research slides (2026): mean competitive employment rates across the 28 RCTs,
+  each at its own follow-up, IPS 55% (51% outside the US to 61% in the US), control 25% (23% to 27%).
 * Hoffmann et al. 2014 (Am J Psychiatry): competitive work within 5 years 65% of 46 vs 33% of 54.
 * Rinaldi et al. 2024 (BJPsych Bulletin): median 132 days to a job in a routine service (range in targets.csv).
 * Early job endings: first jobs still held at 3 months between 0.5 and 0.8 (IPS Into Work evaluation 2024,
   OHID 2024/2025 data linkage; see docs/calibration.md).
 
 Simulated trials: the shipped fit, 120 per arm, a seed the fit never saw; each published trial at its own
-follow-up (calibration.targets SHORT_TRIALS / LONG_TRIALS), and also a single trial at the participant-
+follow-up (calibration.targets SHORT_TRIALS / LONG_TRIALS / ALL_TRIALS), and also a single trial at the participant-
 weighted follow-ups 10.6 and 21.4 months as a planner would run it. Monte Carlo SE added in quadrature.
 """
 
@@ -96,6 +98,13 @@ def test_odds_ratio_inside_the_published_ci(arms, group, design):
     sim = _odds(a) / _odds(c)
     mc = sim * math.hypot(sa / (a * (1 - a)), sc / (c * (1 - c)))  # delta method on the log odds
     assert low - 2 * mc <= sim <= high + 2 * mc, (group, design, sim, mc)
+
+
+@pytest.mark.parametrize("arm,low,high", [("ips", 0.51, 0.61), ("usual_services", 0.23, 0.27)])
+def test_mean_over_the_28_trials_inside_the_us_to_outside_us_range(arms, arm, low, high):
+    # Each of the 28 trials at its own follow-up (6 to 60 months), the trials' rates averaged unweighted.
+    mean, mc = _mean_se(arms[arm], "employment_rate_28_trials")
+    assert low - 4 * mc <= mean <= high + 4 * mc, (arm, mean, mc)
 
 
 @pytest.mark.parametrize("arm,employed,n", [("ips", 0.65, 46), ("usual_services", 0.33, 54)])

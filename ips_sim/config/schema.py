@@ -166,6 +166,7 @@ class JobSearch(_Section):
     dose_exponent: float = Field(gt=0, le=10)
     heterogeneity_cv: float = Field(ge=0, le=5)
     first_search_shape: float = Field(ge=1, le=50)
+    next_job_rate_ratio: float = Field(gt=0, le=50)
 
 
 class Jobs(_Section):

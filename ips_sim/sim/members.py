@@ -240,8 +240,8 @@ class MemberLife:
         """Put a job seeker on the job-finding and first-contact clocks."""
         s = m.specialist
         # Job finding: a fresh exponential per search spell (the first drawn at referral),
-        # scaled by the member's employability.
-        e = m.e_find if m.n_jobs == 0 else self.draw_find()
+        # scaled by the member's employability (and a later job by next_job_rate_ratio).
+        e = m.e_find if m.n_jobs == 0 else self.draw_find() * self.next_job_scale
         m.tok_main = tok = self._next_token()
         m.th_main, due = s.find.add(t, e / m.frailty, m, tok)
         if due is not None:

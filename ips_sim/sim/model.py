@@ -81,6 +81,9 @@ class Program(MemberLife, PlanningStep, StartMembers):
                           if jsr.preparation_months > 0 and jsr.preparation_cv > 0 else None)
         self.draw_first_find = (streams.gamma_mean_one("first_search_threshold", jsr.first_search_shape ** -0.5)
                                 if jsr.first_search_shape != 1 else None)
+        # A later job is found at next_job_rate_ratio times the member's first-job rate (its threshold
+        # scaled by the inverse: 1.0 multiplies exactly, so the default changes no draw).
+        self.next_job_scale = 1.0 / jsr.next_job_rate_ratio
         self.draw_job_end = streams.exponential("job_ending")
         self.draw_match = streams.uniform("job_preference_match")
         self.draw_hours = streams.normal("job_hours")

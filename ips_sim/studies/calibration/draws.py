@@ -62,7 +62,7 @@ def parameter_draws(sim: Simulator, targets: list[Target], ips_fit: ArmFit, us_f
         jac[:, k] = (yp - ym) / (xp[k] - xm[k])
     sd = np.array([t.sd for t in targets])
     rng = np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib_crc("parameter_draws"),)))
-    shared = [t.metric == "employment_rate" for t in targets]
+    shared = [t.metric == "employment_rate_28_trials" for t in targets]
     draws = []
     w = np.diag(1.0 / sd)
     a = w @ jac

@@ -31,6 +31,7 @@ from ips_sim.core.intervals import mean_ci
 from ips_sim.runner.experiment import run_replications
 from ips_sim.sim.tenure import fragile_rate_ratio_for_start_hazard, short_hours_share
 from ips_sim.studies.calibration.targets import (
+    ALL_TRIALS,
     ARMS,
     LONG_TRIALS,
     PROGRAM_REPLICATIONS_FIT,
@@ -81,6 +82,9 @@ FREE = {
         Free("jobs.hours_per_week_mean", 8.0, 40.0, log=False, step=2.0),
         # Member heterogeneity (gamma employability): how front-loaded first jobs are (the time course).
         Free("job_search.heterogeneity_cv", 0.05, 1.5, log=False, step=0.15),
+        # A later job found faster than the first (recent work, a specialist who knows the member's
+        # preferences and employers): the jobs held in the 24 months after a first job (Bond & Kukla 2009).
+        Free("job_search.next_job_rate_ratio", 0.5, 5.0, step=0.3),
     ),
     "usual_services": (
         Free("job_search.job_rate_search_per_month", 0.001, 3.0),
@@ -214,11 +218,13 @@ def _at(curve: np.ndarray, month: float) -> float:
 
 def arm_outcomes(rec, scenario: Scenario, follow_up_months: float, seed: int) -> dict:
     """A trial arm's outcomes at the design's follow-up (``trial.cohort_outcomes``) and its employment by
-    month; the short and long trials each at their own follow-up, weighted by people randomized."""
+    month; the short and long trials each at their own follow-up, weighted by people randomized (de Winter
+    et al. 2022 pool participants), and the 28 RCTs each at its own follow-up, unweighted (the slides
+    average the trials' rates)."""
     row = cohort_outcomes(rec, scenario, follow_up_months * DAYS_PER_MONTH, seed)
     curve = employment_curve(rec, int(TRIAL_HORIZON))
     row["employment_curve"] = curve
-    for name, trials in (("short", SHORT_TRIALS), ("long", LONG_TRIALS)):
+    for name, trials in (("short", SHORT_TRIALS), ("long", LONG_TRIALS), ("28", ALL_TRIALS)):
         row[f"employment_rate_{name}_trials"] = (sum(w * _at(curve, f) for f, w in trials.items())
                                                  / sum(trials.values()))
     row["employment_rate_60m"] = _at(curve, 60)
