@@ -9,7 +9,7 @@ import numpy as np
 
 from ips_sim.core.intervals import mean_ci
 from ips_sim.studies.calibration.plots import PUBLISHED_TIME_POINTS, plot_time_course, weighted_follow_up
-from ips_sim.studies.calibration.targets import LONG_TRIALS, SHORT_TRIALS
+from ips_sim.studies.calibration.targets import ALL_TRIALS, LONG_TRIALS, SHORT_TRIALS
 
 TABLE_MONTHS = (3, 6, 9, 12, 18, 24, 36, 48, 60)
 ARM_NAMES = {"ips": "IPS", "usual_services": "usual services", "odds_ratio": "odds ratio"}
@@ -27,6 +27,8 @@ def _design_month(metric: str) -> float:
         return weighted_follow_up(SHORT_TRIALS)
     if metric == "employment_rate_long_trials":
         return weighted_follow_up(LONG_TRIALS)
+    if metric == "employment_rate_28_trials":
+        return weighted_follow_up(ALL_TRIALS)   # the trials' mean follow-up, 18.6 months
     if metric == "employment_rate_60m":
         return 60.0
     return math.nan
@@ -42,9 +44,13 @@ def time_course(rows_i: list[dict], rows_u: list[dict], fit_rows: list[dict]) ->
         if not math.isfinite(month) or r["arm"] not in ("ips", "usual_services", "odds_ratio"):
             continue
         short = r["metric"] == "employment_rate_short_trials"
-        source = ("Hoffmann et al. 2014, 5 years (check)" if r["metric"] == "employment_rate_60m" else
-                  f"de Winter et al. 2022, trials {'of 12 months or less' if short else 'over 12 months'} "
-                  f"(fit; at {month:.1f} months)")
+        if r["metric"] == "employment_rate_60m":
+            source = "Hoffmann et al. 2014, 5 years (check)"
+        elif r["metric"] == "employment_rate_28_trials":
+            source = f"Bond IPS research slides 2026, mean over 28 RCTs (fit; at their mean follow-up, {month:.1f} months)"
+        else:
+            source = (f"de Winter et al. 2022, trials {'of 12 months or less' if short else 'over 12 months'} "
+                      f"(fit; at {month:.1f} months)")
         points.append({"label": source, "month": month, "arm": r["arm"], "value": r["target_value"],
                        "low": r["target_low"], "high": r["target_high"], "simulated": r["simulated"],
                        "marker": "D" if r["role"] == "check" else "s"})
@@ -62,7 +68,10 @@ def time_course(rows_i: list[dict], rows_u: list[dict], fit_rows: list[dict]) ->
              "trials (the 28-RCT table: follow-ups of 6 and 12 months; 15, 18, 24, 30 and 60 months) is simulated "
              "at its own follow-up and the results weighted by people randomized, giving the participant-weighted "
              f"follow-ups {weighted_follow_up(SHORT_TRIALS):.1f} and {weighted_follow_up(LONG_TRIALS):.1f} months "
-             "at which the plot shows them. Ranges: +/- 1.96 binomial SE inflated by 1 / sqrt(1 - I2) for the "
+             "at which the plot shows them. The slides' means over the 28 RCTs average the trials' rates, each at its "
+             "own follow-up (6 to 60 months), without weights: simulated the same way, shown at the trials' mean "
+             f"follow-up, {weighted_follow_up(ALL_TRIALS):.1f} months, where a single trial would be higher (the "
+             "curve bends). Ranges: +/- 1.96 binomial SE inflated by 1 / sqrt(1 - I2) for the "
              "subgroup's between-study heterogeneity (I2 68% and 81%); odds ratios with the published 95% CI.", "",
              "| month | IPS [95% CI] | usual services [95% CI] | odds ratio |", "|---|---|---|---|"]
     m_i, lo_i, hi_i = curves["ips"]
