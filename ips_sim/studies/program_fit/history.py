@@ -28,9 +28,10 @@ from ips_sim.config.program_records import ProgramRecords
 ENROLLED_IN_QUARTER_SHARE = 0.125
 STARTED_IN_QUARTER_SHARE = 0.2
 MEAN_STAY_MONTHS = 21.0
-# Widest prior (log sd): a factor of 0.2 to 5 at two sd. The national draws' marginal spread of the
-# job-ending rate (log sd ~1.5) reflects its trade-off with the fragile-job share in the fit (the draws
-# move the two together to keep first-job tenure on target), not how long a program's jobs last.
+# Widest prior (log sd): a factor of 0.2 to 5 at two sd. A national rate that trades off against another
+# in the national fit (the job-ending rate against the fragile-job share: the draws can move the two
+# together to keep first-job tenure on target) can spread widely in the draws without telling how long a
+# program's jobs last (current draws: log sd 0.06 for the job-ending rate, so the bound is not reached).
 MAX_PRIOR_SD = 0.8
 
 
