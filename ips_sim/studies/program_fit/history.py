@@ -21,10 +21,13 @@ from ips_sim.config import Scenario, get_dotted, scenario_from_dict
 from ips_sim.config.program_records import ProgramRecords
 
 # What a quarter's report can be made of on day 0, when the program does not say:
-# members stay about 21 months on average in the national fit (calibration/parameters.csv,
-# simulation.warmup_years note), so about 3 / (21 + 3) = 12.5% of a quarter's people served
-# enrolled during it; and about a fifth of a quarter's workers started their job in it
-# (first-job tenure of about 7 months in the national fit, calibration/fit_table.csv).
+# members stayed about 21 months on average in the national fit when these were set (about 23 in the
+# current fit: calibration/parameters.csv, referrals.rate_per_month note), so about 3 / (21 + 3) = 12.5%
+# of a quarter's people served enrolled during it (used only when the records do not report
+# enrollments, and for the referral level when they report no referrals or enrollments; kept: with 23,
+# 80% of 60 people served working every quarter came within the 90% band of a three-post program);
+# and about a fifth of a quarter's workers started their job in it (first-job tenure of about 7 months
+# in the national fit, calibration/fit_table.csv).
 ENROLLED_IN_QUARTER_SHARE = 0.125
 STARTED_IN_QUARTER_SHARE = 0.2
 MEAN_STAY_MONTHS = 21.0
