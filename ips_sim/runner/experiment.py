@@ -70,6 +70,20 @@ def _save_chunk(checkpoint: Checkpoint, results: list[tuple]) -> None:
     checkpoint.save(f"r{results[0][0]:07d}-{results[-1][0]:07d}", results)
 
 
+def cycled_draws(scenario: Scenario, draws, fixed: dict | None = None) -> Callable[[int], Scenario]:
+    """``scenario_for`` for parameter uncertainty: replication i runs ``scenario`` with parameter draw i
+    (cycled); ``fixed`` updates win over every draw. Each draw's scenario is made once."""
+    made: dict[int, Scenario] = {}
+
+    def scenario_for(i: int) -> Scenario:
+        d = i % len(draws)
+        if d not in made:
+            upd = draws[d] if not fixed else {**{k: v for k, v in draws[d].items() if k not in fixed}, **fixed}
+            made[d] = scenario.with_updates(upd)
+        return made[d]
+    return scenario_for
+
+
 def run_replications(
     scenario: Scenario,
     replications: int | None = None,

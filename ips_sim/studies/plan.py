@@ -133,10 +133,10 @@ def _run_block(executor, scenario: Scenario, seed: int, first: int, n: int,
 
     With ``draws`` (parameter uncertainty), replication i uses draw i (cycled) through the runner."""
     if draws:
-        from ips_sim.runner.experiment import run_replications
+        from ips_sim.runner.experiment import cycled_draws, run_replications
 
         metrics, _ = run_replications(scenario, n, seed, first=first, executor=executor, keep_records=False,
-                                      scenario_for=lambda i: scenario.with_updates(draws[i % len(draws)]))
+                                      scenario_for=cycled_draws(scenario, draws))
         return metrics
     size = chunk_size(n, 1, executor.capacity)
     got: dict[int, list] = {}

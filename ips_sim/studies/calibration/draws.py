@@ -14,7 +14,7 @@ import numpy as np
 from ips_sim.config import Scenario, calibration_dir, read_yaml_file
 from ips_sim.core.echo import shown
 from ips_sim.core.errors import UserError
-from ips_sim.runner.experiment import run_replications
+from ips_sim.runner.experiment import cycled_draws, run_replications
 from ips_sim.studies.calibration.fitting import ArmFit, _remembered, _unit_name
 from ips_sim.studies.calibration.simulator import FREE, Simulator, target_quantity, updates_for
 from ips_sim.studies.calibration.targets import Target
@@ -190,7 +190,6 @@ def run_with_draws(scenario: Scenario, scenario_path: str | Path, replications: 
     """Like ``experiment.run_replications`` but replication ``i`` uses parameter draw ``i`` (cycled); the
     draws are the scenario's own (``parameter_draws``) or the national ones (:func:`scenario_draw_updates`)."""
     updates = scenario_draw_updates(scenario, scenario_path, draws_path)
-    per_draw = {d: scenario.with_updates(updates[d]) for d in range(min(len(updates), replications))}
     return run_replications(scenario, replications, seed, workers, progress=progress,
-                            scenario_for=lambda i: per_draw[i % len(updates)], checkpoint=checkpoint,
+                            scenario_for=cycled_draws(scenario, updates), checkpoint=checkpoint,
                             executor=executor, keep_records=keep_records)

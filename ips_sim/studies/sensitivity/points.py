@@ -27,18 +27,13 @@ def model_unit(base: Scenario, seed: int, replications: int, outcomes: tuple[str
     ``draws`` (parameter uncertainty), replication i uses draw i (cycled) at every point, the point's
     own values winning over the draw's: common random numbers and common parameters across points.
     """
-    from ips_sim.runner.experiment import run_replications
+    from ips_sim.runner.experiment import cycled_draws, run_replications
 
     out = []
     for updates in points:
         sc = base.with_updates(updates) if updates else base
-        scenario_for = None
-        if draws:
-            per_draw = {d: base.with_updates({**{k: v for k, v in draws[d].items() if k not in updates}, **updates})
-                        for d in range(min(len(draws), replications))}
-            scenario_for = lambda i, per_draw=per_draw: per_draw[i % len(draws)]  # noqa: E731
         per_rep, _ = run_replications(sc, replications, seed, workers=1, keep_records=False,
-                                      scenario_for=scenario_for)
+                                      scenario_for=cycled_draws(base, draws, updates) if draws else None)
         cols = [[m[o] for m in per_rep] for o in outcomes]
         out.append([_mean(c) for c in cols] + [_se(c) for c in cols])
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ips_sim.analysis.metrics import METRIC_NAMES, replication_metrics
 from ips_sim.config import DAYS_PER_YEAR, Scenario
-from ips_sim.runner.experiment import run_replications
+from ips_sim.runner.experiment import cycled_draws, run_replications
 from ips_sim.sim.records import FrozenRecords
 
 # --------------------------------------------------------------------------- objectives
@@ -44,15 +44,6 @@ def run_state_unit(scenario: Scenario, seed: int, first: int, n: int, names: tup
 
     With ``draws`` (parameter uncertainty), replication i uses parameter draw i (cycled): the same draw at
     every staffing level, so a level's gain stays a paired difference."""
-    scenario_for = None
-    if draws:
-        per_draw: dict[int, Scenario] = {}
-
-        def scenario_for(i: int) -> Scenario:
-            d = i % len(draws)
-            if d not in per_draw:
-                per_draw[d] = scenario.with_updates(draws[d])
-            return per_draw[d]
     out = run_replications(scenario, n, seed, workers=1, keep_records=False, first=first, outcome=state_outcome,
-                           scenario_for=scenario_for)[0]
+                           scenario_for=cycled_draws(scenario, draws) if draws else None)[0]
     return out if names is None else [{k: o[k] for k in names} for o in out]
