@@ -226,3 +226,19 @@ def test_an_interrupted_calibration_resumes_to_the_same_fit(tmp_path, monkeypatc
         Checkpoint(tmp_path / "work", key).open(resume=False)
     with pytest.raises(UserError):
         Checkpoint(tmp_path / "work", cal.calibration_key(None, 12, 4, 6, 3)).open(resume=True)
+
+
+def test_loss_adds_a_steep_cost_outside_a_targets_range():
+    """The loss by hand: a target 0.25 with range 0.23-0.27 has sd 0.04 / 3.92; inside the range shrunk by
+    15% of its half-width (0.233-0.267) only the squared standardized distance counts; beyond it, 25 times
+    the squared standardized distance past 0.267 is added."""
+    from ips_sim.studies.calibration.fitting import _loss
+    from ips_sim.studies.calibration.targets import Target
+
+    t = Target("x", "m", "usual_services", "trial", "fit", 0.25, 0.23, 0.27)
+    sd = 0.04 / (2 * 1.959964)
+    assert _loss([t], {"x": 0.26}) == pytest.approx(((0.26 - 0.25) / sd) ** 2)
+    assert _loss([t], {"x": 0.235}) == pytest.approx(((0.235 - 0.25) / sd) ** 2)
+    assert _loss([t], {"x": 0.275}) == pytest.approx(((0.275 - 0.25) / sd) ** 2 + 25 * ((0.275 - 0.267) / sd) ** 2)
+    assert _loss([t], {"x": 0.2}) == pytest.approx(((0.2 - 0.25) / sd) ** 2 + 25 * ((0.233 - 0.2) / sd) ** 2)
+    assert _loss([t], {"x": float("nan")}) == 1e6

@@ -29,13 +29,29 @@ class ArmFit:
     history: list = field(default_factory=list)
 
 
+# A target's range (its published CI, or the range its source allows) says what fits; the squared distance
+# from the published value, in the range's sd, says how to trade inside the ranges. Where the published
+# values pull against each other (the 28-RCT control mean and de Winter et al.'s long-trial control arm
+# cannot both be met at their point values, see docs/calibration.md), the plain sum of squares settles
+# outside a range; a steep extra cost for leaving the range keeps the fit inside every range it can meet.
+# The range is shrunk by RANGE_MARGIN of its half-width so that a fit just inside it on the fit's own
+# replications is not just outside it on fresh ones (Monte Carlo noise).
+RANGE_PENALTY = 25.0
+RANGE_MARGIN = 0.15
+
+
 def _loss(targets: list[Target], sims: dict[str, float]) -> float:
+    """Sum of squared standardized distances from the targets, plus RANGE_PENALTY times the squared
+    standardized distance outside each target's (margin-shrunk) range."""
     total = 0.0
     for t in targets:
         v = sims[t.target]
         if not math.isfinite(v):
             return 1e6
-        total += ((v - t.value) / t.sd) ** 2
+        half = (t.high - t.low) / 2
+        lo, hi = t.low + RANGE_MARGIN * half, t.high - RANGE_MARGIN * half
+        outside = max(0.0, lo - v, v - hi) / t.sd
+        total += ((v - t.value) / t.sd) ** 2 + RANGE_PENALTY * outside ** 2
     return total
 
 

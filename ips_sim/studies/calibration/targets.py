@@ -10,7 +10,7 @@ from pathlib import Path
 from ips_sim.config import calibration_dir
 
 DEFAULT_SEED = 20261123
-DEFAULT_REPLICATIONS = 60
+DEFAULT_REPLICATIONS = 120
 DEFAULT_BUDGET = 100
 DEFAULT_DRAWS = 100
 TRIAL_N = 120             # per arm: the mean IPS arm of the 28 RCTs is 3187/28 = 114; 120 = 6 specialists x 20
