@@ -99,7 +99,7 @@ def test_targets_table_is_complete():
     for t, row in zip(load_targets(), rows):
         assert row["source"].strip() and row["definition"].strip() and row["population"].strip()
         assert t.low <= t.value <= t.high, t.target
-        assert t.role in ("fit", "check") and t.design in ("trial", "program")
+        assert t.role in ("fit", "bound", "check") and t.design in ("trial", "program")
         assert t.arm in ("ips", "usual_services", "difference", "ratio", "odds_ratio")
 
 

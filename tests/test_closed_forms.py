@@ -94,6 +94,7 @@ def cohort_scenario(**changes):
         "job_search.job_rate_development_per_month": DEVELOPMENT,
         "job_search.first_contact_mean_days": FIRST_CONTACT_DAYS,
         "job_search.heterogeneity_cv": 0.0,
+        "job_search.first_search_shape": 1.0,   # exponential first search (the fit's shape is its own test's)
         "job_search.preparation_months": 0.0,
         "engagement.disengage_rate_early_per_month": MU,
         "engagement.disengage_rate_per_month": MU,

@@ -87,9 +87,10 @@ def test_job_finding_rate_matches_the_hazard_at_full_service():
     # term of the rate is scaled by the share received, about 0.99.)
     rates = {"job_search.job_rate_own_per_month": 0.02, "job_search.job_rate_search_per_month": 0.05,
              "job_search.job_rate_development_per_month": 0.04}
-    # A later job is found at the first job's rate (next_job_rate_ratio 1), so one rate holds for every search.
+    # A later job is found at the first job's rate (next_job_rate_ratio 1) and the first search's hazard is
+    # constant (shape 1), so one rate holds for every search.
     sc = make_scenario({**optional_mechanisms_off(), **rates, "job_search.heterogeneity_cv": 0.0,
-                        "job_search.next_job_rate_ratio": 1.0,
+                        "job_search.next_job_rate_ratio": 1.0, "job_search.first_search_shape": 1.0,
                         "job_search.dose_exponent": 1.0, "team.caseload_cap": 5, "referrals.rate_per_month": 1.0,
                         "service.job_development_hours_per_week": 8.0, "simulation.planning_step_days": 1,
                         "simulation.horizon_years": 8, "simulation.warmup_years": 1})

@@ -36,13 +36,15 @@ class ArmFit:
 # outside a range; a steep extra cost for leaving the range keeps the fit inside every range it can meet.
 # The range is shrunk by RANGE_MARGIN of its half-width so that a fit just inside it on the fit's own
 # replications is not just outside it on fresh ones (Monte Carlo noise).
+# A target with role `bound` (the same published figure read another way, e.g. one trial at the weighted
+# follow-up) adds only that extra cost: inside its range it costs nothing, so the figure is not counted twice.
 RANGE_PENALTY = 25.0
 RANGE_MARGIN = 0.15
 
 
 def _loss(targets: list[Target], sims: dict[str, float]) -> float:
-    """Sum of squared standardized distances from the targets, plus RANGE_PENALTY times the squared
-    standardized distance outside each target's (margin-shrunk) range."""
+    """Sum of squared standardized distances from the `fit` targets, plus RANGE_PENALTY times the squared
+    standardized distance outside each target's (margin-shrunk) range, `bound` targets included."""
     total = 0.0
     for t in targets:
         v = sims[t.target]
@@ -51,7 +53,7 @@ def _loss(targets: list[Target], sims: dict[str, float]) -> float:
         half = (t.high - t.low) / 2
         lo, hi = t.low + RANGE_MARGIN * half, t.high - RANGE_MARGIN * half
         outside = max(0.0, lo - v, v - hi) / t.sd
-        total += ((v - t.value) / t.sd) ** 2 + RANGE_PENALTY * outside ** 2
+        total += (0.0 if t.role == "bound" else ((v - t.value) / t.sd) ** 2) + RANGE_PENALTY * outside ** 2
     return total
 
 

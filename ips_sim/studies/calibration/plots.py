@@ -104,7 +104,7 @@ def plot_fit(path, rows: list[dict]) -> None:
             ax.plot([r["uncertainty_p2.5"] / v, r["uncertainty_p97.5"] / v], [k - 0.22] * 2, color="tab:orange", lw=1)
         ax.plot([r["single_trial_p2.5"] / v, r["single_trial_p97.5"] / v], [k + 0.22] * 2, color="tab:blue", lw=1,
                 alpha=0.5)
-        col = "tab:green" if r["role"] == "fit" else "tab:purple"
+        col = {"fit": "tab:green", "bound": "tab:cyan"}.get(r["role"], "tab:purple")
         ax.errorbar([r["simulated"] / v], [k], xerr=[[max(0, (r["simulated"] - r["ci_low"]) / v)],
                                                      [max(0, (r["ci_high"] - r["simulated"]) / v)]],
                     fmt="o", color=col, ms=5)

@@ -191,12 +191,15 @@ def report_files(sim: Simulator, targets: list[Target], ips: ArmFit, us: ArmFit,
         for k, v in fit.updates.items():
             lines.append(f"- {fit.arm}: `{k}` = {v:.4g}")
     lines += ["", "## Fit table", "",
-              "Role `fit`: in the loss; `check`: not fitted, reported to show what the model does with it. "
+              "Role `fit`: in the loss; `bound`: the same published figure read another way, in the loss only "
+              "outside its range; `check`: not fitted, reported to show what the model does with it. "
               "`CI covers target`: the 95% CI of the simulated mean contains the published value. "
               "`mean in range`: the simulated mean lies inside the target's range (`ci_or_range` in targets.csv).",
               "", "### Fitted targets", "", fit_markdown([r for r in rows if r["role"] == "fit"]), "",
+              "### Bounds (in the loss only outside their range)", "",
+              fit_markdown([r for r in rows if r["role"] == "bound"]), "",
               "### Checks (compared only, not in the loss)", "",
-              fit_markdown([r for r in rows if r["role"] != "fit"]), "", "![fit](calibration_fit.png)", ""]
+              fit_markdown([r for r in rows if r["role"] == "check"]), "", "![fit](calibration_fit.png)", ""]
     lines += course_lines
     lines += tenure_section(rows, km, fitted_sc, len(prog))
     lines += misfit_section(rows)

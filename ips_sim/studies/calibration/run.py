@@ -71,8 +71,11 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
     targets = load_targets(targets_path)
     trial_t = [t for t in targets if t.design == "trial"]
     # Program targets (running program, IPS arm) may be fitted too if targets.csv gives them role `fit`.
-    fit_ips = [t for t in targets if t.role == "fit" and t.arm == "ips"]
-    fit_us = [t for t in trial_t if t.role == "fit" and t.arm != "ips"]
+    # Role `bound` targets are in the loss only outside their range (fitting._loss); the parameter draws
+    # reproduce the `fit` targets alone.
+    in_loss = ("fit", "bound")
+    fit_ips = [t for t in targets if t.role in in_loss and t.arm == "ips"]
+    fit_us = [t for t in trial_t if t.role in in_loss and t.arm != "ips"]
     sim = Simulator(seed, replications, workers=workers, executor=executor)
     say = log or (lambda s: None)
     say(f"fitting the IPS arm to {', '.join(t.target for t in fit_ips)}")
@@ -82,7 +85,8 @@ def calibrate(targets_path: str | Path | None = None, out: str | Path | None = N
     draws, jac = ([], None)
     if n_draws > 0:
         say(f"drawing {n_draws} parameter sets")
-        draws, jac = parameter_draws(sim, fit_ips + fit_us, ips, us, n_draws, seed, checkpoint=checkpoint)
+        draws, jac = parameter_draws(sim, [t for t in fit_ips + fit_us if t.role == "fit"], ips, us, n_draws, seed,
+                                     checkpoint=checkpoint)
     sha = sha256(targets_path)
     prov = {
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

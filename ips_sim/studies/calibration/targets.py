@@ -11,7 +11,7 @@ from ips_sim.config import calibration_dir
 
 DEFAULT_SEED = 20261123
 DEFAULT_REPLICATIONS = 120
-DEFAULT_BUDGET = 100
+DEFAULT_BUDGET = 200
 DEFAULT_DRAWS = 100
 TRIAL_N = 120             # per arm: the mean IPS arm of the 28 RCTs is 3187/28 = 114; 120 = 6 specialists x 20
 TRIAL_FOLLOW_UP = 18.0    # months: the trials' mean follow-up is 18.6 months (Bond slides)

@@ -23,9 +23,9 @@ def curve_band(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _design_month(metric: str) -> float:
-    if metric == "employment_rate_short_trials":
+    if metric in ("employment_rate_short_trials", "employment_rate_short_weighted_follow_up"):
         return weighted_follow_up(SHORT_TRIALS)
-    if metric == "employment_rate_long_trials":
+    if metric in ("employment_rate_long_trials", "employment_rate_long_weighted_follow_up"):
         return weighted_follow_up(LONG_TRIALS)
     if metric == "employment_rate_28_trials":
         return weighted_follow_up(ALL_TRIALS)   # the trials' mean follow-up, 18.6 months
@@ -42,6 +42,8 @@ def time_course(rows_i: list[dict], rows_u: list[dict], fit_rows: list[dict]) ->
     for r in fit_rows:
         month = _design_month(r["metric"])
         if not math.isfinite(month) or r["arm"] not in ("ips", "usual_services", "odds_ratio"):
+            continue
+        if r["role"] == "bound":   # the same published point as the row read at the trials' own follow-ups
             continue
         short = r["metric"] == "employment_rate_short_trials"
         if r["metric"] == "employment_rate_60m":
