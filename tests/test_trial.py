@@ -33,6 +33,29 @@ def test_risk_ratio_katz_interval():
     assert rr0 == pytest.approx((5.5 / 21) / (0.5 / 21)) and math.isfinite(hi0)
 
 
+@pytest.mark.parametrize("n, specialists, fte, cap", [
+    (120, 6, 1.0, 20),     # a multiple of the cap: full posts, unchanged
+    (92, 5, 0.92, 21),     # 92 / 20 = 4.6 FTE over 5 posts; floor(21 x 0.92) = 19 = ceil(92 / 5) places each
+    (110, 6, 110 / 120, 21),  # 5.5 FTE over 6 posts; floor(21 x 0.9167) = 19 = ceil(110 / 6) places each
+    (1, 1, 0.05, 20),      # 1 / 20 FTE, the schema's smallest post
+])
+def test_a_trial_is_staffed_with_n_over_cap_full_time_equivalents(n, specialists, fte, cap):
+    """Specialist hours per member do not depend on how n rounds against the caseload cap: n / 20 FTE
+    (by hand), spread over ceil(n / 20) specialists with room for everyone."""
+    from ips_sim.sim.staffing import direct_hours_per_week, team_caseload_cap
+
+    base = scenario_from_dict({})
+    sc = cohort_scenario(base, n, 18)
+    assert sc.team.specialists == specialists
+    assert sc.team.fte_per_specialist == pytest.approx(fte)
+    assert sc.team.caseload_cap == cap
+    assert team_caseload_cap(sc) >= n
+    assert sc.team.specialists * sc.team.fte_per_specialist == pytest.approx(n / 20)
+    full = cohort_scenario(base, 120, 18)
+    per_member = sc.team.specialists * direct_hours_per_week(sc) / n
+    assert per_member == pytest.approx(full.team.specialists * direct_hours_per_week(full) / 120)
+
+
 def test_cohort_outcomes_are_consistent_with_the_records():
     sc = cohort_scenario(scenario_from_dict({}), 60, 18)
     fu = 18 * DAYS_PER_MONTH

@@ -79,8 +79,12 @@ OUTCOMES = (
 OUTCOME_NAMES = tuple(o[0] for o in OUTCOMES)
 
 
+FTE_MIN = 0.05   # the schema's smallest post (team.fte_per_specialist)
+
+
 def cohort_scenario(scenario: Scenario, n: int, follow_up_months: float) -> Scenario:
-    """The scenario as a trial arm: ``n`` people on day 0, staffed at the caseload cap, followed ``follow_up_months``."""
+    """The scenario as a trial arm: ``n`` people on day 0, staffed at the caseload cap (n / cap full-time
+    equivalents), followed ``follow_up_months``."""
     cap = caseload_cap(scenario)
     specialists = max(1, math.ceil(n / cap))
     updates = {
@@ -91,6 +95,18 @@ def cohort_scenario(scenario: Scenario, n: int, follow_up_months: float) -> Scen
         "simulation.horizon_years": follow_up_months / 12.0,
         "simulation.warmup_years": 0.0,
     }
+    if n < specialists * cap:
+        # Exactly n / cap posts' worth of hours, spread over the specialists: a trial of 92 gets the
+        # hours per member of one of 120 (5 specialists at 0.92 of the scenario's FTE, each carrying
+        # up to 19), not the lighter caseloads of 5 full posts for 92 people.
+        team = scenario.team
+        fte = max(FTE_MIN, team.fte_per_specialist * n / (specialists * cap))
+        per = math.ceil(n / specialists)
+        full_time_cap = math.ceil(per / fte - 1e-9)
+        while math.floor(full_time_cap * fte + 1e-9) < per:
+            full_time_cap += 1
+        updates["team.fte_per_specialist"] = fte
+        updates["team.caseload_cap"] = full_time_cap
     # A trial big enough to need more specialists than one supervisor covers: the
     # supervisor span is widened to the team (the trial is staffed, not capacity-limited).
     span = getattr(getattr(scenario, "supervision", None), "specialists_per_supervisor", None)

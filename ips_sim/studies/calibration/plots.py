@@ -111,8 +111,9 @@ def plot_fit(path, rows: list[dict]) -> None:
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([f"{r['target']} ({r['role']})" for r in rows[::-1]], fontsize=8)
     ax.axvline(1, color="k", lw=0.5)
-    ax.set_xlabel("simulated / target\n(grey: target range; dot: simulated mean and 95% CI; blue: 95% of single "
-                  "simulated trials;\norange: the same with parameter uncertainty)", fontsize=7)
+    ax.set_xlabel("simulated / target\n(grey: target range; dot: simulated mean and 95% CI;\ngreen fit, cyan bound, "
+                  "purple check; blue: 95% of single\nsimulated trials; orange: the same with parameter uncertainty)",
+                  fontsize=7)
     ax.set_title("ips-sim calibration: simulated vs published targets", fontsize=10)
     ax.set_xlim(0, 3)
     fig.tight_layout()
