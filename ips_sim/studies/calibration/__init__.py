@@ -12,15 +12,16 @@ simulation-based optimisation:
 
 1. IPS arm: a common scale on the job-finding rates with specialist help
    (``job_rate_search`` and ``job_rate_development`` keep their assumed split),
-   ``jobs.end_rate_per_month`` and ``engagement.disengage_rate_per_month``,
-   fitted to the IPS targets of ``targets.csv`` (role ``fit``).
-2. Usual-services arm (``arm: usual_services``): its own
-   ``job_rate_search_per_month``, ``end_rate_per_month`` and
-   ``preparation_months``, fitted to the control-arm targets with the IPS fit
-   held fixed.
+   job tenure, drop-out, hours, employability spread, the later-job rate and the
+   first search's shape (``simulator.FREE``), fitted to the IPS targets of
+   ``targets.csv`` (role ``fit``, with role ``bound`` rows kept inside their ranges).
+2. Usual-services arm (``arm: usual_services``): its own job finding, job
+   ending, preparation, drop-out, case closure and employability spread, fitted
+   to the control-arm and comparison targets with the IPS fit held fixed.
 
 The loss is ``sum(((simulated - target) / sd)^2)`` over the fit targets, with
-``sd`` = half the target's range / 1.96. Every evaluation runs the same
+``sd`` = half the target's range / 1.96, plus a steep cost outside any fit
+target's or bound's range (``fitting.RANGE_PENALTY``). Every evaluation runs the same
 replications with the same seed (common random numbers), so the objective is a
 deterministic, nearly smooth function of the parameters and Nelder-Mead (scipy)
 converges without being driven by noise. Everything starts from the literature
