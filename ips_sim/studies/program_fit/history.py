@@ -21,11 +21,13 @@ from ips_sim.config import Scenario, get_dotted, scenario_from_dict
 from ips_sim.config.program_records import ProgramRecords
 
 # What a quarter's report can be made of on day 0, when the program does not say:
-# members stayed about 21 months on average in the national fit when these were set (about 23 in the
+# members stayed about 21 months on average in the national fit when these were set (about 22 in the
 # current fit: calibration/parameters.csv, referrals.rate_per_month note), so about 3 / (21 + 3) = 12.5%
 # of a quarter's people served enrolled during it (used only when the records do not report
-# enrollments, and for the referral level when they report no referrals or enrollments; kept: with 23,
-# 80% of 60 people served working every quarter came within the 90% band of a three-post program);
+# enrollments, and for the referral level when they report no referrals or enrollments; kept: on an
+# earlier national fit, with 23, 80% of 60 people served working every quarter came within the 90% band
+# of a three-post program; on the current fit those records get POOR FIT with 21, 22 or 23: share
+# working p = 0.01, 0.02, 0.03, fit-program --population 100 --generations 3, seed 0);
 # and about a fifth of a quarter's workers started their job in it (first-job tenure of about 7 months
 # in the national fit, calibration/fit_table.csv).
 ENROLLED_IN_QUARTER_SHARE = 0.125
@@ -34,7 +36,7 @@ MEAN_STAY_MONTHS = 21.0
 # Widest prior (log sd): a factor of 0.2 to 5 at two sd. A national rate that trades off against another
 # in the national fit (the job-ending rate against the fragile-job share: the draws can move the two
 # together to keep first-job tenure on target) can spread widely in the draws without telling how long a
-# program's jobs last (current draws: log sd 0.06 for the job-ending rate, so the bound is not reached).
+# program's jobs last (current draws: log sd 0.08 for the job-ending rate, so the bound is not reached).
 MAX_PRIOR_SD = 0.8
 
 
