@@ -108,7 +108,9 @@ def test_own_posterior_moves_its_program_and_the_others_use_the_national_draws(t
     for posts in (1, 2):
         d = np.array(eh.results[0].values(posts, objective)) - np.array(en.results[0].values(posts, objective))
         assert d.size == 30 and d.mean() > 4 * d.std(ddof=1) / math.sqrt(d.size), (posts, d)
-        assert np.array_equal(eh.results[1].values(posts, objective), en.results[1].values(posts, objective))
+        # exactly equal (a replication with nobody followed 18 months in the window is nan in both)
+        assert np.array_equal(eh.results[1].values(posts, objective), en.results[1].values(posts, objective),
+                              equal_nan=True)
     text = "\n".join(draws_lines(high))
     assert "a: the scenario's own posterior" in text and "b: national calibration draws" in text
 

@@ -13,7 +13,7 @@ Examples:
     (3, 3)
     >>> bool(result.summary.loc["ever_employed_rate", "ci_low"] >= 0)
     True
-    >>> cmp = ips_sim.compare(short, changes={"team.specialists": 1}, replications=3, seed=7)
+    >>> cmp = ips_sim.compare(short, changes={"team.specialists": 1}, replications=5, seed=7)
     >>> cmp.table.loc["referrals", "variant_is"]  # same seed, same referrals
     'same'
     >>> cmp.table.loc["mean_wait_days", "variant_is"]  # half the places: people wait longer
