@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 
-from ips_sim.studies.calibration.targets import ALL_TRIALS, LONG_TRIALS, SHORT_TRIALS
 
 # Published points on the time course of employment drawn with the simulated curves (share of people
 # randomized with a competitive job by that month of follow-up): (label, month, IPS, IPS low, IPS high,
@@ -16,10 +15,6 @@ PUBLISHED_TIME_POINTS = (
     ("Crowther et al. 2001, 5 RCTs vs prevocational training (compare only)", 12.0,
      0.34, math.nan, math.nan, 0.12, math.nan, math.nan),
 )
-
-
-def weighted_follow_up(trials: dict) -> float:
-    return sum(f * w for f, w in trials.items()) / sum(trials.values())
 
 
 def plot_time_course(path, months: np.ndarray, curves: dict, points: list[dict]) -> None:
@@ -85,8 +80,7 @@ def plot_time_course(path, months: np.ndarray, curves: dict, points: list[dict])
     plt.close(fig)
 
 
-__all__ = ["ALL_TRIALS", "LONG_TRIALS", "PUBLISHED_TIME_POINTS", "SHORT_TRIALS", "plot_fit", "plot_time_course",
-           "weighted_follow_up"]
+__all__ = ["PUBLISHED_TIME_POINTS", "plot_fit", "plot_time_course"]
 
 
 def plot_fit(path, rows: list[dict]) -> None:

@@ -40,6 +40,7 @@ from ips_sim.studies.calibration.targets import (
     TRIAL_HORIZON,
     TRIAL_N,
     Target,
+    weighted_follow_up,
 )
 from ips_sim.studies.trial import CONTROL_OFFSET, cohort_outcomes, cohort_scenario, job_end_days
 
@@ -205,11 +206,16 @@ class Simulator:
         return rows
 
 
-def employment_curve(rec, months: int) -> np.ndarray:
-    """Share of the cohort with a first job by the end of each month 1..``months`` (intention to treat)."""
+def days_to_first_job(rec) -> np.ndarray:
+    """Days from enrollment (referral if never enrolled) to each member's first job (NaN: none)."""
     m = rec.member
     start = np.where(np.isfinite(m["enrollment_day"]), m["enrollment_day"], m["referral_day"])
-    first = m["first_job_day"] - start
+    return m["first_job_day"] - start
+
+
+def employment_curve(rec, months: int) -> np.ndarray:
+    """Share of the cohort with a first job by the end of each month 1..``months`` (intention to treat)."""
+    first = days_to_first_job(rec)
     ends = np.arange(1, months + 1) * DAYS_PER_MONTH
     n = max(len(first), 1)
     return np.searchsorted(np.sort(first[np.isfinite(first)]), ends, side="right") / n
@@ -232,12 +238,10 @@ def arm_outcomes(rec, scenario: Scenario, follow_up_months: float, seed: int) ->
                                                  / sum(trials.values()))
     # One trial read at the participant-weighted follow-up (10.6 and 21.4 months), as a planner runs a
     # virtual trial; the curve bends, so this reads higher than the mix of the trials' own follow-ups.
-    m = rec.member
-    start = np.where(np.isfinite(m["enrollment_day"]), m["enrollment_day"], m["referral_day"])
-    first = m["first_job_day"] - start
+    first = days_to_first_job(rec)
     for name, trials in (("short", SHORT_TRIALS), ("long", LONG_TRIALS)):
-        months = sum(f * w for f, w in trials.items()) / sum(trials.values())
-        row[f"employment_rate_{name}_weighted_follow_up"] = float(np.mean(first <= months * DAYS_PER_MONTH))
+        row[f"employment_rate_{name}_weighted_follow_up"] = float(np.mean(first <= weighted_follow_up(trials)
+                                                                          * DAYS_PER_MONTH))
     row["employment_rate_60m"] = _at(curve, 60)
     return row
 

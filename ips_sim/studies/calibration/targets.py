@@ -31,6 +31,14 @@ LONG_TRIALS = {15.0: 219, 18.0: 1854, 24.0: 941, 30.0: 151, 60.0: 100}
 # slides): each trial's rate at its own follow-up, averaged over trials without weights. Months of follow-up
 # -> number of trials (the unweighted mean follow-up is 522 / 28 = 18.6 months, the slides' figure).
 ALL_TRIALS = {6.0: 3, 12.0: 6, 15.0: 2, 18.0: 8, 24.0: 7, 30.0: 1, 60.0: 1}
+
+
+def weighted_follow_up(trials: dict) -> float:
+    """Months of follow-up weighted by people randomized (SHORT_TRIALS: 10.6, LONG_TRIALS: 21.4) or, for
+    ALL_TRIALS, by trials (18.6)."""
+    return sum(f * w for f, w in trials.items()) / sum(trials.values())
+
+
 TRIAL_HORIZON = 60.0      # months: trial arms are simulated this long (Hoffmann et al. 2014, 5 years) and
                           # read at every follow-up (the 18-month outcomes and the employment curve by month)
 

@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from ips_sim.core.intervals import mean_ci
-from ips_sim.studies.calibration.plots import PUBLISHED_TIME_POINTS, plot_time_course, weighted_follow_up
-from ips_sim.studies.calibration.targets import ALL_TRIALS, LONG_TRIALS, SHORT_TRIALS
+from ips_sim.studies.calibration.plots import PUBLISHED_TIME_POINTS, plot_time_course
+from ips_sim.studies.calibration.targets import ALL_TRIALS, LONG_TRIALS, SHORT_TRIALS, weighted_follow_up
 
 TABLE_MONTHS = (3, 6, 9, 12, 18, 24, 36, 48, 60)
 ARM_NAMES = {"ips": "IPS", "usual_services": "usual services", "odds_ratio": "odds ratio"}
